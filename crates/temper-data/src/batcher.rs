@@ -1,0 +1,216 @@
+//! Turning 8-bit images into normalized tensors on a device.
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::dataset::{ImageDataset, ImageItem};
+
+/// Per-channel normalization `x = (p / 255 - mean[c]) / std[c]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Normalization {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl Normalization {
+    /// MNIST's training-set pixel mean and standard deviation, the values of PyTorch's
+    /// `examples/mnist/main.py` (`transforms.Normalize((0.1307,), (0.3081,))`).
+    pub fn mnist() -> Self {
+        Self {
+            mean: vec![0.1307],
+            std: vec![0.3081],
+        }
+    }
+
+    /// Per-channel mean and standard deviation of the images at `indices`, in `[0, 1]` units:
+    /// the statistics `transforms.Normalize` is usually given. For the MNIST training set this
+    /// reproduces the well-known 0.1307 / 0.3081.
+    ///
+    /// # Panics
+    /// When `indices` is empty.
+    pub fn fit(dataset: &ImageDataset, indices: &[usize]) -> Self {
+        assert!(!indices.is_empty(), "cannot fit normalization on no image");
+        let [c, h, w] = dataset.image_shape();
+        let plane = h * w;
+        let mut sum = vec![0u64; c];
+        let mut sum_sq = vec![0u64; c];
+        for &i in indices {
+            for (ch, pixels) in dataset.image(i).chunks_exact(plane).enumerate() {
+                for &p in pixels {
+                    sum[ch] += p as u64;
+                    sum_sq[ch] += (p as u64) * (p as u64);
+                }
+            }
+        }
+        let n = (indices.len() * plane) as f64;
+        let (mut mean, mut std) = (Vec::with_capacity(c), Vec::with_capacity(c));
+        for ch in 0..c {
+            let m = sum[ch] as f64 / n;
+            let var = (sum_sq[ch] as f64 / n - m * m).max(0.0);
+            mean.push((m / 255.0) as f32);
+            // A constant channel would divide by zero; leave it unscaled.
+            std.push(if var > 0.0 {
+                (var.sqrt() / 255.0) as f32
+            } else {
+                1.0
+            });
+        }
+        Self { mean, std }
+    }
+
+    /// Writes the normalized `[C, H, W]` image `pixels` into `out`.
+    fn apply(&self, pixels: &[u8], channels: usize, out: &mut Vec<f32>) {
+        let plane = pixels.len() / channels;
+        for (c, chunk) in pixels.chunks_exact(plane).enumerate() {
+            let mean = self.mean[c % self.mean.len()];
+            let scale = 1.0 / (255.0 * self.std[c % self.std.len()]);
+            let shift = mean / self.std[c % self.std.len()];
+            out.extend(chunk.iter().map(|&p| p as f32 * scale - shift));
+        }
+    }
+}
+
+/// A batch of images and their class indices.
+#[derive(Debug, Clone)]
+pub struct ImageBatch {
+    /// Normalized images, shape `[N, C, H, W]`.
+    pub images: Tensor<4>,
+    /// Class indices, shape `[N]`.
+    pub targets: Tensor<1, Int>,
+}
+
+/// Burn [`Batcher`] from [`ImageItem`]s to an [`ImageBatch`].
+#[derive(Debug, Clone)]
+pub struct ImageBatcher {
+    pub normalization: Normalization,
+    /// `[C, H, W]` of the images it batches.
+    pub image_shape: [usize; 3],
+}
+
+impl ImageBatcher {
+    pub fn new(normalization: Normalization, image_shape: [usize; 3]) -> Self {
+        Self {
+            normalization,
+            image_shape,
+        }
+    }
+
+    /// Builds the batch of `dataset` images at `indices` directly, without per-item copies;
+    /// the trainer's fast path.
+    pub fn batch_indices(
+        &self,
+        dataset: &ImageDataset,
+        indices: &[usize],
+        device: &Device,
+    ) -> ImageBatch {
+        self.assemble(
+            indices
+                .iter()
+                .map(|&i| (dataset.image(i), dataset.label(i))),
+            indices.len(),
+            device,
+        )
+    }
+
+    fn assemble<'a>(
+        &self,
+        items: impl Iterator<Item = (&'a [u8], usize)>,
+        n: usize,
+        device: &Device,
+    ) -> ImageBatch {
+        let [c, h, w] = self.image_shape;
+        let mut values = Vec::with_capacity(n * c * h * w);
+        let mut labels = Vec::with_capacity(n);
+        for (pixels, label) in items {
+            assert_eq!(
+                pixels.len(),
+                c * h * w,
+                "image size differs from batcher shape"
+            );
+            self.normalization.apply(pixels, c, &mut values);
+            labels.push(label as i64);
+        }
+        ImageBatch {
+            images: Tensor::from_data(TensorData::new(values, [n, c, h, w]), device),
+            targets: Tensor::from_data(TensorData::new(labels, [n]), device),
+        }
+    }
+}
+
+impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
+    fn batch(&self, items: Vec<ImageItem>, device: &Device) -> ImageBatch {
+        let n = items.len();
+        self.assemble(
+            items.iter().map(|it| (it.pixels.as_slice(), it.label)),
+            n,
+            device,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalization_matches_the_formula() {
+        let device = Device::flex();
+        let batcher = ImageBatcher::new(Normalization::mnist(), [1, 1, 3]);
+        let items = vec![
+            ImageItem {
+                pixels: vec![0, 255, 51],
+                label: 7,
+            },
+            ImageItem {
+                pixels: vec![255, 0, 0],
+                label: 2,
+            },
+        ];
+        let batch = batcher.batch(items, &device);
+        assert_eq!(batch.images.dims(), [2, 1, 1, 3]);
+        let got = batch.images.into_data().try_to_vec::<f32>().unwrap();
+        let f = |p: f32| (p / 255.0 - 0.1307) / 0.3081;
+        let want = [f(0.0), f(255.0), f(51.0), f(255.0), f(0.0), f(0.0)];
+        for (g, w) in got.iter().zip(want) {
+            assert!((g - w).abs() < 1e-5, "{g} vs {w}");
+        }
+        let labels = batch
+            .targets
+            .into_data_as::<i64>()
+            .try_to_vec::<i64>()
+            .unwrap();
+        assert_eq!(labels, vec![7, 2]);
+    }
+
+    #[test]
+    fn fit_on_mnist_train_gives_the_published_statistics() {
+        // 0.1307 and 0.3081: the constants of PyTorch's examples/mnist/main.py.
+        let train = crate::bundled_mnist().unwrap().train;
+        let all: Vec<usize> = (0..train.len()).collect();
+        let n = Normalization::fit(&train, &all);
+        assert!((n.mean[0] - 0.1307).abs() < 5e-5, "{:?}", n.mean);
+        assert!((n.std[0] - 0.3081).abs() < 5e-5, "{:?}", n.std);
+    }
+
+    #[test]
+    fn batch_indices_equals_item_batch() {
+        let device = Device::flex();
+        let ds = ImageDataset::new(
+            (0..8).collect(),
+            vec![0, 1],
+            [1, 2, 2],
+            vec!["a".into(), "b".into()],
+        );
+        let b = ImageBatcher::new(Normalization::mnist(), [1, 2, 2]);
+        let fast = b.batch_indices(&ds, &[1, 0], &device);
+        let items = vec![
+            burn::data::dataset::Dataset::get(&ds, 1).unwrap(),
+            burn::data::dataset::Dataset::get(&ds, 0).unwrap(),
+        ];
+        let slow = b.batch(items, &device);
+        assert_eq!(
+            fast.images.into_data().try_to_vec::<f32>().unwrap(),
+            slow.images.into_data().try_to_vec::<f32>().unwrap()
+        );
+    }
+}

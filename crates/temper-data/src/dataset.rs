@@ -1,0 +1,148 @@
+//! An in-memory labelled image dataset of 8-bit pixels.
+
+use burn::data::dataset::{Dataset, DatasetError};
+
+/// Images stored as one contiguous `[N, C, H, W]` array of `u8` with one class index each.
+///
+/// Kept as bytes (a quarter of the memory of `f32`) and normalized per batch, which costs far
+/// less than the model's step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageDataset {
+    pixels: Vec<u8>,
+    labels: Vec<u8>,
+    shape: [usize; 3],
+    class_names: Vec<String>,
+}
+
+/// One sample of an [`ImageDataset`], as Burn's [`Dataset`] trait hands it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageItem {
+    /// `C * H * W` pixels in channel-major, row-major order.
+    pub pixels: Vec<u8>,
+    /// Class index.
+    pub label: usize,
+}
+
+impl ImageDataset {
+    /// Builds a dataset from `pixels` laid out `[N, C, H, W]` and one label per image.
+    ///
+    /// # Panics
+    /// When the lengths disagree with `shape`, a label is not below `class_names.len()`, or
+    /// there are more than 256 classes; readers validate their input before calling this.
+    pub fn new(
+        pixels: Vec<u8>,
+        labels: Vec<u8>,
+        shape: [usize; 3],
+        class_names: Vec<String>,
+    ) -> Self {
+        let per_image: usize = shape.iter().product();
+        assert_eq!(pixels.len(), labels.len() * per_image, "pixels vs labels");
+        assert!(class_names.len() <= 256, "at most 256 classes");
+        assert!(
+            labels.iter().all(|&l| (l as usize) < class_names.len()),
+            "label out of range"
+        );
+        Self {
+            pixels,
+            labels,
+            shape,
+            class_names,
+        }
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the dataset holds no image.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// `[channels, height, width]` of every image.
+    pub fn image_shape(&self) -> [usize; 3] {
+        self.shape
+    }
+
+    /// Number of classes (not all need to be present).
+    pub fn num_classes(&self) -> usize {
+        self.class_names.len()
+    }
+
+    /// Human-readable class names, indexed by label.
+    pub fn class_names(&self) -> &[String] {
+        &self.class_names
+    }
+
+    /// Pixels of image `index`, `C * H * W` bytes.
+    pub fn image(&self, index: usize) -> &[u8] {
+        let n = self.shape.iter().product::<usize>();
+        &self.pixels[index * n..(index + 1) * n]
+    }
+
+    /// Class index of image `index`.
+    pub fn label(&self, index: usize) -> usize {
+        self.labels[index] as usize
+    }
+
+    /// All labels in order.
+    pub fn labels(&self) -> &[u8] {
+        &self.labels
+    }
+
+    /// A new dataset holding the images at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> Self {
+        let mut pixels = Vec::with_capacity(indices.len() * self.image(0).len());
+        for &i in indices {
+            pixels.extend_from_slice(self.image(i));
+        }
+        Self {
+            pixels,
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+            shape: self.shape,
+            class_names: self.class_names.clone(),
+        }
+    }
+}
+
+impl Dataset<ImageItem> for ImageDataset {
+    /// # Panics
+    /// When `index >= len()`, as Burn's `Dataset` contract says.
+    fn get(&self, index: usize) -> Result<ImageItem, DatasetError> {
+        Ok(ImageItem {
+            pixels: self.image(index).to_vec(),
+            label: self.label(index),
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> ImageDataset {
+        // Three 1x1x2 images: [0,1], [2,3], [4,5] with labels 0, 1, 0.
+        ImageDataset::new(
+            (0..6).collect(),
+            vec![0, 1, 0],
+            [1, 1, 2],
+            vec!["a".into(), "b".into()],
+        )
+    }
+
+    #[test]
+    fn image_and_subset_index_the_right_bytes() {
+        let d = tiny();
+        assert_eq!(d.image(1), &[2, 3]);
+        let s = d.subset(&[2, 0]);
+        assert_eq!(s.image(0), &[4, 5]);
+        assert_eq!(s.labels(), &[0, 0]);
+        assert_eq!(Dataset::get(&d, 1).unwrap().label, 1);
+        assert_eq!(Dataset::len(&d), 3);
+    }
+}

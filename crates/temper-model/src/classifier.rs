@@ -1,0 +1,104 @@
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::Tensor;
+use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+use temper_data::ImageBatch;
+
+use crate::{Cnn, Mlp};
+
+/// Any temper image classifier. One type so the trainer, checkpoints and burn-train's
+/// `Learner` handle every architecture the same way.
+#[derive(Module, Debug)]
+pub enum Classifier {
+    Mlp(Mlp),
+    Cnn(Cnn),
+}
+
+impl Classifier {
+    /// Class logits.
+    ///
+    /// # Shapes
+    /// - images: `[batch, C, H, W]`
+    /// - output: `[batch, num_classes]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        match self {
+            Classifier::Mlp(m) => m.forward(images),
+            Classifier::Cnn(m) => m.forward(images),
+        }
+    }
+
+    /// Logits and mean cross-entropy loss of a batch.
+    pub fn forward_classification(&self, batch: ImageBatch) -> ClassificationOutput {
+        let logits = self.forward(batch.images);
+        let loss = CrossEntropyLossConfig::new()
+            .init(&logits.device())
+            .forward(logits.clone(), batch.targets.clone());
+        ClassificationOutput::new(loss, logits, batch.targets)
+    }
+}
+
+impl From<Mlp> for Classifier {
+    fn from(m: Mlp) -> Self {
+        Classifier::Mlp(m)
+    }
+}
+
+impl From<Cnn> for Classifier {
+    fn from(m: Cnn) -> Self {
+        Classifier::Cnn(m)
+    }
+}
+
+impl TrainStep for Classifier {
+    type Input = ImageBatch;
+    type Output = ClassificationOutput;
+
+    fn step(&self, batch: ImageBatch) -> TrainOutput<ClassificationOutput> {
+        let item = self.forward_classification(batch);
+        TrainOutput::new(self, item.loss.backward(), item)
+    }
+}
+
+impl InferenceStep for Classifier {
+    type Input = ImageBatch;
+    type Output = ClassificationOutput;
+
+    fn step(&self, batch: ImageBatch) -> ClassificationOutput {
+        self.forward_classification(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MlpConfig;
+    use burn::tensor::{Device, Int, TensorData};
+
+    #[test]
+    fn loss_of_uniform_logits_is_ln_classes() {
+        // A zero-weight network gives equal logits, so cross-entropy = ln(10) exactly.
+        let device = Device::flex();
+        let model: Classifier = MlpConfig::new().init(&device).into();
+        let zeroed = model.map(&mut ZeroParams);
+        let batch = ImageBatch {
+            images: Tensor::ones([4, 1, 28, 28], &device),
+            targets: Tensor::<1, Int>::from_data(
+                TensorData::new(vec![0i64, 3, 5, 9], [4]),
+                &device,
+            ),
+        };
+        let out = zeroed.forward_classification(batch);
+        let loss: f32 = out.loss.into_scalar();
+        assert!((loss - 10f32.ln()).abs() < 1e-6, "{loss}");
+    }
+
+    struct ZeroParams;
+    impl burn::module::ModuleMapper for ZeroParams {
+        fn map_float<const D: usize>(
+            &mut self,
+            param: burn::module::Param<Tensor<D>>,
+        ) -> burn::module::Param<Tensor<D>> {
+            param.map(|t| t.zeros_like())
+        }
+    }
+}

@@ -1,0 +1,157 @@
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{PaddingConfig2d, Relu};
+use burn::tensor::Tensor;
+
+use crate::dense::{DenseHead, check_head};
+use crate::error::{ModelError, invalid};
+
+/// Configuration of a small convolutional classifier: per entry of `channels`, a 3×3 convolution
+/// (padding 1) → ReLU → 2×2 max-pool; then `Linear → ReLU → Dropout` per hidden width and a
+/// linear output layer.
+///
+/// The defaults are the reference CNN of `shared/bench` and of PyTorch's MNIST example
+/// lineage: Conv(1→32) → Conv(32→64) → Linear(3136→128) → Dropout 0.25 → Linear(128→10).
+#[derive(Config, Debug)]
+pub struct CnnConfig {
+    /// Channels of the input images.
+    #[config(default = 1)]
+    pub in_channels: usize,
+    /// `[height, width]` of the input images.
+    #[config(default = "[28, 28]")]
+    pub image_size: [usize; 2],
+    /// Output channels of each convolution block.
+    #[config(default = "vec![32, 64]")]
+    pub channels: Vec<usize>,
+    /// Widths of the fully connected hidden layers.
+    #[config(default = "vec![128]")]
+    pub hidden: Vec<usize>,
+    /// Number of classes.
+    #[config(default = 10)]
+    pub num_classes: usize,
+    /// Dropout probability before the output layer.
+    #[config(default = 0.25)]
+    pub dropout: f64,
+}
+
+/// Small convolutional classifier. Build it with [`CnnConfig`].
+#[derive(Module, Debug)]
+pub struct Cnn {
+    convs: Vec<Conv2d>,
+    pool: MaxPool2d,
+    activation: Relu,
+    head: DenseHead,
+}
+
+impl CnnConfig {
+    /// Spatial size after all pooling stages (each halves, rounding down).
+    fn feature_size(&self) -> [usize; 2] {
+        let k = self.channels.len() as u32;
+        [self.image_size[0] >> k, self.image_size[1] >> k]
+    }
+
+    /// Checks every field, naming the first that is out of range.
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.in_channels == 0 {
+            return Err(invalid("in_channels", "must be positive"));
+        }
+        if self.channels.is_empty() || self.channels.contains(&0) {
+            return Err(invalid(
+                "channels",
+                "needs at least one block, every width positive",
+            ));
+        }
+        let [h, w] = self.feature_size();
+        if h == 0 || w == 0 {
+            return Err(invalid(
+                "channels",
+                format!(
+                    "{} pooling stages shrink {:?} images to nothing",
+                    self.channels.len(),
+                    self.image_size
+                ),
+            ));
+        }
+        check_head(&self.hidden, self.num_classes, self.dropout)
+    }
+
+    /// Builds the model on `device`.
+    ///
+    /// # Panics
+    /// When [`validate`](Self::validate) fails.
+    pub fn init(&self, device: &burn::tensor::Device) -> Cnn {
+        self.validate().expect("valid CNN config");
+        let mut in_ch = self.in_channels;
+        let convs = self
+            .channels
+            .iter()
+            .map(|&out| {
+                let conv = Conv2dConfig::new([in_ch, out], [3, 3])
+                    .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                    .init(device);
+                in_ch = out;
+                conv
+            })
+            .collect();
+        let [h, w] = self.feature_size();
+        Cnn {
+            convs,
+            pool: MaxPool2dConfig::new([2, 2]).init(),
+            activation: Relu::new(),
+            head: DenseHead::new(
+                in_ch * h * w,
+                &self.hidden,
+                self.num_classes,
+                self.dropout,
+                device,
+            ),
+        }
+    }
+}
+
+impl Cnn {
+    /// Class logits for a batch of images.
+    ///
+    /// # Shapes
+    /// - images: `[batch, in_channels, height, width]`
+    /// - output: `[batch, num_classes]`
+    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+        let mut x = images;
+        for conv in &self.convs {
+            x = self.pool.forward(self.activation.forward(conv.forward(x)));
+        }
+        self.head.forward(x.flatten(1, 3))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+
+    #[test]
+    fn reference_shape_and_parameter_count() {
+        let device = Device::flex();
+        let model = CnnConfig::new().init(&device);
+        let out = model.forward(Tensor::zeros([2, 1, 28, 28], &device));
+        assert_eq!(out.dims(), [2, 10]);
+        // PyTorch's count for the reference CNN: conv1 320, conv2 18_496,
+        // fc 3136*128+128 = 401_536, out 1_290.
+        assert_eq!(model.num_params(), 421_642);
+    }
+
+    #[test]
+    fn too_many_pools_for_the_image_is_an_error() {
+        let cfg = CnnConfig::new()
+            .with_image_size([4, 4])
+            .with_channels(vec![8, 8, 8]);
+        assert!(
+            cfg.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("model.channels")
+        );
+    }
+}

@@ -1,0 +1,220 @@
+//! Choosing the device a run trains on, at run time.
+//!
+//! Burn 0.22 tensors carry no backend type: the backend is the [`Device`] they live on. So the
+//! choice is a value (`--device`), checked up front, with a clear error when a named backend
+//! cannot start.
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::wgpu::wgpu;
+use burn::tensor::{Device, DeviceKind};
+use serde::{Deserialize, Serialize};
+
+use crate::error::TrainError;
+use crate::experiment::ModelKind;
+
+/// What the user asked for (`--device`, `[train] device`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// A hardware GPU through wgpu when there is one, else the fastest CPU backend.
+    #[default]
+    Auto,
+    /// Burn's wgpu backend on the best adapter (Vulkan, Metal, DX12, or a software one).
+    Wgpu,
+    /// Burn's pure-Rust CPU backend.
+    Flex,
+    /// Burn's ndarray CPU backend (deprecated by Burn, still the fastest for small MLPs).
+    NdArray,
+}
+
+impl DeviceChoice {
+    pub const NAMES: [&'static str; 4] = ["auto", "wgpu", "flex", "ndarray"];
+}
+
+impl FromStr for DeviceChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(Self::Auto),
+            "wgpu" => Ok(Self::Wgpu),
+            "flex" => Ok(Self::Flex),
+            "ndarray" => Ok(Self::NdArray),
+            other => Err(format!(
+                "unknown device {other:?}; expected one of {}",
+                Self::NAMES.join(", ")
+            )),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            Self::Auto => "auto",
+            Self::Wgpu => "wgpu",
+            Self::Flex => "flex",
+            Self::NdArray => "ndarray",
+        };
+        f.write_str(name)
+    }
+}
+
+/// The device a run uses and, in words, why.
+#[derive(Debug, Clone)]
+pub struct SelectedDevice {
+    /// The plain device (no autodiff); the trainer adds autodiff itself.
+    pub device: Device,
+    /// `wgpu`, `flex` or `ndarray`.
+    pub backend: DeviceChoice,
+    /// What was chosen and why, for the user.
+    pub reason: String,
+}
+
+/// One wgpu adapter as the system reports it.
+#[derive(Debug, Clone)]
+pub struct Adapter {
+    pub name: String,
+    pub api: String,
+    /// False for software rasterizers (lavapipe, llvmpipe, WARP).
+    pub hardware: bool,
+}
+
+/// Every wgpu adapter of every graphics API on this machine. Never panics: a machine without
+/// any graphics stack has none.
+pub fn wgpu_adapters() -> Vec<Adapter> {
+    let found = std::panic::catch_unwind(|| {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor {
+            backends: wgpu::Backends::all(),
+            ..wgpu::InstanceDescriptor::new_without_display_handle()
+        });
+        futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+            .iter()
+            .map(|a| {
+                let info = a.get_info();
+                Adapter {
+                    name: info.name.clone(),
+                    api: format!("{:?}", info.backend),
+                    hardware: info.device_type != wgpu::DeviceType::Cpu,
+                }
+            })
+            .collect::<Vec<_>>()
+    });
+    found.unwrap_or_default()
+}
+
+/// The CPU backend that trains `kind` fastest, from `benches/train_step.rs` (README figures):
+/// flex's convolutions are far ahead of ndarray's, ndarray's GEMM path is ahead for small MLPs.
+pub fn fastest_cpu_backend(kind: ModelKind) -> DeviceChoice {
+    match kind {
+        ModelKind::Cnn => DeviceChoice::Flex,
+        ModelKind::Mlp => DeviceChoice::NdArray,
+    }
+}
+
+/// Resolves `choice` for a model of `kind` to a working device.
+pub fn select_device(choice: DeviceChoice, kind: ModelKind) -> Result<SelectedDevice, TrainError> {
+    match choice {
+        DeviceChoice::Flex => Ok(cpu(DeviceChoice::Flex, "flex (asked for)".into())),
+        DeviceChoice::NdArray => Ok(cpu(DeviceChoice::NdArray, "ndarray (asked for)".into())),
+        DeviceChoice::Wgpu => {
+            let adapters = wgpu_adapters();
+            let Some(best) = adapters.iter().find(|a| a.hardware).or(adapters.first()) else {
+                return Err(TrainError::Device(
+                    "wgpu: no graphics adapter found (install a Vulkan driver, e.g. Debian's \
+                     mesa-vulkan-drivers for the lavapipe software adapter)"
+                        .into(),
+                ));
+            };
+            let reason = format!(
+                "wgpu (asked for) on {} [{}{}]",
+                best.name,
+                best.api,
+                if best.hardware { "" } else { ", software" }
+            );
+            Ok(SelectedDevice {
+                device: init_wgpu()?,
+                backend: DeviceChoice::Wgpu,
+                reason,
+            })
+        }
+        DeviceChoice::Auto => {
+            let adapters = wgpu_adapters();
+            if let Some(gpu) = adapters.iter().find(|a| a.hardware) {
+                return Ok(SelectedDevice {
+                    device: init_wgpu()?,
+                    backend: DeviceChoice::Wgpu,
+                    reason: format!("auto: wgpu on hardware adapter {} [{}]", gpu.name, gpu.api),
+                });
+            }
+            let backend = fastest_cpu_backend(kind);
+            let why_not_gpu = match adapters.first() {
+                Some(a) => format!("only a software adapter ({})", a.name),
+                None => "no GPU adapter".into(),
+            };
+            Ok(cpu(
+                backend,
+                format!(
+                    "auto: {backend} — {why_not_gpu}; {backend} is the faster CPU backend for a{} {}",
+                    if kind == ModelKind::Mlp { "n" } else { "" },
+                    match kind {
+                        ModelKind::Mlp => "MLP",
+                        ModelKind::Cnn => "CNN",
+                    }
+                ),
+            ))
+        }
+    }
+}
+
+fn cpu(backend: DeviceChoice, reason: String) -> SelectedDevice {
+    let device = match backend {
+        // Deprecated by Burn in favour of flex, but still the faster backend for small MLPs
+        // (README figures), so `auto` keeps offering it.
+        #[allow(deprecated)]
+        DeviceChoice::NdArray => Device::ndarray(),
+        _ => Device::flex(),
+    };
+    SelectedDevice {
+        device,
+        backend,
+        reason,
+    }
+}
+
+fn init_wgpu() -> Result<Device, TrainError> {
+    let attempt = std::panic::catch_unwind(|| {
+        Device::wgpu_options()
+            .device_kind(DeviceKind::DefaultDevice)
+            .init()
+    });
+    match attempt {
+        Ok(Ok(device)) => Ok(device),
+        Ok(Err(e)) => Err(TrainError::Device(format!("wgpu: cannot start: {e}"))),
+        Err(_) => Err(TrainError::Device(
+            "wgpu: the runtime panicked while starting".into(),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_and_display_round_trip() {
+        for name in DeviceChoice::NAMES {
+            assert_eq!(name.parse::<DeviceChoice>().unwrap().to_string(), name);
+        }
+        let err = "nonsense".parse::<DeviceChoice>().unwrap_err();
+        assert!(err.contains("nonsense") && err.contains("flex"), "{err}");
+    }
+
+    #[test]
+    fn cpu_choices_need_no_probe() {
+        let s = select_device(DeviceChoice::Flex, ModelKind::Cnn).unwrap();
+        assert_eq!(s.backend, DeviceChoice::Flex);
+    }
+}

@@ -1,0 +1,44 @@
+use std::path::PathBuf;
+
+use temper_data::DataError;
+use temper_model::ModelError;
+use temper_optim::OptimError;
+
+/// Everything that can stop a run, each with a one-line message naming the file, key or flag.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// The experiment file cannot be read or holds an invalid value.
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+    /// The requested device cannot be used.
+    #[error("device: {0}")]
+    Device(String),
+    /// A file of the run directory cannot be written or read.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A checkpoint cannot be written or read.
+    #[error("{path}: checkpoint: {message}")]
+    Checkpoint { path: PathBuf, message: String },
+    /// The loss became NaN or infinite; training cannot continue meaningfully.
+    #[error("training diverged at epoch {epoch}, step {step}: loss is {loss}; lower optim.lr")]
+    Diverged {
+        epoch: usize,
+        step: usize,
+        loss: f64,
+    },
+}
+
+pub(crate) fn io_err(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> TrainError {
+    let path = path.into();
+    move |source| TrainError::Io { path, source }
+}

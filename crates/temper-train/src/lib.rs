@@ -1,0 +1,31 @@
+//! The temper experiment runner: one TOML [`Experiment`] → data, model, optimizer and schedule
+//! → a trained model and a run directory (`config.toml`, `metrics.csv`, `summary.toml`,
+//! `checkpoints/{best,last}.bpk`, `checkpoints/last-optimizer.bpk`).
+//!
+//! The device is chosen at run time ([`select_device`]). The library never prints: progress
+//! reaches the caller through the [`Progress`] trait.
+
+mod device;
+mod error;
+mod experiment;
+mod metrics;
+mod run_dir;
+mod trainer;
+
+#[cfg(test)]
+mod training_tests;
+
+pub use device::{
+    Adapter, DeviceChoice, SelectedDevice, fastest_cpu_backend, select_device, wgpu_adapters,
+};
+pub use error::TrainError;
+pub use experiment::{
+    DataSection, DataSource, DropoutKind, DropoutSpec, Experiment, ModelKind, ModelPlan,
+    ModelSection, TrainSection,
+};
+pub use metrics::{EpochMetrics, METRICS_HEADER, Scores, metrics_csv};
+pub use run_dir::{
+    BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE,
+    SUMMARY_FILE, check_run_dir, create_run_dir, next_run_dir, write_atomic,
+};
+pub use trainer::{Progress, RunSummary, Silent, evaluate, load_data, train, train_step};

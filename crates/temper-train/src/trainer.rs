@@ -1,0 +1,313 @@
+//! The training loop.
+//!
+//! temper runs its own loop rather than burn-train's `Learner`: the later pieces need to act
+//! between steps and between epochs with state the `Learner` does not expose — a
+//! reduce-on-plateau schedule fed the validation metric, restore-best-weights, EMA weights,
+//! hypergradient learning rates — and a plain loop lets the statistics of a step stay on the
+//! device (read back every few steps, not every step, which matters on a GPU). The model still
+//! implements burn-train's `TrainStep`/`InferenceStep`, so a Burn user can train it with a
+//! `Learner` instead.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Device, Int, Tensor};
+use burn::train::ClassificationOutput;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+use temper_data::{
+    ImageBatch, ImageBatcher, ImageDataset, MnistSplits, Normalization, bundled_mnist,
+    read_mnist_dir, split_indices,
+};
+use temper_model::Classifier;
+use temper_optim::LrSchedule;
+
+use crate::device::select_device;
+use crate::error::TrainError;
+use crate::experiment::{DataSource, Experiment};
+use crate::metrics::{EpochMetrics, Scores, metrics_csv};
+use crate::run_dir::{
+    BEST_MODEL, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE, SUMMARY_FILE, check_run_dir,
+    create_run_dir, write_atomic,
+};
+
+/// Receives what a run is doing, for a progress display. Every method has an empty default.
+pub trait Progress {
+    /// A one-line status (data loaded, device chosen, ...).
+    fn message(&mut self, _text: &str) {}
+    /// Training epoch `epoch` (1-based) of `epochs` begins, with `steps` optimizer steps.
+    fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _steps: usize) {}
+    /// `done` steps of the epoch are finished; `loss` is the running mean when it was read.
+    fn step(&mut self, _done: usize, _loss: Option<f64>) {}
+    /// The epoch and its validation are finished.
+    fn epoch_end(&mut self, _metrics: &EpochMetrics) {}
+}
+
+/// A [`Progress`] that ignores everything.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// How often (in steps) the running loss is read back from the device for display.
+const READ_EVERY: usize = 10;
+/// Batch size for validation and test passes (no gradients, so larger is cheaper).
+const EVAL_BATCH: usize = 500;
+
+/// What a finished run reports; also written to `summary.toml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_dir: PathBuf,
+    /// Backend and why it was chosen.
+    pub device: String,
+    pub train_images: usize,
+    pub valid_images: usize,
+    pub test_images: usize,
+    /// Per-channel normalization fitted on the training split.
+    pub normalization_mean: Vec<f32>,
+    pub normalization_std: Vec<f32>,
+    /// Epoch of the `best` checkpoint (lowest validation loss, else training loss).
+    pub best_epoch: usize,
+    /// Scores of the final model on the test split.
+    pub test: Scores,
+    /// Wall time of all epochs and the test pass.
+    pub seconds: f64,
+    #[serde(skip)]
+    pub epochs: Vec<EpochMetrics>,
+}
+
+/// Loads the data an experiment names.
+pub fn load_data(source: &DataSource) -> Result<MnistSplits, TrainError> {
+    Ok(match source {
+        DataSource::Bundled => bundled_mnist()?,
+        DataSource::Mnist(dir) => read_mnist_dir(dir)?,
+    })
+}
+
+/// Runs `exp` and writes its run directory at `run_dir` (which must be new or empty).
+pub fn train(
+    exp: &Experiment,
+    run_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, TrainError> {
+    exp.validate()?;
+    check_run_dir(run_dir)?;
+    let resolved = exp.resolved()?;
+    let (seed, batch_size, epochs) = (exp.train.seed, exp.train.batch_size, exp.train.epochs);
+
+    let source = exp.data.data_source()?;
+    progress.message(&format!("loading data: {}", exp.data.source));
+    let data = load_data(&source)?;
+    let plan = exp
+        .model
+        .plan(data.train.image_shape(), data.train.num_classes())?;
+    let split = split_indices(
+        data.train.len(),
+        exp.data.limit_train,
+        exp.data.valid_fraction,
+        seed,
+    )?;
+    if split.train.is_empty() {
+        return Err(TrainError::Config(
+            "data.limit_train: leaves no training image after the validation split".into(),
+        ));
+    }
+    let selected = select_device(exp.train.device, exp.model.kind)?;
+    progress.message(&format!("device: {}", selected.reason));
+
+    // Only now, with everything checked, touch the file system.
+    create_run_dir(run_dir)?;
+    write_atomic(
+        &run_dir.join(CONFIG_FILE),
+        resolved.to_toml_string().as_bytes(),
+    )?;
+
+    let normalization = Normalization::fit(&data.train, &split.train);
+    let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
+    let train_device = selected.device.clone().autodiff();
+    let eval_device = selected.device.clone();
+    train_device.seed(seed);
+    let mut model = plan.init(&train_device);
+    let mut optim = exp.optim.init()?;
+    let steps_per_epoch = split.train.len().div_ceil(batch_size);
+    let mut schedule = LrSchedule::new(
+        &exp.schedule,
+        resolved.optim.learning_rate(),
+        epochs,
+        steps_per_epoch,
+    )?;
+
+    let started = Instant::now();
+    let mut history: Vec<EpochMetrics> = Vec::with_capacity(epochs);
+    let mut best: Option<(usize, f64)> = None;
+    let mut order = split.train.clone();
+    for epoch in 1..=epochs {
+        let epoch_started = Instant::now();
+        progress.epoch_start(epoch, epochs, steps_per_epoch);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(epoch as u64);
+        order.shuffle(&mut rng);
+
+        let mut loss_sum = Tensor::<1>::zeros([1], &train_device);
+        let mut correct = Tensor::<1, Int>::zeros([1], &train_device);
+        let mut seen = 0usize;
+        for (step, chunk) in order.chunks(batch_size).enumerate() {
+            let lr = schedule.next_lr(step == 0);
+            let batch = batcher.batch_indices(&data.train, chunk, &train_device);
+            let out;
+            (model, out) = train_step(model, &mut optim, batch, lr);
+            loss_sum = loss_sum + out.loss.mul_scalar(chunk.len() as f32);
+            correct = correct + count_correct(out.output, out.targets);
+            seen += chunk.len();
+
+            let done = step + 1;
+            let shown = (done % READ_EVERY == 0 || done == steps_per_epoch)
+                .then(|| read_f64(&loss_sum) / seen as f64);
+            if let Some(loss) = shown.filter(|l| !l.is_finite()) {
+                return Err(TrainError::Diverged {
+                    epoch,
+                    step: done,
+                    loss,
+                });
+            }
+            progress.step(done, shown);
+        }
+        let train_scores = Scores {
+            loss: read_f64(&loss_sum) / seen as f64,
+            accuracy: read_int(&correct) as f64 / seen as f64,
+        };
+        let eval_model = model.valid();
+        let valid = (!split.valid.is_empty()).then(|| {
+            evaluate(
+                &eval_model,
+                &data.train,
+                &split.valid,
+                &batcher,
+                &eval_device,
+            )
+        });
+        let metrics = EpochMetrics {
+            epoch,
+            train: train_scores,
+            valid,
+            lr: schedule.current(),
+            seconds: epoch_started.elapsed().as_secs_f64(),
+        };
+        progress.epoch_end(&metrics);
+        history.push(metrics);
+        write_atomic(
+            &run_dir.join(METRICS_FILE),
+            metrics_csv(&history).as_bytes(),
+        )?;
+
+        let monitored = valid.unwrap_or(train_scores).loss;
+        let model_bytes = save_bytes(run_dir, model.clone())?;
+        if best.is_none_or(|(_, b)| monitored < b) {
+            best = Some((epoch, monitored));
+            write_atomic(&run_dir.join(BEST_MODEL), &model_bytes)?;
+        }
+        write_atomic(&run_dir.join(LAST_MODEL), &model_bytes)?;
+        let optim_bytes = optim.into_bytes().map_err(|e| TrainError::Checkpoint {
+            path: run_dir.join(LAST_OPTIMIZER),
+            message: e.to_string(),
+        })?;
+        write_atomic(&run_dir.join(LAST_OPTIMIZER), &optim_bytes)?;
+    }
+
+    progress.message(&format!("testing on {} images", data.test.len()));
+    let all_test: Vec<usize> = (0..data.test.len()).collect();
+    let test = evaluate(
+        &model.valid(),
+        &data.test,
+        &all_test,
+        &batcher,
+        &eval_device,
+    );
+    let summary = RunSummary {
+        run_dir: run_dir.to_path_buf(),
+        device: selected.reason,
+        train_images: split.train.len(),
+        valid_images: split.valid.len(),
+        test_images: data.test.len(),
+        normalization_mean: normalization.mean,
+        normalization_std: normalization.std,
+        best_epoch: best.map(|(e, _)| e).unwrap_or(epochs),
+        test,
+        seconds: started.elapsed().as_secs_f64(),
+        epochs: history,
+    };
+    let text = toml::to_string_pretty(&summary).expect("summary serializes");
+    write_atomic(&run_dir.join(SUMMARY_FILE), text.as_bytes())?;
+    Ok(summary)
+}
+
+/// One optimizer step on `batch`: forward, backward, update at learning rate `lr`. Returns the
+/// updated model and the step's output, detached from the graph.
+pub fn train_step(
+    model: Classifier,
+    optim: &mut ModuleOptimizer,
+    batch: ImageBatch,
+    lr: f64,
+) -> (Classifier, ClassificationOutput) {
+    let out = model.forward_classification(batch);
+    let grads = GradientsParams::from_grads(out.loss.backward(), &model);
+    let model = optim.step(lr, model, grads);
+    let out = ClassificationOutput::new(out.loss.detach(), out.output.detach(), out.targets);
+    (model, out)
+}
+
+/// Number of rows whose arg-max logit equals the target.
+///
+/// # Shapes
+/// - logits: `[batch, classes]`, targets: `[batch]`, output: `[1]`
+fn count_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1, Int> {
+    logits
+        .argmax(1)
+        .squeeze_dim::<1>(1)
+        .equal(targets)
+        .int()
+        .sum()
+}
+
+/// Loss and accuracy of `model` (already in validation mode) on `indices` of `dataset`.
+pub fn evaluate(
+    model: &Classifier,
+    dataset: &ImageDataset,
+    indices: &[usize],
+    batcher: &ImageBatcher,
+    device: &Device,
+) -> Scores {
+    let mut loss_sum = Tensor::<1>::zeros([1], device);
+    let mut correct = Tensor::<1, Int>::zeros([1], device);
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let out = model.forward_classification(batcher.batch_indices(dataset, chunk, device));
+        loss_sum = loss_sum + out.loss.mul_scalar(chunk.len() as f32);
+        correct = correct + count_correct(out.output, out.targets);
+    }
+    let n = indices.len().max(1) as f64;
+    Scores {
+        loss: read_f64(&loss_sum) / n,
+        accuracy: read_int(&correct) as f64 / n,
+    }
+}
+
+fn read_f64(t: &Tensor<1>) -> f64 {
+    t.clone().into_scalar::<f32>() as f64
+}
+
+fn read_int(t: &Tensor<1, Int>) -> i64 {
+    t.clone().into_scalar::<i64>()
+}
+
+fn save_bytes(run_dir: &Path, model: Classifier) -> Result<Vec<u8>, TrainError> {
+    model
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| TrainError::Checkpoint {
+            path: run_dir.join(LAST_MODEL),
+            message: e.to_string(),
+        })
+}

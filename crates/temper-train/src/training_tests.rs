@@ -1,0 +1,95 @@
+//! Training end to end on real backends: the bundled MNIST on flex, and a few steps on wgpu.
+
+use burn::tensor::Device;
+use temper_data::{ImageBatcher, Normalization, bundled_mnist};
+use temper_model::{Classifier, MlpConfig};
+use temper_optim::{OptimizerKind, OptimizerSettings};
+
+use crate::{
+    DeviceChoice, Experiment, ModelKind, Silent, select_device, train, train_step, wgpu_adapters,
+};
+
+#[test]
+fn mlp_on_2000_bundled_images_learns_in_one_epoch_on_flex() {
+    let mut exp = Experiment::default();
+    exp.model.kind = ModelKind::Mlp;
+    exp.data.limit_train = 2000;
+    exp.train.epochs = 1;
+    exp.train.device = DeviceChoice::Flex;
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let summary = train(&exp, &run, &mut Silent).unwrap();
+    assert_eq!((summary.train_images, summary.valid_images), (1800, 200));
+    let valid = summary.epochs[0].valid.unwrap();
+    // A softmax regression already reaches ~85% on 2,000 MNIST digits; the MLP must beat 80%.
+    assert!(valid.accuracy > 0.80, "valid accuracy {}", valid.accuracy);
+    assert!(
+        summary.test.accuracy > 0.80,
+        "test accuracy {}",
+        summary.test.accuracy
+    );
+    assert_eq!(summary.test_images, 10_000);
+}
+
+#[test]
+fn same_seed_same_run_on_flex() {
+    let mut exp = Experiment::default();
+    exp.model.kind = ModelKind::Mlp;
+    exp.data.limit_train = 300;
+    exp.train.epochs = 1;
+    exp.train.device = DeviceChoice::Flex;
+    let dir = tempfile::tempdir().unwrap();
+    let a = train(&exp, &dir.path().join("a"), &mut Silent).unwrap();
+    let b = train(&exp, &dir.path().join("b"), &mut Silent).unwrap();
+    assert_eq!(a.epochs[0].train, b.epochs[0].train);
+    assert_eq!(a.test, b.test);
+}
+
+/// Mean loss over `steps` Adam steps of the MLP on one fixed batch, first and last.
+fn first_and_last_loss(device: &Device, steps: usize) -> (f32, f32) {
+    let mnist = bundled_mnist().unwrap();
+    let batcher = ImageBatcher::new(Normalization::mnist(), [1, 28, 28]);
+    let device = device.clone().autodiff();
+    device.seed(1);
+    let mut model: Classifier = MlpConfig::new().init(&device).into();
+    let mut optim = OptimizerSettings::preset(OptimizerKind::Adam)
+        .init()
+        .unwrap();
+    let indices: Vec<usize> = (0..64).collect();
+    let mut losses = Vec::new();
+    for _ in 0..steps {
+        let batch = batcher.batch_indices(&mnist.train, &indices, &device);
+        let out;
+        (model, out) = train_step(model, &mut optim, batch, 1e-3);
+        losses.push(out.loss.into_scalar::<f32>());
+    }
+    (losses[0], *losses.last().unwrap())
+}
+
+#[test]
+fn mlp_steps_on_wgpu_decrease_the_loss() {
+    if wgpu_adapters().is_empty() {
+        // On CI the software adapter is installed by .ci/run: its absence is a failure there.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but no wgpu adapter exists: install mesa-vulkan-drivers"
+        );
+        eprintln!("no wgpu adapter on this machine: wgpu test not run");
+        return;
+    }
+    let selected = select_device(DeviceChoice::Wgpu, ModelKind::Mlp).unwrap();
+    let (first, last) = first_and_last_loss(&selected.device, 8);
+    // Fitting one batch: ln(10) ≈ 2.30 at the start, far lower after 8 Adam steps.
+    assert!(first > 1.5 && last < 0.7 * first, "{first} -> {last}");
+}
+
+#[test]
+fn flex_and_ndarray_fit_one_batch_alike() {
+    let (f0, f1) = first_and_last_loss(&Device::flex(), 8);
+    #[allow(deprecated)]
+    let (n0, n1) = first_and_last_loss(&Device::ndarray(), 8);
+    assert!(
+        f1 < 0.7 * f0 && n1 < 0.7 * n0,
+        "flex {f0}->{f1}, ndarray {n0}->{n1}"
+    );
+}

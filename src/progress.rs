@@ -1,0 +1,54 @@
+//! Progress bars for `temper train` (indicatif; hidden when stderr is not a terminal).
+
+use indicatif::{ProgressBar, ProgressStyle};
+use temper_train::{EpochMetrics, Progress};
+
+#[derive(Default)]
+pub struct Bars {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress for Bars {
+    fn message(&mut self, text: &str) {
+        eprintln!("{text}");
+    }
+
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        let style = ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} steps {msg} {elapsed}<{eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> ");
+        let bar = ProgressBar::new(steps as u64)
+            .with_style(style)
+            .with_prefix(format!("epoch {epoch}/{epochs}"));
+        self.bar = Some(bar);
+    }
+
+    fn step(&mut self, done: usize, loss: Option<f64>) {
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+            if let Some(loss) = loss {
+                bar.set_message(format!("loss {loss:.4}"));
+            }
+        }
+    }
+
+    fn epoch_end(&mut self, m: &EpochMetrics) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+        let valid = m
+            .valid
+            .map(|v| format!("  valid loss {:.4} acc {:.2}%", v.loss, v.accuracy * 100.0))
+            .unwrap_or_default();
+        eprintln!(
+            "epoch {}: train loss {:.4} acc {:.2}%{valid}  lr {:.2e}  {:.1}s",
+            m.epoch,
+            m.train.loss,
+            m.train.accuracy * 100.0,
+            m.lr,
+            m.seconds
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! End-to-end tests of the `temper` binary: what a user types, what they get back.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn temper(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_temper"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run temper")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn train_one_epoch_writes_the_run_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = temper(
+        &[
+            "train",
+            "--epochs",
+            "1",
+            "--limit-train",
+            "1000",
+            "--device",
+            "flex",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(config.contains("epochs = 1"), "{config}");
+    assert!(config.contains("limit_train = 1000"), "{config}");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let lines: Vec<&str> = metrics.lines().collect();
+    assert_eq!(
+        lines[0],
+        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,lr,seconds"
+    );
+    assert_eq!(lines.len(), 2, "{metrics}");
+    assert!(lines[1].starts_with("1,"));
+    for f in [
+        "checkpoints/best.bpk",
+        "checkpoints/last.bpk",
+        "checkpoints/last-optimizer.bpk",
+        "summary.toml",
+    ] {
+        let len = std::fs::metadata(run.join(f)).map(|m| m.len()).unwrap_or(0);
+        assert!(len > 0, "{f} missing or empty");
+    }
+    // 900 training images of the CNN for one epoch: well above chance (10%).
+    let summary = std::fs::read_to_string(run.join("summary.toml")).unwrap();
+    assert!(summary.contains("[test]"), "{summary}");
+}
+
+#[test]
+fn unknown_device_fails_naming_the_flag() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = temper(&["train", "--device", "nonsense"], tmp.path());
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("--device") && err.contains("nonsense"),
+        "{err}"
+    );
+    assert!(
+        !tmp.path().join("runs").exists(),
+        "no run directory on a bad flag"
+    );
+}
+
+#[test]
+fn unknown_toml_key_fails_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("exp.toml");
+    std::fs::write(&cfg, "[train]\nepochs = 1\nlearning_rate = 0.1\n").unwrap();
+    let out = temper(&["train", "--config", cfg.to_str().unwrap()], tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("exp.toml:3: [train] unknown field `learning_rate`"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    assert!(!tmp.path().join("runs").exists());
+}
+
+#[test]
+fn existing_run_directory_is_not_overwritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("old");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::write(run.join("metrics.csv"), "precious").unwrap();
+    let out = temper(
+        &[
+            "train",
+            "--device",
+            "flex",
+            "--limit-train",
+            "100",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not empty"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(run.join("metrics.csv")).unwrap(),
+        "precious"
+    );
+}
+
+#[test]
+fn missing_mnist_dir_names_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = temper(
+        &[
+            "train",
+            "--device",
+            "flex",
+            "--data",
+            "mnist:nowhere",
+            "--out",
+            "r",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("train-images-idx3-ubyte"), "{err}");
+    assert!(
+        !tmp.path().join("r").exists(),
+        "no run directory when data fails"
+    );
+}
