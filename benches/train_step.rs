@@ -40,10 +40,7 @@ fn bench_train_step(c: &mut Criterion) {
             {
                 continue;
             }
-            let device = select_device(backend, kind)
-                .expect("device")
-                .device
-                .autodiff();
+            let device = select_device(backend).expect("device").device.autodiff();
             device.seed(0);
             // An Option so `train_step` can take the model by value inside `iter`.
             let mut model: Option<Classifier> = Some(match kind {

@@ -125,6 +125,33 @@ impl ModelPlan {
 }
 
 impl ModelSection {
+    /// The section with the architecture's defaults filled in.
+    pub fn resolved(&self) -> Self {
+        let (hidden, channels, p) = match self.kind {
+            ModelKind::Mlp => {
+                let d = MlpConfig::new();
+                (d.hidden, None, d.dropout)
+            }
+            ModelKind::Cnn => {
+                let d = CnnConfig::new();
+                (
+                    d.hidden,
+                    Some(self.channels.clone().unwrap_or(d.channels)),
+                    d.dropout,
+                )
+            }
+        };
+        Self {
+            kind: self.kind,
+            hidden: Some(self.hidden.clone().unwrap_or(hidden)),
+            channels,
+            dropout: Some(self.dropout.unwrap_or(DropoutSpec {
+                kind: DropoutKind::Dropout,
+                p,
+            })),
+        }
+    }
+
     /// Fills defaults and validates against images of `[c, h, w]` with `num_classes` classes.
     pub fn plan(
         &self,
@@ -236,9 +263,11 @@ impl Experiment {
         Ok(())
     }
 
-    /// The experiment with every optimizer default written out, as saved in a run directory.
+    /// The experiment with every model and optimizer default written out, as saved in a run
+    /// directory, so the file states exactly what ran.
     pub fn resolved(&self) -> Result<Self, TrainError> {
         Ok(Self {
+            model: self.model.resolved(),
             optim: self.optim.resolve()?,
             ..self.clone()
         })
@@ -308,6 +337,10 @@ mod tests {
         e.validate().unwrap();
         let resolved = e.resolved().unwrap();
         assert_eq!(resolved.optim.dampening, Some(0.0));
+        assert_eq!(resolved.model.hidden, Some(vec![64]));
+        let cnn = Experiment::default().resolved().unwrap().model;
+        assert_eq!(cnn.channels, Some(vec![32, 64]));
+        assert_eq!(cnn.dropout.map(|d| d.p), Some(0.25));
         let back = Experiment::from_toml_str(&resolved.to_toml_string(), "again").unwrap();
         assert_eq!(back, resolved);
     }

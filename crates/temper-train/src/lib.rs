@@ -16,7 +16,7 @@ mod trainer;
 mod training_tests;
 
 pub use device::{
-    Adapter, DeviceChoice, SelectedDevice, fastest_cpu_backend, select_device, wgpu_adapters,
+    Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, wgpu_adapters,
 };
 pub use error::TrainError;
 pub use experiment::{

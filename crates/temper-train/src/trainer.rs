@@ -114,7 +114,7 @@ pub fn train(
             "data.limit_train: leaves no training image after the validation split".into(),
         ));
     }
-    let selected = select_device(exp.train.device, exp.model.kind)?;
+    let selected = select_device(exp.train.device)?;
     progress.message(&format!("device: {}", selected.reason));
 
     // Only now, with everything checked, touch the file system.

@@ -77,7 +77,7 @@ fn mlp_steps_on_wgpu_decrease_the_loss() {
         eprintln!("no wgpu adapter on this machine: wgpu test not run");
         return;
     }
-    let selected = select_device(DeviceChoice::Wgpu, ModelKind::Mlp).unwrap();
+    let selected = select_device(DeviceChoice::Wgpu).unwrap();
     let (first, last) = first_and_last_loss(&selected.device, 8);
     // Fitting one batch: ln(10) ≈ 2.30 at the start, far lower after 8 Adam steps.
     assert!(first > 1.5 && last < 0.7 * first, "{first} -> {last}");
