@@ -44,7 +44,8 @@ fn train_one_epoch_writes_the_run_directory() {
     let lines: Vec<&str> = metrics.lines().collect();
     assert_eq!(
         lines[0],
-        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,lr,seconds"
+        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,\
+         valid_precision,valid_recall,valid_f1,lr,seconds"
     );
     assert_eq!(lines.len(), 2, "{metrics}");
     assert!(lines[1].starts_with("1,"));

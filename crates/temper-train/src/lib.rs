@@ -5,6 +5,7 @@
 //! The device is chosen at run time ([`select_device`]). The library never prints: progress
 //! reaches the caller through the [`Progress`] trait.
 
+mod confusion;
 mod device;
 mod error;
 mod experiment;
@@ -15,6 +16,7 @@ mod trainer;
 #[cfg(test)]
 mod training_tests;
 
+pub use confusion::ConfusionMatrix;
 pub use device::{
     Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, wgpu_adapters,
 };
@@ -23,7 +25,7 @@ pub use experiment::{
     DataSection, DataSource, DropoutKind, DropoutSpec, Experiment, ModelKind, ModelPlan,
     ModelSection, TrainSection,
 };
-pub use metrics::{EpochMetrics, METRICS_HEADER, Scores, metrics_csv};
+pub use metrics::{EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, Scores, metrics_csv};
 pub use run_dir::{
     BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE,
     SUMMARY_FILE, check_run_dir, create_run_dir, next_run_dir, write_atomic,

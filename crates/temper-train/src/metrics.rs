@@ -11,34 +11,83 @@ pub struct Scores {
     pub accuracy: f64,
 }
 
+/// Scores of a held-out split: loss, accuracy and macro-averaged precision, recall and F1
+/// (scikit-learn's `average='macro'`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct EvalScores {
+    pub loss: f64,
+    pub accuracy: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl EvalScores {
+    /// Loss and accuracy only.
+    pub fn scores(&self) -> Scores {
+        Scores {
+            loss: self.loss,
+            accuracy: self.accuracy,
+        }
+    }
+}
+
 /// One row of `metrics.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpochMetrics {
     pub epoch: usize,
     pub train: Scores,
     /// `None` when `valid_fraction = 0`.
-    pub valid: Option<Scores>,
+    pub valid: Option<EvalScores>,
     /// Learning rate of the epoch's last step.
     pub lr: f64,
     /// Wall time of the epoch: training and validation.
     pub seconds: f64,
 }
 
-/// Header of `metrics.csv`.
-pub const METRICS_HEADER: &str =
-    "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,lr,seconds";
+/// Header of `metrics.csv`; the metric columns are also the names `monitor` keys accept.
+pub const METRICS_HEADER: &str = "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,\
+     valid_precision,valid_recall,valid_f1,lr,seconds";
+
+/// Names of the per-epoch metrics, as `monitor` settings spell them.
+pub const METRIC_NAMES: [&str; 7] = [
+    "train_loss",
+    "train_accuracy",
+    "valid_loss",
+    "valid_accuracy",
+    "valid_precision",
+    "valid_recall",
+    "valid_f1",
+];
 
 impl EpochMetrics {
+    /// The value of metric `name` (one of [`METRIC_NAMES`]); `None` for an unknown name or a
+    /// validation metric without a validation split.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let v = self.valid;
+        match name {
+            "train_loss" => Some(self.train.loss),
+            "train_accuracy" => Some(self.train.accuracy),
+            "valid_loss" => v.map(|v| v.loss),
+            "valid_accuracy" => v.map(|v| v.accuracy),
+            "valid_precision" => v.map(|v| v.precision),
+            "valid_recall" => v.map(|v| v.recall),
+            "valid_f1" => v.map(|v| v.f1),
+            _ => None,
+        }
+    }
+
     /// The CSV row; empty cells where there is no validation set.
     pub fn csv_row(&self) -> String {
-        let (vl, va) = self
-            .valid
-            .map(|v| (v.loss.to_string(), v.accuracy.to_string()))
-            .unwrap_or_default();
-        format!(
-            "{},{},{},{},{},{},{:.3}",
-            self.epoch, self.train.loss, self.train.accuracy, vl, va, self.lr, self.seconds
-        )
+        let mut cells = vec![self.epoch.to_string()];
+        cells.extend(
+            METRIC_NAMES
+                .iter()
+                .map(|name| self.metric(name).map(|x| x.to_string()).unwrap_or_default()),
+        );
+        cells.push(self.lr.to_string());
+        cells.push(format!("{:.3}", self.seconds));
+        cells.join(",")
     }
 }
 
@@ -71,8 +120,9 @@ mod tests {
         };
         assert_eq!(
             metrics_csv(&[row]),
-            "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,lr,seconds\n\
-             1,0.5,0.75,,,0.001,1.235\n"
+            "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,\
+             valid_precision,valid_recall,valid_f1,lr,seconds\n\
+             1,0.5,0.75,,,,,,0.001,1.235\n"
         );
     }
 }

@@ -26,10 +26,11 @@ use temper_data::{
 use temper_model::Classifier;
 use temper_optim::LrSchedule;
 
+use crate::confusion::ConfusionMatrix;
 use crate::device::select_device;
 use crate::error::TrainError;
 use crate::experiment::{DataSource, Experiment};
-use crate::metrics::{EpochMetrics, Scores, metrics_csv};
+use crate::metrics::{EpochMetrics, EvalScores, Scores, metrics_csv};
 use crate::run_dir::{
     BEST_MODEL, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE, SUMMARY_FILE, check_run_dir,
     create_run_dir, write_atomic,
@@ -71,7 +72,7 @@ pub struct RunSummary {
     /// Epoch of the `best` checkpoint (lowest validation loss, else training loss).
     pub best_epoch: usize,
     /// Scores of the final model on the test split.
-    pub test: Scores,
+    pub test: EvalScores,
     /// Wall time of all epochs and the test pass.
     pub seconds: f64,
     #[serde(skip)]
@@ -202,7 +203,7 @@ pub fn train(
             metrics_csv(&history).as_bytes(),
         )?;
 
-        let monitored = valid.unwrap_or(train_scores).loss;
+        let monitored = valid.map_or(train_scores.loss, |v| v.loss);
         let model_bytes = save_bytes(run_dir, model.clone())?;
         if best.is_none_or(|(_, b)| monitored < b) {
             best = Some((epoch, monitored));
@@ -271,25 +272,37 @@ fn count_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1, Int> {
         .sum()
 }
 
-/// Loss and accuracy of `model` (already in validation mode) on `indices` of `dataset`.
+/// Scores of `model` (already in validation mode) on `indices` of `dataset`.
 pub fn evaluate(
     model: &Classifier,
     dataset: &ImageDataset,
     indices: &[usize],
     batcher: &ImageBatcher,
     device: &Device,
-) -> Scores {
+) -> EvalScores {
     let mut loss_sum = Tensor::<1>::zeros([1], device);
-    let mut correct = Tensor::<1, Int>::zeros([1], device);
+    let mut confusion = ConfusionMatrix::new(dataset.num_classes());
     for chunk in indices.chunks(EVAL_BATCH) {
         let out = model.forward_classification(batcher.batch_indices(dataset, chunk, device));
         loss_sum = loss_sum + out.loss.mul_scalar(chunk.len() as f32);
-        correct = correct + count_correct(out.output, out.targets);
+        let predicted: Vec<usize> = out
+            .output
+            .argmax(1)
+            .into_data_as::<i64>()
+            .try_to_vec::<i64>()
+            .expect("arg-max indices read back as i64")
+            .into_iter()
+            .map(|p| p as usize)
+            .collect();
+        let targets: Vec<usize> = chunk.iter().map(|&i| dataset.label(i)).collect();
+        confusion.add(&targets, &predicted);
     }
-    let n = indices.len().max(1) as f64;
-    Scores {
-        loss: read_f64(&loss_sum) / n,
-        accuracy: read_int(&correct) as f64 / n,
+    EvalScores {
+        loss: read_f64(&loss_sum) / indices.len().max(1) as f64,
+        accuracy: confusion.accuracy(),
+        precision: confusion.macro_precision(),
+        recall: confusion.macro_recall(),
+        f1: confusion.macro_f1(),
     }
 }
 
