@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use temper_data::{ImageBatcher, Normalization, bundled_mnist};
-use temper_model::{Classifier, CnnConfig, MlpConfig};
+use temper_model::{Classifier, CnnConfig, MlpConfig, ResNetConfig};
 use temper_optim::{OptimizerKind, OptimizerSettings};
 use temper_train::{DeviceChoice, ModelKind, select_device, train_step, wgpu_adapters};
 
@@ -46,6 +46,7 @@ fn bench_train_step(c: &mut Criterion) {
             let mut model: Option<Classifier> = Some(match kind {
                 ModelKind::Mlp => MlpConfig::new().init(&device).into(),
                 ModelKind::Cnn => CnnConfig::new().init(&device).into(),
+                ModelKind::ResNet => ResNetConfig::new().init(&device).into(),
             });
             let mut optim = OptimizerSettings::preset(OptimizerKind::Adam)
                 .init()

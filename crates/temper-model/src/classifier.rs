@@ -4,7 +4,7 @@ use burn::tensor::Tensor;
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use temper_data::ImageBatch;
 
-use crate::{Cnn, Mlp};
+use crate::{Cnn, Mlp, ResNet};
 
 /// Any temper image classifier. One type so the trainer, checkpoints and burn-train's
 /// `Learner` handle every architecture the same way.
@@ -12,6 +12,7 @@ use crate::{Cnn, Mlp};
 pub enum Classifier {
     Mlp(Mlp),
     Cnn(Cnn),
+    ResNet(ResNet),
 }
 
 impl Classifier {
@@ -24,6 +25,7 @@ impl Classifier {
         match self {
             Classifier::Mlp(m) => m.forward(images),
             Classifier::Cnn(m) => m.forward(images),
+            Classifier::ResNet(m) => m.forward(images),
         }
     }
 
@@ -46,6 +48,12 @@ impl From<Mlp> for Classifier {
 impl From<Cnn> for Classifier {
     fn from(m: Cnn) -> Self {
         Classifier::Cnn(m)
+    }
+}
+
+impl From<ResNet> for Classifier {
+    fn from(m: ResNet) -> Self {
+        Classifier::ResNet(m)
     }
 }
 

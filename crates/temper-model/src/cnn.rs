@@ -5,8 +5,9 @@ use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{PaddingConfig2d, Relu};
 use burn::tensor::Tensor;
 
-use crate::dense::{DenseHead, check_head};
+use crate::dense::{DenseHead, DropoutKind, check_head, unsupported_kind};
 use crate::error::{ModelError, invalid};
+use temper_optim::dropout::{Dropout2d, Dropout2dConfig};
 
 /// Configuration of a small convolutional classifier: per entry of `channels`, a 3×3 convolution
 /// (padding 1) → ReLU → 2×2 max-pool; then `Linear → ReLU → Dropout` per hidden width and a
@@ -31,9 +32,13 @@ pub struct CnnConfig {
     /// Number of classes.
     #[config(default = 10)]
     pub num_classes: usize,
-    /// Dropout probability before the output layer.
+    /// Dropout probability (of units, weights or channels, per `dropout_kind`).
     #[config(default = 0.25)]
     pub dropout: f64,
+    /// `Standard`/`Alpha`/`Connect` act in the dense head; `Spatial` drops whole channels after
+    /// every convolution block instead.
+    #[config(default = "DropoutKind::Standard")]
+    pub dropout_kind: DropoutKind,
 }
 
 /// Small convolutional classifier. Build it with [`CnnConfig`].
@@ -42,6 +47,7 @@ pub struct Cnn {
     convs: Vec<Conv2d>,
     pool: MaxPool2d,
     activation: Relu,
+    spatial_dropout: Option<Dropout2d>,
     head: DenseHead,
 }
 
@@ -74,7 +80,14 @@ impl CnnConfig {
                 ),
             ));
         }
-        check_head(&self.hidden, self.num_classes, self.dropout)
+        check_head(&self.hidden, self.num_classes, self.dropout)?;
+        match self.dropout_kind {
+            DropoutKind::Path => Err(unsupported_kind(DropoutKind::Path, "cnn")),
+            DropoutKind::Connect if self.hidden.is_empty() => {
+                Err(unsupported_kind(DropoutKind::Connect, "this cnn"))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Builds the model on `device`.
@@ -100,11 +113,14 @@ impl CnnConfig {
             convs,
             pool: MaxPool2dConfig::new([2, 2]).init(),
             activation: Relu::new(),
+            spatial_dropout: (self.dropout_kind == DropoutKind::Spatial)
+                .then(|| Dropout2dConfig::new(self.dropout).init()),
             head: DenseHead::new(
                 in_ch * h * w,
                 &self.hidden,
                 self.num_classes,
                 self.dropout,
+                self.dropout_kind,
                 device,
             ),
         }
@@ -121,6 +137,9 @@ impl Cnn {
         let mut x = images;
         for conv in &self.convs {
             x = self.pool.forward(self.activation.forward(conv.forward(x)));
+            if let Some(dropout) = &self.spatial_dropout {
+                x = dropout.forward(x);
+            }
         }
         self.head.forward(x.flatten(1, 3))
     }
@@ -140,6 +159,32 @@ mod tests {
         // PyTorch's count for the reference CNN: conv1 320, conv2 18_496,
         // fc 3136*128+128 = 401_536, out 1_290.
         assert_eq!(model.num_params(), 421_642);
+    }
+
+    #[test]
+    fn spatial_dropout_zeroes_whole_feature_maps_in_training() {
+        // With p close to 1 nearly every channel is dropped after the first block, so the
+        // logits collapse to the head's response to an all-zero feature map: the same for
+        // every image. p = 0.999 keeps the expected count of surviving channels far below 1.
+        let device = Device::flex().autodiff();
+        let model = CnnConfig::new()
+            .with_dropout(0.999)
+            .with_dropout_kind(DropoutKind::Spatial)
+            .init(&device);
+        let images =
+            Tensor::<4>::random([2, 1, 28, 28], burn::tensor::Distribution::Default, &device);
+        let out = model
+            .forward(images)
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+        let (a, b) = out.split_at(10);
+        let same = a
+            .iter()
+            .zip(b)
+            .filter(|(x, y)| (*x - *y).abs() < 1e-6)
+            .count();
+        assert!(same >= 9, "logits of the two images: {a:?} vs {b:?}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Burn image classifiers for temper: an MLP and a small CNN whose widths, depth and dropout
-//! rate come from a `#[derive(Config)]`, joined in one [`Classifier`] that implements
+//! Burn image classifiers for temper: an MLP, a small CNN and a small ResNet whose widths,
+//! depth, dropout kind and rate come from a `#[derive(Config)]` (the dropout family is
+//! temper-optim's), joined in one [`Classifier`] that implements
 //! burn-train's `TrainStep` and `InferenceStep` (cross-entropy classification), so it trains
 //! with temper's runner or with a Burn `Learner`.
 
@@ -8,9 +9,11 @@ mod cnn;
 mod dense;
 mod error;
 mod mlp;
+mod resnet;
 
 pub use classifier::Classifier;
 pub use cnn::{Cnn, CnnConfig};
-pub use dense::DenseHead;
+pub use dense::{DenseHead, DropoutKind};
 pub use error::ModelError;
 pub use mlp::{Mlp, MlpConfig};
+pub use resnet::{BasicBlock, ResNet, ResNetConfig};

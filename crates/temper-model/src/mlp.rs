@@ -2,7 +2,7 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Tensor;
 
-use crate::dense::{DenseHead, check_head};
+use crate::dense::{DenseHead, DropoutKind, check_head, unsupported_kind};
 use crate::error::{ModelError, invalid};
 
 /// Configuration of a multilayer perceptron classifier: `Linear → ReLU → Dropout` per hidden
@@ -22,6 +22,9 @@ pub struct MlpConfig {
     /// Dropout probability after each hidden activation.
     #[config(default = 0.0)]
     pub dropout: f64,
+    /// What `dropout` drops: units (`Standard`, `Alpha`) or hidden weights (`Connect`).
+    #[config(default = "DropoutKind::Standard")]
+    pub dropout_kind: DropoutKind,
 }
 
 /// Multilayer perceptron classifier. Build it with [`MlpConfig`].
@@ -36,7 +39,12 @@ impl MlpConfig {
         if self.input_size == 0 {
             return Err(invalid("input_size", "must be positive"));
         }
-        check_head(&self.hidden, self.num_classes, self.dropout)
+        check_head(&self.hidden, self.num_classes, self.dropout)?;
+        match self.dropout_kind {
+            DropoutKind::Standard | DropoutKind::Alpha => Ok(()),
+            DropoutKind::Connect if !self.hidden.is_empty() => Ok(()),
+            kind => Err(unsupported_kind(kind, "this mlp")),
+        }
     }
 
     /// Builds the model on `device`.
@@ -51,6 +59,7 @@ impl MlpConfig {
                 &self.hidden,
                 self.num_classes,
                 self.dropout,
+                self.dropout_kind,
                 device,
             ),
         }

@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use temper_model::{CnnConfig, MlpConfig};
 use temper_optim::{LrSchedule, OptimizerSettings, ScheduleSettings};
 
 use crate::device::DeviceChoice;
 use crate::error::{TrainError, io_err};
+use crate::model_section::ModelSection;
 
 /// A whole experiment (`train`; later `tune`, `augment preview`, `schedule plot`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -64,139 +64,6 @@ impl DataSection {
                 self.source
             ))),
         }
-    }
-}
-
-/// Architecture family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    Mlp,
-    #[default]
-    Cnn,
-}
-
-/// Dropout variant; more variants arrive with the dropout family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DropoutKind {
-    #[default]
-    Dropout,
-}
-
-/// `dropout = { kind = "dropout", p = 0.25 }`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DropoutSpec {
-    #[serde(default)]
-    pub kind: DropoutKind,
-    pub p: f64,
-}
-
-/// `[model]`: the architecture and its size. Unset fields take the architecture's defaults
-/// (the reference models of `shared/bench`).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ModelSection {
-    pub kind: ModelKind,
-    /// Widths of the fully connected hidden layers (MLP default `[256]`, CNN default `[128]`).
-    pub hidden: Option<Vec<usize>>,
-    /// Output channels of each convolution block (CNN only; default `[32, 64]`).
-    pub channels: Option<Vec<usize>>,
-    /// Dropout after hidden activations (MLP default p = 0, CNN default p = 0.25).
-    pub dropout: Option<DropoutSpec>,
-}
-
-/// A model configuration resolved against the data's image shape and class count.
-#[derive(Debug, Clone)]
-pub enum ModelPlan {
-    Mlp(MlpConfig),
-    Cnn(CnnConfig),
-}
-
-impl ModelPlan {
-    /// Builds the model on `device`.
-    pub fn init(&self, device: &burn::tensor::Device) -> temper_model::Classifier {
-        match self {
-            ModelPlan::Mlp(cfg) => cfg.init(device).into(),
-            ModelPlan::Cnn(cfg) => cfg.init(device).into(),
-        }
-    }
-}
-
-impl ModelSection {
-    /// The section with the architecture's defaults filled in.
-    pub fn resolved(&self) -> Self {
-        let (hidden, channels, p) = match self.kind {
-            ModelKind::Mlp => {
-                let d = MlpConfig::new();
-                (d.hidden, None, d.dropout)
-            }
-            ModelKind::Cnn => {
-                let d = CnnConfig::new();
-                (
-                    d.hidden,
-                    Some(self.channels.clone().unwrap_or(d.channels)),
-                    d.dropout,
-                )
-            }
-        };
-        Self {
-            kind: self.kind,
-            hidden: Some(self.hidden.clone().unwrap_or(hidden)),
-            channels,
-            dropout: Some(self.dropout.unwrap_or(DropoutSpec {
-                kind: DropoutKind::Dropout,
-                p,
-            })),
-        }
-    }
-
-    /// Fills defaults and validates against images of `[c, h, w]` with `num_classes` classes.
-    pub fn plan(
-        &self,
-        image_shape: [usize; 3],
-        num_classes: usize,
-    ) -> Result<ModelPlan, TrainError> {
-        let [c, h, w] = image_shape;
-        let plan = match self.kind {
-            ModelKind::Mlp => {
-                if self.channels.is_some() {
-                    return Err(TrainError::Config(
-                        "model.channels: applies to kind = \"cnn\" only".into(),
-                    ));
-                }
-                let mut cfg = MlpConfig::new()
-                    .with_input_size(c * h * w)
-                    .with_num_classes(num_classes);
-                if let Some(hidden) = &self.hidden {
-                    cfg = cfg.with_hidden(hidden.clone());
-                }
-                if let Some(d) = self.dropout {
-                    cfg = cfg.with_dropout(d.p);
-                }
-                cfg.validate()?;
-                ModelPlan::Mlp(cfg)
-            }
-            ModelKind::Cnn => {
-                let mut cfg = CnnConfig::new()
-                    .with_in_channels(c)
-                    .with_image_size([h, w])
-                    .with_num_classes(num_classes);
-                if let Some(channels) = &self.channels {
-                    cfg = cfg.with_channels(channels.clone());
-                }
-                if let Some(hidden) = &self.hidden {
-                    cfg = cfg.with_hidden(hidden.clone());
-                }
-                if let Some(d) = self.dropout {
-                    cfg = cfg.with_dropout(d.p);
-                }
-                cfg.validate()?;
-                ModelPlan::Cnn(cfg)
-            }
-        };
-        Ok(plan)
     }
 }
 

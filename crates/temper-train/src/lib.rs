@@ -10,6 +10,7 @@ mod device;
 mod error;
 mod experiment;
 mod metrics;
+mod model_section;
 mod run_dir;
 mod trainer;
 
@@ -21,11 +22,9 @@ pub use device::{
     Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, wgpu_adapters,
 };
 pub use error::TrainError;
-pub use experiment::{
-    DataSection, DataSource, DropoutKind, DropoutSpec, Experiment, ModelKind, ModelPlan,
-    ModelSection, TrainSection,
-};
+pub use experiment::{DataSection, DataSource, Experiment, TrainSection};
 pub use metrics::{EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, Scores, metrics_csv};
+pub use model_section::{DropoutKind, DropoutSpec, ModelKind, ModelPlan, ModelSection};
 pub use run_dir::{
     BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE,
     SUMMARY_FILE, check_run_dir, create_run_dir, next_run_dir, write_atomic,
