@@ -101,5 +101,25 @@ mod tests {
             .validate()
             .unwrap_err();
         assert!(err.to_string().contains("model.hidden"));
+        let err = MlpConfig::new()
+            .with_dropout_kind(DropoutKind::Spatial)
+            .validate()
+            .unwrap_err();
+        assert!(err.to_string().starts_with("model.dropout: dropout2d"), "{err}");
+    }
+
+    #[test]
+    fn every_supported_kind_keeps_the_parameter_count() {
+        // Dropout variants change what is dropped, never the parameters.
+        let device = Device::flex();
+        for kind in [DropoutKind::Standard, DropoutKind::Alpha, DropoutKind::Connect] {
+            let model = MlpConfig::new()
+                .with_dropout(0.3)
+                .with_dropout_kind(kind)
+                .init(&device);
+            assert_eq!(model.num_params(), 203_530, "{kind:?}");
+            let out = model.forward(Tensor::zeros([2, 1, 28, 28], &device));
+            assert_eq!(out.dims(), [2, 10]);
+        }
     }
 }
