@@ -1,4 +1,5 @@
-//! Optimizers, learning-rate schedules and dropout variants for Burn models.
+//! Optimizers, learning-rate schedules, dropout variants, early stopping and weight averaging
+//! for Burn models.
 //!
 //! - [`OptimizerSettings`]: SGD (momentum, Nesterov), Adam, AdamW, AdaGrad and RMSprop presets
 //!   whose defaults are PyTorch's, built into Burn's `ModuleOptimizer`.
@@ -7,10 +8,16 @@
 //! - [`dropout`]: the dropout family Burn lacks: [`Dropout2d`] (spatial), [`DropPath`]
 //!   (stochastic depth), [`AlphaDropout`] (for SELU networks) and [`DropConnectLinear`]
 //!   (dropped weights), each a Burn module with a validated `#[derive(Config)]`.
+//! - [`EarlyStopping`]: Keras' and Lightning's early-stopping rules as one state machine that
+//!   always knows the best epoch (restore-best), also as a burn-train strategy
+//!   ([`LearnerEarlyStopping`]).
+//! - [`ModelEma`]: an exponential moving average of a model's weights, timm `ModelEmaV3`.
 //!
 //! Everything here works in a hand-written loop and with burn-train's `Learner`.
 
 pub mod dropout;
+mod early_stopping;
+mod ema;
 mod error;
 mod optimizer;
 mod schedule;
@@ -19,6 +26,11 @@ pub use dropout::{
     AlphaDropout, AlphaDropoutConfig, DropConnectLinear, DropConnectLinearConfig, DropPath,
     DropPathConfig, Dropout2d, Dropout2dConfig,
 };
+pub use early_stopping::{
+    Best, EarlyStopping, EarlyStoppingSettings, LearnerEarlyStopping, MinDeltaMode, MonitorMode,
+    StopReason, Update,
+};
+pub use ema::{EmaSettings, ModelEma};
 pub use error::OptimError;
 pub use optimizer::{OptimizerKind, OptimizerSettings};
 pub use schedule::{Interval, LrSchedule, ScheduleKind, ScheduleSettings};
