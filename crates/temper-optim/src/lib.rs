@@ -1,8 +1,12 @@
-//! Optimizers, learning-rate schedules, dropout variants, early stopping and weight averaging
-//! for Burn models.
+//! Optimizers, learning-rate schedules, regularization, dropout variants, early stopping and
+//! weight averaging for Burn models.
 //!
 //! - [`OptimizerSettings`]: SGD (momentum, Nesterov), Adam, AdamW, AdaGrad and RMSprop presets
-//!   whose defaults are PyTorch's, built into Burn's `ModuleOptimizer`.
+//!   whose defaults and update rules are PyTorch's, built into Burn's `ModuleOptimizer`, with
+//!   coupled or decoupled ([`DecoupledWeightDecay`]) weight decay and optional clipping.
+//! - [`RegularizationSettings`]: L1 / L2 / elastic-net penalties to add to the loss.
+//! - [`GradClipSettings`], [`clip_global_norm`]: per-element, per-tensor and global-norm
+//!   gradient clipping.
 //! - [`LrSchedule`]: constant, cosine, step and exponential schedules over Burn's
 //!   schedulers, counted per epoch or per optimizer step.
 //! - [`dropout`]: the dropout family Burn lacks: [`Dropout2d`] (spatial), [`DropPath`]
@@ -15,13 +19,20 @@
 //!
 //! Everything here works in a hand-written loop and with burn-train's `Learner`.
 
+mod adagrad;
+mod clipping;
+mod decoupled;
 pub mod dropout;
 mod early_stopping;
 mod ema;
 mod error;
 mod optimizer;
+mod regularization;
 mod schedule;
 
+pub use adagrad::{Adagrad, AdagradState};
+pub use clipping::{GradClipSettings, clip_global_norm};
+pub use decoupled::DecoupledWeightDecay;
 pub use dropout::{
     AlphaDropout, AlphaDropoutConfig, DropConnectLinear, DropConnectLinearConfig, DropPath,
     DropPathConfig, Dropout2d, Dropout2dConfig,
@@ -32,5 +43,6 @@ pub use early_stopping::{
 };
 pub use ema::{EmaSettings, ModelEma};
 pub use error::OptimError;
-pub use optimizer::{OptimizerKind, OptimizerSettings};
+pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
+pub use regularization::RegularizationSettings;
 pub use schedule::{Interval, LrSchedule, ScheduleKind, ScheduleSettings};
