@@ -11,8 +11,8 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use temper_data::{ImageBatcher, Normalization, bundled_mnist};
 use temper_model::{Classifier, CnnConfig, MlpConfig, ResNetConfig};
-use temper_optim::{OptimizerKind, OptimizerSettings};
-use temper_train::{DeviceChoice, ModelKind, select_device, train_step, wgpu_adapters};
+use temper_optim::{OptimizerKind, OptimizerSettings, RegularizationSettings};
+use temper_train::{DeviceChoice, ModelKind, Stepper, select_device, wgpu_adapters};
 
 const BATCH: usize = 128;
 
@@ -48,9 +48,11 @@ fn bench_train_step(c: &mut Criterion) {
                 ModelKind::Cnn => CnnConfig::new().init(&device).into(),
                 ModelKind::ResNet => ResNetConfig::new().init(&device).into(),
             });
-            let mut optim = OptimizerSettings::preset(OptimizerKind::Adam)
-                .init()
-                .unwrap();
+            let mut stepper = Stepper::new(
+                &OptimizerSettings::preset(OptimizerKind::Adam),
+                &RegularizationSettings::default(),
+            )
+            .unwrap();
             let mut start = 0;
             let name = format!(
                 "{}/{backend}",
@@ -62,7 +64,7 @@ fn bench_train_step(c: &mut Criterion) {
                     let indices: Vec<usize> = (start..start + BATCH).collect();
                     start = (start + BATCH) % (mnist.train.len() - BATCH);
                     let batch = batcher.batch_indices(&mnist.train, &indices, &device);
-                    let (m, out) = train_step(model.take().unwrap(), &mut optim, batch, 1e-3);
+                    let (m, out) = stepper.step(model.take().unwrap(), batch, 1e-3);
                     model = Some(m);
                     // Reading the loss waits for the device, so asynchronous backends are timed
                     // for the work they did, not for queuing it.

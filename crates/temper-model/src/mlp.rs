@@ -105,14 +105,21 @@ mod tests {
             .with_dropout_kind(DropoutKind::Spatial)
             .validate()
             .unwrap_err();
-        assert!(err.to_string().starts_with("model.dropout: dropout2d"), "{err}");
+        assert!(
+            err.to_string().starts_with("model.dropout: dropout2d"),
+            "{err}"
+        );
     }
 
     #[test]
     fn every_supported_kind_keeps_the_parameter_count() {
         // Dropout variants change what is dropped, never the parameters.
         let device = Device::flex();
-        for kind in [DropoutKind::Standard, DropoutKind::Alpha, DropoutKind::Connect] {
+        for kind in [
+            DropoutKind::Standard,
+            DropoutKind::Alpha,
+            DropoutKind::Connect,
+        ] {
             let model = MlpConfig::new()
                 .with_dropout(0.3)
                 .with_dropout_kind(kind)

@@ -40,6 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::adagrad::Adagrad;
 use crate::clipping::{GradClipSettings, clip_global_norm};
 use crate::decoupled::DecoupledWeightDecay;
+use crate::ema::EmaSettings;
 use crate::error::{OptimError, invalid};
 
 /// Which optimizer to use.
@@ -113,6 +114,9 @@ pub struct OptimizerSettings {
     /// or `{ global_norm = n }` (all gradients together: call
     /// [`clip_gradients`](Self::clip_gradients) between backward and step). Default none.
     pub clip: Option<GradClipSettings>,
+    /// Exponential moving average of the weights (`ema = { decay = 0.999, warmup = true }`):
+    /// the average is what gets validated and saved. Default none.
+    pub ema: Option<EmaSettings>,
 }
 
 impl OptimizerSettings {
@@ -191,6 +195,7 @@ impl OptimizerSettings {
             initial_accumulator_value: on("initial_accumulator_value")
                 .then(|| self.initial_accumulator_value.unwrap_or(0.0)),
             clip: self.clip,
+            ema: self.ema.clone(),
         };
         r.check()?;
         Ok(r)
@@ -233,6 +238,9 @@ impl OptimizerSettings {
         nonneg("initial_accumulator_value", self.initial_accumulator_value)?;
         if let Some(clip) = &self.clip {
             clip.validate()?;
+        }
+        if let Some(ema) = &self.ema {
+            ema.validate()?;
         }
         if self.nesterov == Some(true)
             && (self.momentum.unwrap_or(0.0) <= 0.0 || self.dampening.unwrap_or(0.0) != 0.0)

@@ -6,10 +6,14 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use temper_optim::{LrSchedule, OptimizerSettings, ScheduleSettings};
+use temper_optim::{
+    EarlyStopping, EarlyStoppingSettings, LrSchedule, OptimizerSettings, RegularizationSettings,
+    ScheduleSettings,
+};
 
 use crate::device::DeviceChoice;
 use crate::error::{TrainError, io_err};
+use crate::metrics::METRIC_NAMES;
 use crate::model_section::ModelSection;
 
 /// A whole experiment (`train`; later `tune`, `augment preview`, `schedule plot`).
@@ -19,7 +23,10 @@ pub struct Experiment {
     pub data: DataSection,
     pub model: ModelSection,
     pub optim: OptimizerSettings,
+    pub regularization: RegularizationSettings,
     pub schedule: ScheduleSettings,
+    /// Absent: train every epoch. Present (even empty): stop early by its rules.
+    pub early_stopping: Option<EarlyStoppingSettings>,
     pub train: TrainSection,
 }
 
@@ -124,10 +131,47 @@ impl Experiment {
         }
         let optim = self.optim.resolve()?;
         LrSchedule::new(&self.schedule, optim.learning_rate(), self.train.epochs, 1)?;
+        self.regularization.validate()?;
+        let watch = self.best_epoch_watch(self.data.valid_fraction > 0.0);
+        EarlyStopping::new(&watch)?;
+        if !METRIC_NAMES.contains(&watch.monitor.as_str()) {
+            return Err(TrainError::Config(format!(
+                "early_stopping.monitor: unknown metric {:?}; expected one of {}",
+                watch.monitor,
+                METRIC_NAMES.join(", ")
+            )));
+        }
+        if watch.monitor.starts_with("valid_") && self.data.valid_fraction == 0.0 {
+            return Err(TrainError::Config(format!(
+                "early_stopping.monitor: {} needs a validation split (data.valid_fraction > 0)",
+                watch.monitor
+            )));
+        }
         // The architecture is checked against MNIST's shape here and against the real data
         // once it is loaded.
         self.model.plan([1, 28, 28], 10)?;
         Ok(())
+    }
+
+    /// The rules that pick the best epoch: `[early_stopping]` when present; otherwise the
+    /// validation loss (the training loss without a validation split), never stopping and not
+    /// restoring — the `best` checkpoint is still written.
+    pub fn best_epoch_watch(&self, has_valid: bool) -> EarlyStoppingSettings {
+        match &self.early_stopping {
+            Some(settings) => settings.clone(),
+            None => EarlyStoppingSettings {
+                monitor: if has_valid {
+                    "valid_loss"
+                } else {
+                    "train_loss"
+                }
+                .into(),
+                patience: usize::MAX,
+                check_finite: false,
+                restore_best_weights: false,
+                ..EarlyStoppingSettings::default()
+            },
+        }
     }
 
     /// The experiment with every model and optimizer default written out, as saved in a run
@@ -226,5 +270,14 @@ mod tests {
         assert!(bad("[model]\nkind = \"mlp\"\nchannels = [3]\n").starts_with("model.channels"));
         assert!(bad("[optim]\nlr = -1.0\n").starts_with("optim.lr"));
         assert!(bad("[train]\ndevice = \"tpu\"\n").contains("unknown variant `tpu`"));
+        assert!(
+            bad("[early_stopping]\nmonitor = \"val_acc\"\n").starts_with("early_stopping.monitor")
+        );
+        assert!(
+            bad("[data]\nvalid_fraction = 0.0\n[early_stopping]\n")
+                .contains("needs a validation split")
+        );
+        assert!(bad("[regularization]\nl1 = -1.0\n").starts_with("regularization.l1"));
+        assert!(bad("[optim]\nclip = { global_norm = -1.0 }\n").starts_with("optim.clip"));
     }
 }

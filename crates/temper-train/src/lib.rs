@@ -12,6 +12,7 @@ mod experiment;
 mod metrics;
 mod model_section;
 mod run_dir;
+mod step;
 mod trainer;
 
 #[cfg(test)]
@@ -29,4 +30,5 @@ pub use run_dir::{
     BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE,
     SUMMARY_FILE, check_run_dir, create_run_dir, next_run_dir, write_atomic,
 };
-pub use trainer::{Progress, RunSummary, Silent, evaluate, load_data, train, train_step};
+pub use step::Stepper;
+pub use trainer::{Progress, RunSummary, Silent, evaluate, load_data, train};

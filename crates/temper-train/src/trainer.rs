@@ -12,19 +12,17 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Int, Tensor};
-use burn::train::ClassificationOutput;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use temper_data::{
-    ImageBatch, ImageBatcher, ImageDataset, MnistSplits, Normalization, bundled_mnist,
-    read_mnist_dir, split_indices,
+    ImageBatcher, ImageDataset, MnistSplits, Normalization, bundled_mnist, read_mnist_dir,
+    split_indices,
 };
 use temper_model::Classifier;
-use temper_optim::LrSchedule;
+use temper_optim::{EarlyStopping, LrSchedule, ModelEma};
 
 use crate::confusion::ConfusionMatrix;
 use crate::device::select_device;
@@ -35,6 +33,7 @@ use crate::run_dir::{
     BEST_MODEL, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE, SUMMARY_FILE, check_run_dir,
     create_run_dir, write_atomic,
 };
+use crate::step::Stepper;
 
 /// Receives what a run is doing, for a progress display. Every method has an empty default.
 pub trait Progress {
@@ -69,9 +68,18 @@ pub struct RunSummary {
     /// Per-channel normalization fitted on the training split.
     pub normalization_mean: Vec<f32>,
     pub normalization_std: Vec<f32>,
-    /// Epoch of the `best` checkpoint (lowest validation loss, else training loss).
+    /// Epochs actually run (fewer than asked when early stopping fired).
+    pub epochs_run: usize,
+    /// The metric that picks the best epoch (`[early_stopping] monitor`, else the validation
+    /// loss, else the training loss).
+    pub monitor: String,
+    /// Epoch of the `best` checkpoint.
     pub best_epoch: usize,
-    /// Scores of the final model on the test split.
+    /// Why training stopped before its last epoch, when it did.
+    pub stop_reason: Option<String>,
+    /// Which weights the test scores are of: `"best epoch N"` (restore-best) or `"last epoch"`.
+    pub tested_weights: String,
+    /// Scores of those weights on the test split.
     pub test: EvalScores,
     /// Wall time of all epochs and the test pass.
     pub seconds: f64,
@@ -118,20 +126,18 @@ pub fn train(
     let selected = select_device(exp.train.device)?;
     progress.message(&format!("device: {}", selected.reason));
 
-    // Only now, with everything checked, touch the file system.
-    create_run_dir(run_dir)?;
-    write_atomic(
-        &run_dir.join(CONFIG_FILE),
-        resolved.to_toml_string().as_bytes(),
-    )?;
-
     let normalization = Normalization::fit(&data.train, &split.train);
     let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
     let train_device = selected.device.clone().autodiff();
     let eval_device = selected.device.clone();
     train_device.seed(seed);
     let mut model = plan.init(&train_device);
-    let mut optim = exp.optim.init()?;
+    exp.regularization.check_patterns(&model)?;
+    let mut stepper = Stepper::new(&resolved.optim, &exp.regularization)?;
+    let mut ema = match &resolved.optim.ema {
+        Some(settings) => Some(ModelEma::new(&model, settings)?),
+        None => None,
+    };
     let steps_per_epoch = split.train.len().div_ceil(batch_size);
     let mut schedule = LrSchedule::new(
         &exp.schedule,
@@ -139,11 +145,22 @@ pub fn train(
         epochs,
         steps_per_epoch,
     )?;
+    let watch = exp.best_epoch_watch(!split.valid.is_empty());
+    let mut stopper = EarlyStopping::new(&watch)?;
+
+    // Only now, with everything checked, touch the file system.
+    create_run_dir(run_dir)?;
+    write_atomic(
+        &run_dir.join(CONFIG_FILE),
+        resolved.to_toml_string().as_bytes(),
+    )?;
 
     let started = Instant::now();
     let mut history: Vec<EpochMetrics> = Vec::with_capacity(epochs);
-    let mut best: Option<(usize, f64)> = None;
+    let mut best_model: Option<Classifier> = None;
+    let mut stop_reason = None;
     let mut order = split.train.clone();
+    let mut evaluated = model.valid();
     for epoch in 1..=epochs {
         let epoch_started = Instant::now();
         progress.epoch_start(epoch, epochs, steps_per_epoch);
@@ -158,7 +175,10 @@ pub fn train(
             let lr = schedule.next_lr(step == 0);
             let batch = batcher.batch_indices(&data.train, chunk, &train_device);
             let out;
-            (model, out) = train_step(model, &mut optim, batch, lr);
+            (model, out) = stepper.step(model, batch, lr);
+            if let Some(ema) = ema.as_mut() {
+                ema.update(&model)?;
+            }
             loss_sum = loss_sum + out.loss.mul_scalar(chunk.len() as f32);
             correct = correct + count_correct(out.output, out.targets);
             seen += chunk.len();
@@ -179,10 +199,14 @@ pub fn train(
             loss: read_f64(&loss_sum) / seen as f64,
             accuracy: read_int(&correct) as f64 / seen as f64,
         };
-        let eval_model = model.valid();
+        // With EMA on, the average is the model that is validated, kept and saved.
+        evaluated = match &ema {
+            Some(ema) => ema.ema().clone(),
+            None => model.valid(),
+        };
         let valid = (!split.valid.is_empty()).then(|| {
             evaluate(
-                &eval_model,
+                &evaluated,
                 &data.train,
                 &split.valid,
                 &batcher,
@@ -197,35 +221,49 @@ pub fn train(
             seconds: epoch_started.elapsed().as_secs_f64(),
         };
         progress.epoch_end(&metrics);
+        let monitored = metrics
+            .metric(&watch.monitor)
+            .expect("the monitor was validated against the splits");
         history.push(metrics);
         write_atomic(
             &run_dir.join(METRICS_FILE),
             metrics_csv(&history).as_bytes(),
         )?;
 
-        let monitored = valid.map_or(train_scores.loss, |v| v.loss);
-        let model_bytes = save_bytes(run_dir, model.clone())?;
-        if best.is_none_or(|(_, b)| monitored < b) {
-            best = Some((epoch, monitored));
+        let update = stopper.update(epoch, monitored);
+        let model_bytes = save_bytes(run_dir, evaluated.clone())?;
+        if update.improved {
+            best_model = Some(evaluated.clone());
             write_atomic(&run_dir.join(BEST_MODEL), &model_bytes)?;
         }
         write_atomic(&run_dir.join(LAST_MODEL), &model_bytes)?;
-        let optim_bytes = optim.into_bytes().map_err(|e| TrainError::Checkpoint {
-            path: run_dir.join(LAST_OPTIMIZER),
-            message: e.to_string(),
-        })?;
+        let optim_bytes = stepper
+            .optimizer()
+            .into_bytes()
+            .map_err(|e| TrainError::Checkpoint {
+                path: run_dir.join(LAST_OPTIMIZER),
+                message: e.to_string(),
+            })?;
         write_atomic(&run_dir.join(LAST_OPTIMIZER), &optim_bytes)?;
+        if let Some(reason) = update.stop {
+            progress.message(&format!("early stopping after epoch {epoch}: {reason}"));
+            stop_reason = Some(reason.to_string());
+            break;
+        }
     }
 
-    progress.message(&format!("testing on {} images", data.test.len()));
+    let best_epoch = stopper.best_epoch().unwrap_or(history.len());
+    // Restore-best applies whether or not early stopping fired (unlike Keras, issue #12511).
+    let (final_model, tested_weights) = match best_model {
+        Some(best) if watch.restore_best_weights => (best, format!("best epoch {best_epoch}")),
+        _ => (evaluated, "last epoch".to_string()),
+    };
+    progress.message(&format!(
+        "testing the {tested_weights} weights on {} images",
+        data.test.len()
+    ));
     let all_test: Vec<usize> = (0..data.test.len()).collect();
-    let test = evaluate(
-        &model.valid(),
-        &data.test,
-        &all_test,
-        &batcher,
-        &eval_device,
-    );
+    let test = evaluate(&final_model, &data.test, &all_test, &batcher, &eval_device);
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),
         device: selected.reason,
@@ -234,7 +272,11 @@ pub fn train(
         test_images: data.test.len(),
         normalization_mean: normalization.mean,
         normalization_std: normalization.std,
-        best_epoch: best.map(|(e, _)| e).unwrap_or(epochs),
+        epochs_run: history.len(),
+        monitor: watch.monitor.clone(),
+        best_epoch,
+        stop_reason,
+        tested_weights,
         test,
         seconds: started.elapsed().as_secs_f64(),
         epochs: history,
@@ -242,21 +284,6 @@ pub fn train(
     let text = toml::to_string_pretty(&summary).expect("summary serializes");
     write_atomic(&run_dir.join(SUMMARY_FILE), text.as_bytes())?;
     Ok(summary)
-}
-
-/// One optimizer step on `batch`: forward, backward, update at learning rate `lr`. Returns the
-/// updated model and the step's output, detached from the graph.
-pub fn train_step(
-    model: Classifier,
-    optim: &mut ModuleOptimizer,
-    batch: ImageBatch,
-    lr: f64,
-) -> (Classifier, ClassificationOutput) {
-    let out = model.forward_classification(batch);
-    let grads = GradientsParams::from_grads(out.loss.backward(), &model);
-    let model = optim.step(lr, model, grads);
-    let out = ClassificationOutput::new(out.loss.detach(), out.output.detach(), out.targets);
-    (model, out)
 }
 
 /// Number of rows whose arg-max logit equals the target.

@@ -3,12 +3,12 @@
 use burn::tensor::Device;
 use temper_data::{ImageBatcher, Normalization, bundled_mnist};
 use temper_model::{Classifier, MlpConfig};
-use temper_optim::{OptimizerKind, OptimizerSettings};
+use temper_optim::{OptimizerKind, OptimizerSettings, RegularizationSettings};
 
 use std::sync::Mutex;
 
 use crate::{
-    DeviceChoice, Experiment, ModelKind, Silent, select_device, train, train_step, wgpu_adapters,
+    DeviceChoice, Experiment, ModelKind, Silent, Stepper, select_device, train, wgpu_adapters,
 };
 
 /// Burn seeds one RNG per backend for the whole process, so tests that depend on a seed must
@@ -64,15 +64,17 @@ fn first_and_last_loss(device: &Device, steps: usize) -> (f32, f32) {
     let device = device.clone().autodiff();
     device.seed(1);
     let mut model: Classifier = MlpConfig::new().init(&device).into();
-    let mut optim = OptimizerSettings::preset(OptimizerKind::Adam)
-        .init()
-        .unwrap();
+    let mut stepper = Stepper::new(
+        &OptimizerSettings::preset(OptimizerKind::Adam),
+        &RegularizationSettings::default(),
+    )
+    .unwrap();
     let indices: Vec<usize> = (0..64).collect();
     let mut losses = Vec::new();
     for _ in 0..steps {
         let batch = batcher.batch_indices(&mnist.train, &indices, &device);
         let out;
-        (model, out) = train_step(model, &mut optim, batch, 1e-3);
+        (model, out) = stepper.step(model, batch, 1e-3);
         losses.push(out.loss.into_scalar::<f32>());
     }
     (losses[0], *losses.last().unwrap())
