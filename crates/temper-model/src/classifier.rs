@@ -8,6 +8,9 @@ use crate::{Cnn, Mlp, ResNet};
 
 /// Any temper image classifier. One type so the trainer, checkpoints and burn-train's
 /// `Learner` handle every architecture the same way.
+// One Classifier lives per run and moves through the optimizer by value; the size difference
+// between variants costs nothing measurable, and boxing would hide the modules from the derive.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Classifier {
     Mlp(Mlp),

@@ -107,3 +107,43 @@ fn flex_and_ndarray_fit_one_batch_alike() {
         "flex {f0}->{f1}, ndarray {n0}->{n1}"
     );
 }
+
+#[test]
+fn early_stopping_stops_after_patience_and_tests_the_best_epoch() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let text = "[data]\nlimit_train = 400\nvalid_fraction = 0.5\n\
+                [model]\nkind = \"mlp\"\n\
+                [schedule]\nkind = \"constant\"\n\
+                [early_stopping]\npatience = 3\n\
+                [train]\nepochs = 60\nbatch_size = 16\ndevice = \"flex\"\n";
+    let exp = Experiment::from_toml_str(text, "test.toml").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = train(&exp, &dir.path().join("run"), &mut Silent).unwrap();
+    // 200 images overfit within a few epochs, so the validation loss turns up long before 60.
+    assert!(summary.epochs_run < 60, "ran {} epochs", summary.epochs_run);
+    assert!(
+        summary
+            .stop_reason
+            .as_deref()
+            .unwrap()
+            .contains("for 3 epochs")
+    );
+    // Keras semantics: stop `patience` epochs after the best one; the best has the lowest loss.
+    assert_eq!(summary.epochs_run, summary.best_epoch + 3);
+    let losses: Vec<f64> = summary
+        .epochs
+        .iter()
+        .map(|m| m.valid.unwrap().loss)
+        .collect();
+    let best = losses.iter().cloned().fold(f64::INFINITY, f64::min);
+    assert_eq!(losses[summary.best_epoch - 1], best);
+    assert_eq!(
+        summary.tested_weights,
+        format!("best epoch {}", summary.best_epoch)
+    );
+    // The best checkpoint holds the best epoch's weights, the last one the final epoch's.
+    let run = dir.path().join("run");
+    let best_bytes = std::fs::read(run.join(crate::BEST_MODEL)).unwrap();
+    let last_bytes = std::fs::read(run.join(crate::LAST_MODEL)).unwrap();
+    assert_ne!(best_bytes, last_bytes);
+}
