@@ -6,7 +6,7 @@ use burn::nn::{PaddingConfig2d, Relu};
 use burn::tensor::Tensor;
 
 use crate::dense::{DenseHead, DropoutKind, check_head, unsupported_kind};
-use crate::error::{ModelError, invalid};
+use crate::error::{ModelError, check_conv_trunk};
 use temper_optim::dropout::{Dropout2d, Dropout2dConfig};
 
 /// Configuration of a small convolutional classifier: per entry of `channels`, a 3×3 convolution
@@ -60,26 +60,13 @@ impl CnnConfig {
 
     /// Checks every field, naming the first that is out of range.
     pub fn validate(&self) -> Result<(), ModelError> {
-        if self.in_channels == 0 {
-            return Err(invalid("in_channels", "must be positive"));
-        }
-        if self.channels.is_empty() || self.channels.contains(&0) {
-            return Err(invalid(
-                "channels",
-                "needs at least one block, every width positive",
-            ));
-        }
-        let [h, w] = self.feature_size();
-        if h == 0 || w == 0 {
-            return Err(invalid(
-                "channels",
-                format!(
-                    "{} pooling stages shrink {:?} images to nothing",
-                    self.channels.len(),
-                    self.image_size
-                ),
-            ));
-        }
+        check_conv_trunk(
+            self.in_channels,
+            &self.channels,
+            self.image_size,
+            self.channels.len() as u32,
+            "block",
+        )?;
         check_head(&self.hidden, self.num_classes, self.dropout)?;
         match self.dropout_kind {
             DropoutKind::Path => Err(unsupported_kind(DropoutKind::Path, "cnn")),

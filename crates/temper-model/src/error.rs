@@ -23,3 +23,34 @@ pub(crate) fn check_dropout(p: f64) -> Result<(), ModelError> {
         Err(invalid("dropout", format!("must be in [0, 1), got {p}")))
     }
 }
+
+/// Checks the convolutional trunk shared by the CNN and the ResNet: positive input channels,
+/// at least one stage of positive width, and an image that survives `halvings` halvings of its
+/// resolution. `unit` names a stage in messages ("block", "stage").
+pub(crate) fn check_conv_trunk(
+    in_channels: usize,
+    channels: &[usize],
+    image_size: [usize; 2],
+    halvings: u32,
+    unit: &str,
+) -> Result<(), ModelError> {
+    if in_channels == 0 {
+        return Err(invalid("in_channels", "must be positive"));
+    }
+    if channels.is_empty() || channels.contains(&0) {
+        return Err(invalid(
+            "channels",
+            format!("needs at least one {unit}, every width positive"),
+        ));
+    }
+    if image_size.iter().any(|&s| s >> halvings == 0) {
+        return Err(invalid(
+            "channels",
+            format!(
+                "{} {unit}s halve {image_size:?} images {halvings} times, to nothing",
+                channels.len()
+            ),
+        ));
+    }
+    Ok(())
+}

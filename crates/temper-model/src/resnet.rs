@@ -8,7 +8,7 @@ use burn::nn::{
 use burn::tensor::{Device, Tensor};
 use temper_optim::dropout::{DropPath, DropPathConfig};
 
-use crate::error::{ModelError, check_dropout, invalid};
+use crate::error::{ModelError, check_conv_trunk, check_dropout, invalid};
 
 /// Configuration of a small residual network for small images (He et al. 2016,
 /// <https://arxiv.org/abs/1512.03385>): a 3×3 stem, stages of basic blocks (two 3×3
@@ -118,28 +118,16 @@ pub struct ResNet {
 impl ResNetConfig {
     /// Checks every field, naming the first that is out of range.
     pub fn validate(&self) -> Result<(), ModelError> {
-        if self.in_channels == 0 {
-            return Err(invalid("in_channels", "must be positive"));
-        }
-        if self.channels.is_empty() || self.channels.contains(&0) {
-            return Err(invalid(
-                "channels",
-                "needs at least one stage, every width positive",
-            ));
-        }
+        // The first stage keeps the resolution; every later one halves it.
+        check_conv_trunk(
+            self.in_channels,
+            &self.channels,
+            self.image_size,
+            self.channels.len().saturating_sub(1) as u32,
+            "stage",
+        )?;
         if self.blocks_per_stage == 0 {
             return Err(invalid("blocks_per_stage", "must be at least 1"));
-        }
-        let halvings = self.channels.len() as u32 - 1;
-        if self.image_size.iter().any(|&s| s >> halvings == 0) {
-            return Err(invalid(
-                "channels",
-                format!(
-                    "{} stages halve {:?} images to nothing",
-                    self.channels.len(),
-                    self.image_size
-                ),
-            ));
         }
         if self.num_classes < 2 {
             return Err(invalid("num_classes", "must be at least 2"));
