@@ -22,16 +22,6 @@ pub struct EvalScores {
     pub f1: f64,
 }
 
-impl EvalScores {
-    /// Loss and accuracy only.
-    pub fn scores(&self) -> Scores {
-        Scores {
-            loss: self.loss,
-            accuracy: self.accuracy,
-        }
-    }
-}
-
 /// One row of `metrics.csv`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpochMetrics {
