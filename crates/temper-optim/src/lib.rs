@@ -7,8 +7,10 @@
 //! - [`RegularizationSettings`]: L1 / L2 / elastic-net penalties to add to the loss.
 //! - [`GradClipSettings`], [`clip_global_norm`]: per-element, per-tensor and global-norm
 //!   gradient clipping.
-//! - [`LrSchedule`]: constant, cosine, step and exponential schedules over Burn's
-//!   schedulers, counted per epoch or per optimizer step.
+//! - [`LrSchedule`]: a Burn `LrScheduler` for every common curve — inverse-time, step,
+//!   multistep, exponential, polynomial, cosine, warm restarts, one-cycle, cyclic, sequential
+//!   and chained — with warmup and reduce-on-plateau composing with all of them, counted per
+//!   epoch or per optimizer step; [`Curve`] is each one's closed form.
 //! - [`dropout`]: the dropout family Burn lacks: [`Dropout2d`] (spatial), [`DropPath`]
 //!   (stochastic depth), [`AlphaDropout`] (for SELU networks) and [`DropConnectLinear`]
 //!   (dropped weights), each a Burn module with a validated `#[derive(Config)]`.
@@ -28,7 +30,7 @@ mod ema;
 mod error;
 mod optimizer;
 mod regularization;
-mod schedule;
+pub mod schedule;
 
 pub use adagrad::{Adagrad, AdagradState};
 pub use clipping::{GradClipSettings, clip_global_norm};
@@ -45,4 +47,7 @@ pub use ema::{EmaSettings, ModelEma};
 pub use error::OptimError;
 pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
 pub use regularization::RegularizationSettings;
-pub use schedule::{Interval, LrSchedule, ScheduleKind, ScheduleSettings};
+pub use schedule::{
+    Anneal, AnnealKind, Curve, CyclicMode, CyclicModeKind, Interval, LrSchedule, MetricFeed,
+    PlateauSettings, ScheduleKind, ScheduleSettings, ThresholdMode, WarmupMode, WarmupSettings,
+};

@@ -130,23 +130,29 @@ impl Experiment {
             ));
         }
         let optim = self.optim.resolve()?;
-        LrSchedule::new(&self.schedule, optim.learning_rate(), self.train.epochs, 1)?;
+        // Steps per epoch are known once the data is loaded; a generous stand-in checks every
+        // parameter that does not depend on it now (one-cycle lengths per epoch, warmup epochs).
+        LrSchedule::new(
+            &self.schedule,
+            optim.learning_rate(),
+            self.train.epochs,
+            VALIDATION_STEPS_PER_EPOCH,
+        )?;
+        if let Some(monitor) = LrSchedule::plateau_monitor(&self.schedule) {
+            check_monitor(
+                "schedule.plateau.monitor",
+                &monitor,
+                self.data.valid_fraction,
+            )?;
+        }
         self.regularization.validate()?;
         let watch = self.best_epoch_watch(self.data.valid_fraction > 0.0);
         EarlyStopping::new(&watch)?;
-        if !METRIC_NAMES.contains(&watch.monitor.as_str()) {
-            return Err(TrainError::Config(format!(
-                "early_stopping.monitor: unknown metric {:?}; expected one of {}",
-                watch.monitor,
-                METRIC_NAMES.join(", ")
-            )));
-        }
-        if watch.monitor.starts_with("valid_") && self.data.valid_fraction == 0.0 {
-            return Err(TrainError::Config(format!(
-                "early_stopping.monitor: {} needs a validation split (data.valid_fraction > 0)",
-                watch.monitor
-            )));
-        }
+        check_monitor(
+            "early_stopping.monitor",
+            &watch.monitor,
+            self.data.valid_fraction,
+        )?;
         // The architecture is checked against MNIST's shape here and against the real data
         // once it is loaded.
         self.model.plan([1, 28, 28], 10)?;
@@ -188,6 +194,25 @@ impl Experiment {
     pub fn to_toml_string(&self) -> String {
         toml::to_string_pretty(self).expect("an experiment always serializes")
     }
+}
+
+/// Steps per epoch assumed when validating a schedule before the data is loaded.
+const VALIDATION_STEPS_PER_EPOCH: usize = 1 << 20;
+
+/// A monitored metric must exist and, for `valid_*`, have a validation split to come from.
+fn check_monitor(field: &str, monitor: &str, valid_fraction: f64) -> Result<(), TrainError> {
+    if !METRIC_NAMES.contains(&monitor) {
+        return Err(TrainError::Config(format!(
+            "{field}: unknown metric {monitor:?}; expected one of {}",
+            METRIC_NAMES.join(", ")
+        )));
+    }
+    if monitor.starts_with("valid_") && valid_fraction == 0.0 {
+        return Err(TrainError::Config(format!(
+            "{field}: {monitor} needs a validation split (data.valid_fraction > 0)"
+        )));
+    }
+    Ok(())
 }
 
 /// One line: `FILE:LINE: [section] message`.

@@ -13,6 +13,7 @@ pub const CHECKPOINT_DIR: &str = "checkpoints";
 pub const BEST_MODEL: &str = "checkpoints/best.bpk";
 pub const LAST_MODEL: &str = "checkpoints/last.bpk";
 pub const LAST_OPTIMIZER: &str = "checkpoints/last-optimizer.bpk";
+pub const LAST_SCHEDULE: &str = "checkpoints/last-schedule.bpk";
 
 /// Creates `dir` for a new run. An existing non-empty directory is refused so a finished run
 /// is never overwritten.

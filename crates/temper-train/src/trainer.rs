@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use burn::lr_scheduler::LrScheduler;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
 use rand::SeedableRng;
@@ -30,8 +31,8 @@ use crate::error::TrainError;
 use crate::experiment::{DataSource, Experiment};
 use crate::metrics::{EpochMetrics, EvalScores, Scores, metrics_csv};
 use crate::run_dir::{
-    BEST_MODEL, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE, SUMMARY_FILE, check_run_dir,
-    create_run_dir, write_atomic,
+    BEST_MODEL, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, LAST_SCHEDULE, METRICS_FILE, SUMMARY_FILE,
+    check_run_dir, create_run_dir, write_atomic,
 };
 use crate::step::Stepper;
 
@@ -145,6 +146,15 @@ pub fn train(
         epochs,
         steps_per_epoch,
     )?;
+    let plateau_monitor = LrSchedule::plateau_monitor(&exp.schedule);
+    if let Some(name) = plateau_monitor.as_ref().filter(|m| m.starts_with("valid_"))
+        && split.valid.is_empty()
+    {
+        return Err(TrainError::Config(format!(
+            "schedule.plateau.monitor: {name} needs validation images, and the split left none; \
+             raise data.valid_fraction or data.limit_train"
+        )));
+    }
     let watch = exp.best_epoch_watch(!split.valid.is_empty());
     let mut stopper = EarlyStopping::new(&watch)?;
 
@@ -172,7 +182,7 @@ pub fn train(
         let mut correct = Tensor::<1, Int>::zeros([1], &train_device);
         let mut seen = 0usize;
         for (step, chunk) in order.chunks(batch_size).enumerate() {
-            let lr = schedule.next_lr(step == 0);
+            let lr = schedule.next_lr();
             let batch = batcher.batch_indices(&data.train, chunk, &train_device);
             let out;
             (model, out) = stepper.step(model, batch, lr);
@@ -224,6 +234,17 @@ pub fn train(
         let monitored = metrics
             .metric(&watch.monitor)
             .expect("the monitor was validated against the splits");
+        if let Some(name) = &plateau_monitor {
+            let value = metrics
+                .metric(name)
+                .expect("the plateau monitor was validated against the splits");
+            if schedule.observe(value) {
+                progress.message(&format!(
+                    "epoch {epoch}: {name} has plateaued, learning rate reduced to {:.3e}",
+                    schedule.lr_at(schedule.iteration())
+                ));
+            }
+        }
         history.push(metrics);
         write_atomic(
             &run_dir.join(METRICS_FILE),
@@ -245,6 +266,15 @@ pub fn train(
                 message: e.to_string(),
             })?;
         write_atomic(&run_dir.join(LAST_OPTIMIZER), &optim_bytes)?;
+        let schedule_bytes =
+            schedule
+                .to_record()
+                .into_bytes()
+                .map_err(|e| TrainError::Checkpoint {
+                    path: run_dir.join(LAST_SCHEDULE),
+                    message: e.to_string(),
+                })?;
+        write_atomic(&run_dir.join(LAST_SCHEDULE), &schedule_bytes)?;
         if let Some(reason) = update.stop {
             progress.message(&format!("early stopping after epoch {epoch}: {reason}"));
             stop_reason = Some(reason.to_string());

@@ -1,0 +1,325 @@
+//! Closed-form learning-rate curves: `lr(t)` for a whole number `t` of schedule units.
+//!
+//! Every curve is a pure function of `t`, so a schedule's whole state is its step counter (and
+//! the plateau state, kept elsewhere): recording and resuming it is exact, and the CLI can draw a
+//! run's curve without training. Formulas follow PyTorch's `torch.optim.lr_scheduler`, Keras'
+//! `keras.optimizers.schedules` and timm's `scheduler`; each variant names its source.
+
+use std::f64::consts::PI;
+
+/// How one-cycle anneals between its phase boundaries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anneal {
+    /// `end + (start - end) * (1 + cos(pi * pct)) / 2` (PyTorch `OneCycleLR._annealing_cos`).
+    Cos,
+    /// `start + (end - start) * pct` (PyTorch `OneCycleLR._annealing_linear`).
+    Linear,
+}
+
+impl Anneal {
+    fn at(self, start: f64, end: f64, pct: f64) -> f64 {
+        match self {
+            Anneal::Cos => end + (start - end) / 2.0 * ((PI * pct).cos() + 1.0),
+            Anneal::Linear => (end - start) * pct + start,
+        }
+    }
+}
+
+/// The shape of a cyclical schedule's peaks (PyTorch `CyclicLR` `mode`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CyclicMode {
+    /// Every cycle reaches `max_lr`.
+    Triangular,
+    /// The amplitude halves every cycle.
+    Triangular2,
+    /// The amplitude is scaled by `gamma^t`.
+    ExpRange { gamma: f64 },
+}
+
+/// A learning-rate curve over schedule units `t = 0, 1, 2, ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Curve {
+    /// `lr`.
+    Constant { lr: f64 },
+    /// `lr * (start + (end - start) * min(t, total) / total)` (PyTorch `LinearLR`).
+    Linear {
+        lr: f64,
+        start_factor: f64,
+        end_factor: f64,
+        total: u64,
+    },
+    /// `lr / (1 + decay_rate * p)`, `p = t / decay_steps`, floored when `staircase`
+    /// (Keras `InverseTimeDecay`).
+    InverseTime {
+        lr: f64,
+        decay_rate: f64,
+        decay_steps: u64,
+        staircase: bool,
+    },
+    /// `lr * gamma^floor(t / step_size)` (PyTorch `StepLR`).
+    Step { lr: f64, step_size: u64, gamma: f64 },
+    /// `lr * gamma^(number of milestones <= t)` (PyTorch `MultiStepLR`).
+    MultiStep {
+        lr: f64,
+        milestones: Vec<u64>,
+        gamma: f64,
+    },
+    /// `lr * gamma^p`, `p = t / decay_steps`, floored when `staircase` (Keras
+    /// `ExponentialDecay`; with `decay_steps = 1` PyTorch `ExponentialLR`).
+    Exponential {
+        lr: f64,
+        gamma: f64,
+        decay_steps: u64,
+        staircase: bool,
+    },
+    /// `(lr - end_lr) * (1 - t' / d')^power + end_lr` (Keras `PolynomialDecay`): without
+    /// `cycle`, `t' = min(t, decay_steps)` and `d' = decay_steps`; with `cycle`,
+    /// `d' = decay_steps * max(1, ceil(t / decay_steps))`.
+    Polynomial {
+        lr: f64,
+        end_lr: f64,
+        power: f64,
+        decay_steps: u64,
+        cycle: bool,
+    },
+    /// `min_lr + (lr - min_lr) * (1 + cos(pi * min(t, t_max) / t_max)) / 2` (PyTorch
+    /// `CosineAnnealingLR`'s closed form; held at `min_lr` after `t_max`, as Keras `CosineDecay`).
+    Cosine { lr: f64, min_lr: f64, t_max: u64 },
+    /// SGDR (Loshchilov & Hutter 2017, <https://arxiv.org/abs/1608.03983>): cycle `i` lasts
+    /// `t0 * t_mult^i` units and peaks at `lr * m_mul^i` (timm `cycle_decay`, Keras `m_mul`);
+    /// within it `min_lr + (peak - min_lr) * (1 + cos(pi * t_cur / T_i)) / 2` (PyTorch
+    /// `CosineAnnealingWarmRestarts`).
+    CosineRestarts {
+        lr: f64,
+        min_lr: f64,
+        t0: u64,
+        t_mult: f64,
+        m_mul: f64,
+    },
+    /// The 1cycle policy (Smith & Topin 2018, <https://arxiv.org/abs/1708.07120>), exactly as
+    /// PyTorch `OneCycleLR` computes it: from `max_lr / div_factor` up to `max_lr` over
+    /// `pct_start * total - 1` units, then down to `initial / final_div_factor` at `total - 1`
+    /// (with `three_phase`, back to the initial lr first, then down).
+    OneCycle {
+        max_lr: f64,
+        total: u64,
+        pct_start: f64,
+        div_factor: f64,
+        final_div_factor: f64,
+        anneal: Anneal,
+        three_phase: bool,
+    },
+    /// Cyclical learning rates (Smith 2017, <https://arxiv.org/abs/1506.01186>), PyTorch
+    /// `CyclicLR`: a triangle between `base_lr` and `max_lr`, `step_size_up` units up and
+    /// `step_size_down` down.
+    Cyclic {
+        base_lr: f64,
+        max_lr: f64,
+        step_size_up: u64,
+        step_size_down: u64,
+        mode: CyclicMode,
+    },
+    /// Each curve runs for its length of units, then hands over to the next, which starts
+    /// again at its own `t = 0` (PyTorch `SequentialLR`); the last runs on.
+    Sequential { phases: Vec<(Curve, u64)> },
+    /// `lr * prod_i(curve_i(t) / lr)`: each curve's factor multiplies the others (PyTorch
+    /// `ChainedScheduler` over multiplicative schedulers; Burn's `ComposedLrScheduler` with a
+    /// product reduction).
+    Chained { lr: f64, curves: Vec<Curve> },
+}
+
+impl Curve {
+    /// The learning rate at unit `t`.
+    pub fn at(&self, t: u64) -> f64 {
+        let tf = t as f64;
+        match self {
+            Curve::Constant { lr } => *lr,
+            Curve::Linear {
+                lr,
+                start_factor,
+                end_factor,
+                total,
+            } => {
+                let frac = if *total == 0 {
+                    1.0
+                } else {
+                    t.min(*total) as f64 / *total as f64
+                };
+                lr * (start_factor + (end_factor - start_factor) * frac)
+            }
+            Curve::InverseTime {
+                lr,
+                decay_rate,
+                decay_steps,
+                staircase,
+            } => lr / (1.0 + decay_rate * progress(t, *decay_steps, *staircase)),
+            Curve::Step {
+                lr,
+                step_size,
+                gamma,
+            } => lr * gamma.powi((t / step_size) as i32),
+            Curve::MultiStep {
+                lr,
+                milestones,
+                gamma,
+            } => {
+                let passed = milestones.iter().take_while(|&&m| m <= t).count();
+                lr * gamma.powi(passed as i32)
+            }
+            Curve::Exponential {
+                lr,
+                gamma,
+                decay_steps,
+                staircase,
+            } => lr * gamma.powf(progress(t, *decay_steps, *staircase)),
+            Curve::Polynomial {
+                lr,
+                end_lr,
+                power,
+                decay_steps,
+                cycle,
+            } => {
+                let steps = *decay_steps as f64;
+                let (t, d) = if *cycle {
+                    (tf, steps * (tf / steps).ceil().max(1.0))
+                } else {
+                    (tf.min(steps), steps)
+                };
+                (lr - end_lr) * (1.0 - t / d).powf(*power) + end_lr
+            }
+            Curve::Cosine { lr, min_lr, t_max } => {
+                let frac = t.min(*t_max) as f64 / *t_max as f64;
+                min_lr + (lr - min_lr) * (1.0 + (PI * frac).cos()) / 2.0
+            }
+            Curve::CosineRestarts {
+                lr,
+                min_lr,
+                t0,
+                t_mult,
+                m_mul,
+            } => {
+                let (cycle, t_cur, length) = restart_position(tf, *t0 as f64, *t_mult);
+                let peak = lr * m_mul.powi(cycle as i32);
+                min_lr + (peak - min_lr) * (1.0 + (PI * t_cur / length).cos()) / 2.0
+            }
+            Curve::OneCycle {
+                max_lr,
+                total,
+                pct_start,
+                div_factor,
+                final_div_factor,
+                anneal,
+                three_phase,
+            } => one_cycle(
+                tf,
+                *max_lr,
+                *total as f64,
+                *pct_start,
+                *div_factor,
+                *final_div_factor,
+                *anneal,
+                *three_phase,
+            ),
+            Curve::Cyclic {
+                base_lr,
+                max_lr,
+                step_size_up,
+                step_size_down,
+                mode,
+            } => {
+                // PyTorch CyclicLR.get_lr, with `last_epoch = t`.
+                let up = *step_size_up as f64;
+                let total_size = up + *step_size_down as f64;
+                let step_ratio = up / total_size;
+                let cycle = (1.0 + tf / total_size).floor();
+                let x = 1.0 + tf / total_size - cycle;
+                let scale_factor = if x <= step_ratio {
+                    x / step_ratio
+                } else {
+                    (x - 1.0) / (step_ratio - 1.0)
+                };
+                let height = (max_lr - base_lr) * scale_factor;
+                let scale = match mode {
+                    CyclicMode::Triangular => 1.0,
+                    CyclicMode::Triangular2 => 1.0 / 2f64.powf(cycle - 1.0),
+                    CyclicMode::ExpRange { gamma } => gamma.powf(tf),
+                };
+                base_lr + height * scale
+            }
+            Curve::Sequential { phases } => {
+                let mut t = t;
+                for (i, (curve, length)) in phases.iter().enumerate() {
+                    if t < *length || i + 1 == phases.len() {
+                        return curve.at(t);
+                    }
+                    t -= length;
+                }
+                unreachable!("a sequential curve has at least one phase")
+            }
+            Curve::Chained { lr, curves } => curves.iter().fold(*lr, |acc, c| acc * c.at(t) / lr),
+        }
+    }
+}
+
+/// `t / decay_steps`, floored when `staircase` (Keras' `global_step / decay_steps`).
+fn progress(t: u64, decay_steps: u64, staircase: bool) -> f64 {
+    if staircase {
+        (t / decay_steps) as f64
+    } else {
+        t as f64 / decay_steps as f64
+    }
+}
+
+/// Cycle index, position within the cycle and the cycle's length at unit `t` of SGDR.
+///
+/// Walks the cycles instead of PyTorch's `log(t / T0 * (T_mult - 1) + 1, T_mult)`, which
+/// misplaces boundaries by one when the logarithm rounds down (and which needs an integer
+/// `t_mult`; timm and Keras take any `t_mult >= 1`).
+fn restart_position(t: f64, t0: f64, t_mult: f64) -> (u32, f64, f64) {
+    let (mut cycle, mut start, mut length) = (0u32, 0.0, t0);
+    while t >= start + length {
+        start += length;
+        length *= t_mult;
+        cycle += 1;
+    }
+    (cycle, t - start, length)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one_cycle(
+    t: f64,
+    max_lr: f64,
+    total: f64,
+    pct_start: f64,
+    div_factor: f64,
+    final_div_factor: f64,
+    anneal: Anneal,
+    three_phase: bool,
+) -> f64 {
+    // PyTorch OneCycleLR.__init__ and get_lr; PyTorch raises past the last step, temper holds
+    // the final value.
+    let t = t.min(total - 1.0);
+    let initial = max_lr / div_factor;
+    let min = initial / final_div_factor;
+    let phases: &[(f64, f64, f64)] = if three_phase {
+        &[
+            (pct_start * total - 1.0, initial, max_lr),
+            (2.0 * pct_start * total - 2.0, max_lr, initial),
+            (total - 1.0, initial, min),
+        ]
+    } else {
+        &[
+            (pct_start * total - 1.0, initial, max_lr),
+            (total - 1.0, max_lr, min),
+        ]
+    };
+    let mut start_step = 0.0;
+    for (i, &(end_step, start_lr, end_lr)) in phases.iter().enumerate() {
+        if t <= end_step || i + 1 == phases.len() {
+            let pct = (t - start_step) / (end_step - start_step);
+            return anneal.at(start_lr, end_lr, pct);
+        }
+        start_step = end_step;
+    }
+    unreachable!("one-cycle has at least two phases")
+}
