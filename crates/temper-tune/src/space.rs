@@ -581,3 +581,7 @@ impl From<Space> for BTreeMap<String, RawParam> {
             .collect()
     }
 }
+
+#[cfg(test)]
+#[path = "space_tests.rs"]
+mod tests;

@@ -41,7 +41,11 @@ pub(crate) fn minimize_box(
         }
         if dot(&d, &gf) >= 0.0 {
             mem.clear();
-            d = gf.iter().map(|v| -v).collect();
+        }
+        if mem.is_empty() {
+            // Steepest descent scaled to unit length (no curvature known yet).
+            let norm = dot(&gf, &gf).sqrt();
+            d = gf.iter().map(|v| -v / norm).collect();
         }
         let mut t = 1.0;
         let mut accepted = None;
@@ -72,7 +76,7 @@ pub(crate) fn minimize_box(
             }
             mem.push((s, y, 1.0 / sy));
         }
-        let done = (fx - fxn).abs() <= 1e-10 * fx.abs().max(1.0);
+        let done = (fx - fxn).abs() <= 1e-12 * fx.abs().max(1.0);
         x = xn;
         fx = fxn;
         g = gn;

@@ -140,3 +140,7 @@ impl SamplerKind {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "sampler_tests.rs"]
+mod tests;
