@@ -118,3 +118,67 @@ fn eta_squared(pts: &[(f64, f64)], groups: &[usize]) -> f64 {
     let ss_between: f64 = sums.values().map(|(s, c)| c * (s / c - mean).powi(2)).sum();
     (ss_between / ss_total).clamp(0.0, 1.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trial::TrialState;
+    use crate::value::ParamValue;
+
+    fn t(number: u64, state: TrialState, value: Option<f64>, params: &[(&str, ParamValue)]) -> Trial {
+        let mut t = Trial::new(number, 100.0);
+        t.state = state;
+        t.value = value;
+        t.finished_at = state.is_finished().then_some(101.5);
+        for (k, v) in params {
+            t.params.insert(*k, v.clone());
+        }
+        t
+    }
+
+    #[test]
+    fn csv_lists_every_parameter_and_leaves_missing_cells_empty() {
+        let trials = [
+            t(0, TrialState::Complete, Some(0.5), &[("lr", 0.01.into()), ("kind", "a,b".into())]),
+            t(1, TrialState::Running, None, &[("lr", 0.1.into())]),
+        ];
+        assert_eq!(
+            trials_csv(&trials),
+            "number,state,value,duration_s,kind,lr\n0,complete,0.5,1.500,\"a,b\",0.01\n1,running,,,,0.1\n"
+        );
+    }
+
+    #[test]
+    fn best_so_far_is_the_running_minimum_or_maximum() {
+        let trials = [
+            t(0, TrialState::Complete, Some(3.0), &[]),
+            t(1, TrialState::Failed, None, &[]),
+            t(2, TrialState::Complete, Some(4.0), &[]),
+            t(3, TrialState::Complete, Some(1.0), &[]),
+        ];
+        assert_eq!(best_so_far(&trials, Direction::Minimize), vec![(0, 3.0), (2, 3.0), (3, 1.0)]);
+        assert_eq!(best_so_far(&trials, Direction::Maximize), vec![(0, 3.0), (2, 4.0), (3, 4.0)]);
+    }
+
+    #[test]
+    fn importance_finds_the_parameter_the_value_depends_on() {
+        // y = x = i/19, z = (7i mod 20)/19, 20 trials, 5 equal-count bins of 4 (in units of
+        // 1/19², SS_total = Σ(i − 9.5)² = 665).
+        // x: bins hold consecutive i, within-bin SS = 5 · 5 = 25, so η² = 640/665.
+        // z: bins {0..3}, {4..7}, ... of 7i mod 20 hold i = {0,3,6,9}, {12,15,18,1},
+        // {4,7,10,13}, {16,19,2,5}, {8,11,14,17} with means 4.5, 11.5, 8.5, 10.5, 12.5:
+        // SS_between = 4 · (25 + 4 + 1 + 1 + 9) = 160, η² = 160/665.
+        // Shares: 640/800 = 0.8 and 160/800 = 0.2.
+        let space = Space::from_toml_str("x = { uniform = [0.0, 1.0] }\nz = { uniform = [0.0, 1.0] }").unwrap();
+        let trials: Vec<Trial> = (0..20)
+            .map(|i| {
+                let x = i as f64 / 19.0;
+                let z = ((i * 7) % 20) as f64 / 19.0;
+                t(i, TrialState::Complete, Some(x), &[("x", x.into()), ("z", z.into())])
+            })
+            .collect();
+        let imp = param_importance(&space, &trials);
+        assert_eq!(imp[0].0, "x");
+        assert!((imp[0].1 - 0.8).abs() < 1e-12 && (imp[1].1 - 0.2).abs() < 1e-12, "{imp:?}");
+    }
+}

@@ -403,3 +403,7 @@ impl PrunerKind {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "pruner_tests.rs"]
+mod tests;

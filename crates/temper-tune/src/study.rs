@@ -337,3 +337,7 @@ impl TrialContext<'_> {
         self.pruned
     }
 }
+
+#[cfg(test)]
+#[path = "study_tests.rs"]
+mod tests;
