@@ -125,7 +125,12 @@ mod tests {
     use crate::trial::TrialState;
     use crate::value::ParamValue;
 
-    fn t(number: u64, state: TrialState, value: Option<f64>, params: &[(&str, ParamValue)]) -> Trial {
+    fn t(
+        number: u64,
+        state: TrialState,
+        value: Option<f64>,
+        params: &[(&str, ParamValue)],
+    ) -> Trial {
         let mut t = Trial::new(number, 100.0);
         t.state = state;
         t.value = value;
@@ -139,7 +144,12 @@ mod tests {
     #[test]
     fn csv_lists_every_parameter_and_leaves_missing_cells_empty() {
         let trials = [
-            t(0, TrialState::Complete, Some(0.5), &[("lr", 0.01.into()), ("kind", "a,b".into())]),
+            t(
+                0,
+                TrialState::Complete,
+                Some(0.5),
+                &[("lr", 0.01.into()), ("kind", "a,b".into())],
+            ),
             t(1, TrialState::Running, None, &[("lr", 0.1.into())]),
         ];
         assert_eq!(
@@ -156,8 +166,14 @@ mod tests {
             t(2, TrialState::Complete, Some(4.0), &[]),
             t(3, TrialState::Complete, Some(1.0), &[]),
         ];
-        assert_eq!(best_so_far(&trials, Direction::Minimize), vec![(0, 3.0), (2, 3.0), (3, 1.0)]);
-        assert_eq!(best_so_far(&trials, Direction::Maximize), vec![(0, 3.0), (2, 4.0), (3, 4.0)]);
+        assert_eq!(
+            best_so_far(&trials, Direction::Minimize),
+            vec![(0, 3.0), (2, 3.0), (3, 1.0)]
+        );
+        assert_eq!(
+            best_so_far(&trials, Direction::Maximize),
+            vec![(0, 3.0), (2, 4.0), (3, 4.0)]
+        );
     }
 
     #[test]
@@ -169,16 +185,26 @@ mod tests {
         // {4,7,10,13}, {16,19,2,5}, {8,11,14,17} with means 4.5, 11.5, 8.5, 10.5, 12.5:
         // SS_between = 4 · (25 + 4 + 1 + 1 + 9) = 160, η² = 160/665.
         // Shares: 640/800 = 0.8 and 160/800 = 0.2.
-        let space = Space::from_toml_str("x = { uniform = [0.0, 1.0] }\nz = { uniform = [0.0, 1.0] }").unwrap();
+        let space =
+            Space::from_toml_str("x = { uniform = [0.0, 1.0] }\nz = { uniform = [0.0, 1.0] }")
+                .unwrap();
         let trials: Vec<Trial> = (0..20)
             .map(|i| {
                 let x = i as f64 / 19.0;
                 let z = ((i * 7) % 20) as f64 / 19.0;
-                t(i, TrialState::Complete, Some(x), &[("x", x.into()), ("z", z.into())])
+                t(
+                    i,
+                    TrialState::Complete,
+                    Some(x),
+                    &[("x", x.into()), ("z", z.into())],
+                )
             })
             .collect();
         let imp = param_importance(&space, &trials);
         assert_eq!(imp[0].0, "x");
-        assert!((imp[0].1 - 0.8).abs() < 1e-12 && (imp[1].1 - 0.2).abs() < 1e-12, "{imp:?}");
+        assert!(
+            (imp[0].1 - 0.8).abs() < 1e-12 && (imp[1].1 - 0.2).abs() < 1e-12,
+            "{imp:?}"
+        );
     }
 }

@@ -115,12 +115,7 @@ impl Pruner for MedianPruner {
         // each `warmup + k · interval` step.
         let interval = self.interval_steps.max(1);
         let lower = (step - self.n_warmup_steps) / interval * interval + self.n_warmup_steps;
-        let second_last = ctx
-            .trial
-            .intermediate
-            .keys()
-            .filter(|s| **s != step)
-            .next_back();
+        let second_last = ctx.trial.intermediate.keys().rfind(|s| **s != step);
         if second_last.is_some_and(|s| *s >= lower) {
             return PruneDecision::keep();
         }

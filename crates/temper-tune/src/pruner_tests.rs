@@ -46,20 +46,36 @@ fn median_pruner_follows_optunas_rule() {
         })
         .collect();
     let m = MedianPruner::default();
-    let mut s = Script { trials: done.clone(), direction: Direction::Minimize };
+    let mut s = Script {
+        trials: done.clone(),
+        direction: Direction::Minimize,
+    };
     assert!(s.report(&m, 5, 0, 3.5)); // best so far 3.5 > median 3: prune
     assert!(!s.report(&m, 6, 0, 3.0)); // 3.0 is not worse than 3: keep
     assert!(!s.report(&m, 6, 1, 4.0)); // best so far is min(3, 4) = 3: keep
-    let mut max = Script { trials: done.clone(), direction: Direction::Maximize };
+    let mut max = Script {
+        trials: done.clone(),
+        direction: Direction::Maximize,
+    };
     assert!(max.report(&m, 5, 0, 2.5)); // maximizing: 2.5 < 3: prune
     assert!(!max.report(&m, 6, 0, 3.5));
     // n_startup_trials = 5: with four complete trials nothing is pruned.
-    let mut few = Script { trials: done[..4].to_vec(), direction: Direction::Minimize };
+    let mut few = Script {
+        trials: done[..4].to_vec(),
+        direction: Direction::Minimize,
+    };
     assert!(!few.report(&m, 5, 0, 100.0));
     // Warm-up 1, interval 2: pruning is considered at the first report in [1, 3), [3, 5), ...
     // Reports at steps 1 and 2: step 2 falls in the interval already checked at step 1.
-    let m2 = MedianPruner { n_startup_trials: 5, n_warmup_steps: 1, interval_steps: 2 };
-    let mut iv = Script { trials: done, direction: Direction::Minimize };
+    let m2 = MedianPruner {
+        n_startup_trials: 5,
+        n_warmup_steps: 1,
+        interval_steps: 2,
+    };
+    let mut iv = Script {
+        trials: done,
+        direction: Direction::Minimize,
+    };
     assert!(!iv.report(&m2, 5, 0, 100.0)); // step 0 < warm-up
     assert!(iv.report(&m2, 5, 1, 100.0)); // first report of [1, 3): 100 > 3
     // Trial 7: step 1 is checked (2 ≤ 3: keep); step 2 lies in the window [1, 3) already
@@ -74,7 +90,10 @@ fn successive_halving_promotes_the_top_third() {
     // (this trial's included) a trial is promoted if it ranks within the best ⌊n/3⌋, or is
     // the best while n < 3 (Optuna's `_is_trial_promotable_to_next_rung`).
     let sh = SuccessiveHalvingPruner::default();
-    let mut s = Script { trials: vec![], direction: Direction::Minimize };
+    let mut s = Script {
+        trials: vec![],
+        direction: Direction::Minimize,
+    };
     assert!(!s.report(&sh, 0, 1, 0.5)); // rung 0: [0.5] → best: promoted
     assert!(s.report(&sh, 1, 1, 0.7)); // [0.5, 0.7]: idx 0, 0.7 > 0.5 → pruned
     assert!(!s.report(&sh, 2, 1, 0.3)); // [.5,.7,.3]: ⌊3/3⌋−1 = 0 → 0.3 ≤ 0.3 → promoted
@@ -86,22 +105,33 @@ fn successive_halving_promotes_the_top_third() {
     assert!(!s.report(&sh, 0, 3, 0.45)); // rung 1: [0.45] alone → promoted
     assert!(s.report(&sh, 2, 3, 0.5)); // rung 1: [0.45, 0.5] → pruned
     // Maximizing mirrors it.
-    let mut m = Script { trials: vec![], direction: Direction::Maximize };
+    let mut m = Script {
+        trials: vec![],
+        direction: Direction::Maximize,
+    };
     assert!(!m.report(&sh, 0, 1, 0.5));
     assert!(m.report(&sh, 1, 1, 0.4));
 }
 
 #[test]
 fn hyperband_assigns_brackets_by_crc32_and_prunes_within_them() {
-    let hb = HyperbandPruner { max_resource: Some(27), ..HyperbandPruner::default() };
+    let hb = HyperbandPruner {
+        max_resource: Some(27),
+        ..HyperbandPruner::default()
+    };
     // floor(log3(27 / 1)) + 1 = 4 brackets; budgets ⌈4 · 3^s / (s + 1)⌉ for s = 3, 2, 1, 0.
     let budgets = hb.budgets(27);
     assert_eq!(budgets, vec![27, 12, 6, 4]);
     // Python: binascii.crc32(f"hb_{n}".encode()) % 49 for n = 0..11 gives
     // 22 27 30 8 37 9 10 32 24 31 45 4 → brackets (cumulative 27, 39, 45, 49):
-    let brackets: Vec<usize> = (0..12).map(|n| HyperbandPruner::bracket("hb", n, &budgets)).collect();
+    let brackets: Vec<usize> = (0..12)
+        .map(|n| HyperbandPruner::bracket("hb", n, &budgets))
+        .collect();
     assert_eq!(brackets, vec![0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 3, 0]);
-    let mut s = Script { trials: vec![], direction: Direction::Minimize };
+    let mut s = Script {
+        trials: vec![],
+        direction: Direction::Minimize,
+    };
     assert!(!s.report(&hb, 0, 1, 0.1)); // bracket 0, rung at step 1: alone → promoted
     assert!(!s.report(&hb, 1, 1, 5.0)); // bracket 1: first rung at step 3, no decision
     assert!(s.report(&hb, 3, 1, 0.2)); // bracket 0: [0.1, 0.2] → pruned
@@ -110,18 +140,30 @@ fn hyperband_assigns_brackets_by_crc32_and_prunes_within_them() {
     assert!(!s.report(&hb, 5, 1, 0.05)); // bracket 0: [0.1, 0.2, 0.05] → promoted
     // Without max_resource nothing is pruned until a trial completes ("auto").
     let auto = HyperbandPruner::default();
-    let mut a = Script { trials: vec![], direction: Direction::Minimize };
+    let mut a = Script {
+        trials: vec![],
+        direction: Direction::Minimize,
+    };
     assert!(!a.report(&auto, 0, 1, 0.1));
     assert!(!a.report(&auto, 3, 1, 0.2));
 }
 
 #[test]
 fn pruner_names_parse_and_bad_settings_are_rejected() {
-    assert!(matches!(PrunerKind::parse("asha").unwrap(), PrunerKind::Asha(_)));
+    assert!(matches!(
+        PrunerKind::parse("asha").unwrap(),
+        PrunerKind::Asha(_)
+    ));
     assert_eq!(
         PrunerKind::parse("nope").unwrap_err().to_string(),
         "pruner: unknown pruner \"nope\"; expected none, median, asha or hyperband"
     );
-    let bad = PrunerKind::Asha(SuccessiveHalvingPruner { reduction_factor: 1, ..Default::default() });
-    assert_eq!(bad.build().err().unwrap().to_string(), "pruner.reduction_factor: must be >= 2");
+    let bad = PrunerKind::Asha(SuccessiveHalvingPruner {
+        reduction_factor: 1,
+        ..Default::default()
+    });
+    assert_eq!(
+        bad.build().err().unwrap().to_string(),
+        "pruner.reduction_factor: must be >= 2"
+    );
 }

@@ -65,7 +65,9 @@ fn kill_and_resume_keeps_every_finished_trial() {
             let t = study.ask().unwrap();
             study.report(t.number, 0, i as f64 + 0.5).unwrap();
             study.report(t.number, 1, f64::NAN).unwrap();
-            study.tell(t.number, TrialOutcome::Complete(i as f64)).unwrap();
+            study
+                .tell(t.number, TrialOutcome::Complete(i as f64))
+                .unwrap();
         }
         let t = study.ask().unwrap();
         study
@@ -77,12 +79,18 @@ fn kill_and_resume_keeps_every_finished_trial() {
         drop(study); // "killed": trial 4 never told
         before
     };
-    let mut study = sqlite_study(&path, "s").with_stale_rule(StaleRule::OnOpen).unwrap();
+    let mut study = sqlite_study(&path, "s")
+        .with_stale_rule(StaleRule::OnOpen)
+        .unwrap();
     let after = study.trials().unwrap();
     assert_eq!(after.len(), 5);
     for i in 0..4 {
         // Debug text, since the NaN intermediate value is not equal to itself.
-        assert_eq!(format!("{:?}", after[i]), format!("{:?}", before[i]), "trial {i}");
+        assert_eq!(
+            format!("{:?}", after[i]),
+            format!("{:?}", before[i]),
+            "trial {i}"
+        );
     }
     assert_eq!(after[0].value, Some(0.0));
     assert_eq!(after[2].intermediate[&0], 2.5);
@@ -90,7 +98,10 @@ fn kill_and_resume_keeps_every_finished_trial() {
     assert_eq!(after[3].state, TrialState::Failed);
     assert_eq!(after[3].message.as_deref(), Some("out of memory"));
     assert_eq!(after[4].state, TrialState::Failed);
-    assert_eq!(after[4].message.as_deref(), Some(crate::storage::STALE_MESSAGE));
+    assert_eq!(
+        after[4].message.as_deref(),
+        Some(crate::storage::STALE_MESSAGE)
+    );
     assert_eq!(after[4].intermediate[&0], 9.0);
     assert_eq!(study.ask().unwrap().number, 5);
     assert_eq!(study.best_trial().unwrap().unwrap().number, 0);
@@ -118,10 +129,16 @@ fn heartbeat_rule_fails_only_silent_trials() {
     // A second handle with a 1-hour rule leaves the fresh trial alone...
     let mut b = mk(StaleRule::After(std::time::Duration::from_secs(3600)));
     b.ask().unwrap();
-    assert_eq!(b.trials().unwrap()[t.number as usize].state, TrialState::Running);
+    assert_eq!(
+        b.trials().unwrap()[t.number as usize].state,
+        TrialState::Running
+    );
     // ...one with a zero rule fails it; its process may still tell a result afterwards.
     let _ = mk(StaleRule::After(std::time::Duration::ZERO));
-    assert_eq!(a.trials().unwrap()[t.number as usize].state, TrialState::Failed);
+    assert_eq!(
+        a.trials().unwrap()[t.number as usize].state,
+        TrialState::Failed
+    );
     a.tell(t.number, TrialOutcome::Complete(1.0)).unwrap();
     assert_eq!(a.trials().unwrap()[0].state, TrialState::Complete);
 }
@@ -144,7 +161,9 @@ fn ask_tell_protocol_errors_and_nan() {
     assert_eq!(stored.state, TrialState::Failed);
     assert_eq!(stored.message.as_deref(), Some("objective returned NaN"));
     assert_eq!(
-        s.tell(t.number, TrialOutcome::Pruned).unwrap_err().to_string(),
+        s.tell(t.number, TrialOutcome::Pruned)
+            .unwrap_err()
+            .to_string(),
         "trial 0: already failed"
     );
     assert_eq!(
@@ -152,11 +171,41 @@ fn ask_tell_protocol_errors_and_nan() {
         "trial 7: not in this study"
     );
     let mem = MemoryStorage::new();
-    Study::create(Box::new(mem.clone()), "d", Direction::Minimize, space(), Box::new(RandomSampler), Box::new(NopPruner), 0).unwrap();
-    let e = Study::create(Box::new(mem.clone()), "d", Direction::Maximize, space(), Box::new(RandomSampler), Box::new(NopPruner), 0);
-    assert_eq!(e.err().unwrap().to_string(), "study \"d\" was created to minimize, not to maximize");
-    let e = Study::open(Box::new(mem), "zz", space(), Box::new(RandomSampler), Box::new(NopPruner), 0);
-    assert_eq!(e.err().unwrap().to_string(), "study \"zz\" not found in the storage");
+    Study::create(
+        Box::new(mem.clone()),
+        "d",
+        Direction::Minimize,
+        space(),
+        Box::new(RandomSampler),
+        Box::new(NopPruner),
+        0,
+    )
+    .unwrap();
+    let e = Study::create(
+        Box::new(mem.clone()),
+        "d",
+        Direction::Maximize,
+        space(),
+        Box::new(RandomSampler),
+        Box::new(NopPruner),
+        0,
+    );
+    assert_eq!(
+        e.err().unwrap().to_string(),
+        "study \"d\" was created to minimize, not to maximize"
+    );
+    let e = Study::open(
+        Box::new(mem),
+        "zz",
+        space(),
+        Box::new(RandomSampler),
+        Box::new(NopPruner),
+        0,
+    );
+    assert_eq!(
+        e.err().unwrap().to_string(),
+        "study \"zz\" not found in the storage"
+    );
 }
 
 #[test]
@@ -167,7 +216,10 @@ fn optimize_records_complete_pruned_and_failed_trials() {
         Direction::Minimize,
         space(),
         SamplerKind::Random.build().unwrap(),
-        Box::new(MedianPruner { n_startup_trials: 1, ..MedianPruner::default() }),
+        Box::new(MedianPruner {
+            n_startup_trials: 1,
+            ..MedianPruner::default()
+        }),
         0,
     )
     .unwrap();
@@ -187,7 +239,10 @@ fn optimize_records_complete_pruned_and_failed_trials() {
         .unwrap();
     assert_eq!(ran, 3);
     let states: Vec<TrialState> = s.trials().unwrap().iter().map(|t| t.state).collect();
-    assert_eq!(states, [TrialState::Complete, TrialState::Pruned, TrialState::Failed]);
+    assert_eq!(
+        states,
+        [TrialState::Complete, TrialState::Pruned, TrialState::Failed]
+    );
     assert_eq!(s.trials().unwrap()[2].message.as_deref(), Some("diverged"));
     // The grid stops optimize early when exhausted: 3 choices, 10 asked.
     let mut g = Study::create(
@@ -200,6 +255,10 @@ fn optimize_records_complete_pruned_and_failed_trials() {
         0,
     )
     .unwrap();
-    assert_eq!(g.optimize(10, |ctx| Ok::<_, String>(ctx.params().float("c").unwrap())).unwrap(), 3);
+    assert_eq!(
+        g.optimize(10, |ctx| Ok::<_, String>(ctx.params().float("c").unwrap()))
+            .unwrap(),
+        3
+    );
     assert_eq!(g.best_trial().unwrap().unwrap().value, Some(1.0));
 }

@@ -11,7 +11,7 @@
 //!   default start. Noise variance is kept ≥ 1e-6 (standardized units).
 //! - Acquisition: expected improvement over the best observed loss, maximized by scoring
 //!   `n_candidates` random points and refining the best `n_local` with a shrinking-radius
-//!   local search; integers and categoricals are snapped before scoring.
+//!   local search (60 steps each); integers and categoricals are snapped before scoring.
 //! - The first `n_startup_trials` (Optuna's GPSampler default 10) are random.
 //! - At most `max_history` trials (default 100) enter the model: the best half and the most
 //!   recent of the rest, which bounds a suggestion's cost at about O(max_history³).
@@ -43,7 +43,7 @@ impl Default for GpSettings {
         GpSettings {
             n_startup_trials: 10,
             n_candidates: 1024,
-            n_local: 5,
+            n_local: 8,
             max_history: 100,
         }
     }
@@ -55,6 +55,8 @@ pub struct GpSampler {
     settings: GpSettings,
 }
 
+/// Steps of the local search around each of the best candidates.
+const LOCAL_STEPS: usize = 60;
 const ATTR_PREFIX: &str = "gp.theta.";
 // Bounds and prior of the log hyperparameters (unit-cube inputs, standardized outputs).
 const LOG_LS: (f64, f64) = (-4.6, 3.0); // lengthscale in [0.01, 20]
@@ -161,13 +163,19 @@ impl Sampler for GpSampler {
         let y: Vec<f64> = losses.iter().map(|l| (l - mean) / std).collect();
         let dim = x[0].len();
 
-        let mut starts = vec![{
+        // Warm start from the previous fit; every 10th trial (and whenever there is no
+        // previous fit) also from the prior's centre, to escape a poor local optimum.
+        let default_start = {
             let mut s = vec![PRIOR_LS.0; dim];
             s.extend([PRIOR_SIGNAL.0, PRIOR_NOISE.0]);
             s
-        }];
+        };
+        let mut starts = Vec::new();
         if let Some(prev) = previous_theta(ctx.trials, ctx.number, dim) {
-            starts.insert(0, prev);
+            starts.push(prev);
+        }
+        if starts.is_empty() || ctx.number.is_multiple_of(10) {
+            starts.push(default_start);
         }
         let theta = fit_hyper(&x, &y, &starts).unwrap_or_else(|| starts[0].clone());
         let gp = GaussianProcess::fit(x, &y, GpHyper::from_log(&theta))
@@ -237,7 +245,7 @@ fn maximize_ei(
     for (mut ei, mut p) in scored {
         // Shrinking-radius local search over the active numeric parameters.
         let mut radius = 0.1;
-        for _ in 0..40 {
+        for _ in 0..LOCAL_STEPS {
             let mut q = Params::new();
             for spec in space.params() {
                 if !Space::is_active(spec, &q) {

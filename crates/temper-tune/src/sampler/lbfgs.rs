@@ -3,8 +3,11 @@
 
 /// Minimizes `f` (value and gradient; `None` where it cannot be evaluated) inside
 /// `[lo, hi]` from `x0`. Returns the best point found and its value.
+/// A value-and-gradient oracle.
+pub(crate) type Objective<'a> = dyn FnMut(&[f64]) -> Option<(f64, Vec<f64>)> + 'a;
+
 pub(crate) fn minimize_box(
-    f: &mut dyn FnMut(&[f64]) -> Option<(f64, Vec<f64>)>,
+    f: &mut Objective<'_>,
     x0: &[f64],
     lo: &[f64],
     hi: &[f64],
