@@ -1,4 +1,43 @@
-//! Hyperparameter search for temper: spaces, samplers (grid, random, Sobol, GP, TPE),
-//! hypergradient optimizers, pruners and persistent studies. Knows nothing of Burn.
+//! Hyperparameter search for temper. Knows nothing of Burn: the objective is any closure
+//! (or an external loop) that reports intermediate values and a final value.
 //!
-//! Nothing is implemented yet; the search arrives with its issue.
+//! - [`space`]: the search space — float (uniform, log), int (uniform, log, step),
+//!   categorical and conditional parameters — read from a `[tune.space]` TOML table;
+//!   [`ParamValue`] and [`Params`] (which patch an experiment table by dotted key).
+//! - [`sampler`]: one [`Sampler`] trait and grid, random, scrambled Sobol, TPE (Optuna's
+//!   `TPESampler`, univariate or multivariate) and GP-EI (Matérn-5/2 ARD, Snoek et al. 2012);
+//!   all reproducible from (seed, trial number, stored history).
+//! - [`pruner`]: median, successive halving (ASHA) and Hyperband, Optuna's rules.
+//! - [`storage`]: the [`Storage`] trait, in memory and in a SQLite file shared by processes.
+//! - [`study`]: [`Study`] — `ask` / `report` / `tell`, `best_trial`, `optimize`, resume after
+//!   a crash ([`StaleRule`]).
+//! - [`analysis`]: trials as CSV, best-so-far history, parameter importance (a documented
+//!   η² proxy for fANOVA).
+//!
+//! Hypergradient optimizers (SGD-HD, Adam-HD) live in temper-optim.
+
+pub mod analysis;
+mod error;
+pub mod pruner;
+pub mod sampler;
+pub mod space;
+pub mod storage;
+pub mod study;
+mod trial;
+mod value;
+
+pub use analysis::{best_so_far, param_importance, trials_csv};
+pub use error::TuneError;
+pub use pruner::{
+    HyperbandPruner, MedianPruner, NopPruner, PruneContext, PruneDecision, Pruner, PrunerKind,
+    SuccessiveHalvingPruner,
+};
+pub use sampler::{
+    GpSampler, GpSettings, GridSampler, RandomSampler, SampleContext, Sampler, SamplerKind,
+    SobolSampler, Suggestion, TpeSampler, TpeSettings,
+};
+pub use space::{Distribution, ParamSpec, Space};
+pub use storage::{MemoryStorage, SqliteStorage, Storage, StudyInfo};
+pub use study::{DEFAULT_STALE_RULE, StaleRule, Study, TrialContext};
+pub use trial::{Direction, Trial, TrialOutcome, TrialState, now_secs};
+pub use value::{ParamValue, Params};

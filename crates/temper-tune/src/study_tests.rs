@@ -1,0 +1,264 @@
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::*;
+use crate::pruner::{MedianPruner, NopPruner};
+use crate::sampler::{RandomSampler, SamplerKind};
+use crate::storage::{MemoryStorage, SqliteStorage};
+
+fn space() -> Space {
+    Space::from_toml_str("x = { uniform = [0.0, 1.0] }").unwrap()
+}
+
+fn sqlite_study(path: &Path, name: &str) -> Study {
+    Study::create(
+        Box::new(SqliteStorage::open(path).unwrap()),
+        name,
+        Direction::Minimize,
+        space(),
+        Box::new(RandomSampler),
+        Box::new(NopPruner),
+        1,
+    )
+    .unwrap()
+}
+
+#[test]
+fn two_handles_on_one_file_get_disjoint_trial_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("study.db");
+    sqlite_study(&path, "s"); // create the file and the study once
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut study = sqlite_study(&path, "s");
+                (0..15)
+                    .map(|_| {
+                        let t = study.ask().unwrap();
+                        let v = t.params.float("x").unwrap();
+                        study.tell(t.number, TrialOutcome::Complete(v)).unwrap();
+                        t.number
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let got: Vec<Vec<u64>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    let a: BTreeSet<u64> = got[0].iter().copied().collect();
+    let b: BTreeSet<u64> = got[1].iter().copied().collect();
+    assert!(a.is_disjoint(&b), "{a:?} / {b:?}");
+    let all: BTreeSet<u64> = a.union(&b).copied().collect();
+    assert_eq!(all, (0..30).collect());
+    let trials = sqlite_study(&path, "s").trials().unwrap();
+    assert_eq!(trials.len(), 30);
+    assert!(trials.iter().all(|t| t.state == TrialState::Complete));
+}
+
+#[test]
+fn kill_and_resume_keeps_every_finished_trial() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("study.db");
+    let before = {
+        let mut study = sqlite_study(&path, "s");
+        for i in 0..3 {
+            let t = study.ask().unwrap();
+            study.report(t.number, 0, i as f64 + 0.5).unwrap();
+            study.report(t.number, 1, f64::NAN).unwrap();
+            study
+                .tell(t.number, TrialOutcome::Complete(i as f64))
+                .unwrap();
+        }
+        let t = study.ask().unwrap();
+        study
+            .tell(t.number, TrialOutcome::Failed("out of memory".into()))
+            .unwrap();
+        let t = study.ask().unwrap();
+        study.report(t.number, 0, 9.0).unwrap();
+        let before = study.trials().unwrap();
+        drop(study); // "killed": trial 4 never told
+        before
+    };
+    let mut study = sqlite_study(&path, "s")
+        .with_stale_rule(StaleRule::OnOpen)
+        .unwrap();
+    let after = study.trials().unwrap();
+    assert_eq!(after.len(), 5);
+    for i in 0..4 {
+        // Debug text, since the NaN intermediate value is not equal to itself.
+        assert_eq!(
+            format!("{:?}", after[i]),
+            format!("{:?}", before[i]),
+            "trial {i}"
+        );
+    }
+    assert_eq!(after[0].value, Some(0.0));
+    assert_eq!(after[2].intermediate[&0], 2.5);
+    assert!(after[2].intermediate[&1].is_nan()); // NaN stored as NULL, read back as NaN
+    assert_eq!(after[3].state, TrialState::Failed);
+    assert_eq!(after[3].message.as_deref(), Some("out of memory"));
+    assert_eq!(after[4].state, TrialState::Failed);
+    assert_eq!(
+        after[4].message.as_deref(),
+        Some(crate::storage::STALE_MESSAGE)
+    );
+    assert_eq!(after[4].intermediate[&0], 9.0);
+    assert_eq!(study.ask().unwrap().number, 5);
+    assert_eq!(study.best_trial().unwrap().unwrap().number, 0);
+}
+
+#[test]
+fn heartbeat_rule_fails_only_silent_trials() {
+    let storage = MemoryStorage::new();
+    let mk = |rule| {
+        Study::create(
+            Box::new(storage.clone()),
+            "s",
+            Direction::Minimize,
+            space(),
+            Box::new(RandomSampler),
+            Box::new(NopPruner),
+            0,
+        )
+        .unwrap()
+        .with_stale_rule(rule)
+        .unwrap()
+    };
+    let mut a = mk(StaleRule::Never);
+    let t = a.ask().unwrap();
+    // A second handle with a 1-hour rule leaves the fresh trial alone...
+    let mut b = mk(StaleRule::After(std::time::Duration::from_secs(3600)));
+    b.ask().unwrap();
+    assert_eq!(
+        b.trials().unwrap()[t.number as usize].state,
+        TrialState::Running
+    );
+    // ...one with a zero rule fails it; its process may still tell a result afterwards.
+    let _ = mk(StaleRule::After(std::time::Duration::ZERO));
+    assert_eq!(
+        a.trials().unwrap()[t.number as usize].state,
+        TrialState::Failed
+    );
+    a.tell(t.number, TrialOutcome::Complete(1.0)).unwrap();
+    assert_eq!(a.trials().unwrap()[0].state, TrialState::Complete);
+}
+
+#[test]
+fn ask_tell_protocol_errors_and_nan() {
+    let mut s = Study::create(
+        Box::new(MemoryStorage::new()),
+        "s",
+        Direction::Maximize,
+        space(),
+        Box::new(RandomSampler),
+        Box::new(NopPruner),
+        0,
+    )
+    .unwrap();
+    let t = s.ask().unwrap();
+    s.tell(t.number, TrialOutcome::Complete(f64::NAN)).unwrap();
+    let stored = &s.trials().unwrap()[0];
+    assert_eq!(stored.state, TrialState::Failed);
+    assert_eq!(stored.message.as_deref(), Some("objective returned NaN"));
+    assert_eq!(
+        s.tell(t.number, TrialOutcome::Pruned)
+            .unwrap_err()
+            .to_string(),
+        "trial 0: already failed"
+    );
+    assert_eq!(
+        s.report(7, 0, 1.0).unwrap_err().to_string(),
+        "trial 7: not in this study"
+    );
+    let mem = MemoryStorage::new();
+    Study::create(
+        Box::new(mem.clone()),
+        "d",
+        Direction::Minimize,
+        space(),
+        Box::new(RandomSampler),
+        Box::new(NopPruner),
+        0,
+    )
+    .unwrap();
+    let e = Study::create(
+        Box::new(mem.clone()),
+        "d",
+        Direction::Maximize,
+        space(),
+        Box::new(RandomSampler),
+        Box::new(NopPruner),
+        0,
+    );
+    assert_eq!(
+        e.err().unwrap().to_string(),
+        "study \"d\" was created to minimize, not to maximize"
+    );
+    let e = Study::open(
+        Box::new(mem),
+        "zz",
+        space(),
+        Box::new(RandomSampler),
+        Box::new(NopPruner),
+        0,
+    );
+    assert_eq!(
+        e.err().unwrap().to_string(),
+        "study \"zz\" not found in the storage"
+    );
+}
+
+#[test]
+fn optimize_records_complete_pruned_and_failed_trials() {
+    let mut s = Study::create(
+        Box::new(MemoryStorage::new()),
+        "s",
+        Direction::Minimize,
+        space(),
+        SamplerKind::Random.build().unwrap(),
+        Box::new(MedianPruner {
+            n_startup_trials: 1,
+            ..MedianPruner::default()
+        }),
+        0,
+    )
+    .unwrap();
+    // Trial 0 completes with value 1 at step 0; trial 1 reports 5 > median 1 and is pruned;
+    // trial 2 fails.
+    let ran = s
+        .optimize(3, |ctx| {
+            let v = [1.0, 5.0, 0.0][ctx.number() as usize];
+            if ctx.number() == 2 {
+                return Err("diverged".to_string());
+            }
+            if ctx.report(0, v).unwrap() {
+                return Err("pruned".to_string());
+            }
+            Ok(v)
+        })
+        .unwrap();
+    assert_eq!(ran, 3);
+    let states: Vec<TrialState> = s.trials().unwrap().iter().map(|t| t.state).collect();
+    assert_eq!(
+        states,
+        [TrialState::Complete, TrialState::Pruned, TrialState::Failed]
+    );
+    assert_eq!(s.trials().unwrap()[2].message.as_deref(), Some("diverged"));
+    // The grid stops optimize early when exhausted: 3 choices, 10 asked.
+    let mut g = Study::create(
+        Box::new(MemoryStorage::new()),
+        "g",
+        Direction::Minimize,
+        Space::from_toml_str("c = { choice = [1, 2, 3] }").unwrap(),
+        SamplerKind::parse("grid").unwrap().build().unwrap(),
+        Box::new(NopPruner),
+        0,
+    )
+    .unwrap();
+    assert_eq!(
+        g.optimize(10, |ctx| Ok::<_, String>(ctx.params().float("c").unwrap()))
+            .unwrap(),
+        3
+    );
+    assert_eq!(g.best_trial().unwrap().unwrap().value, Some(1.0));
+}
