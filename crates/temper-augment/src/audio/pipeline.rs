@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::error::{Result, invalid};
 use super::ops::AudioOp;
-use super::wav::Audio;
+use super::wav::{Audio, read_wav, write_wav};
 
 /// Probability and parameter range of one randomized op.
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
@@ -166,5 +166,47 @@ impl Pipeline {
             applied.push(op);
         }
         Ok(applied)
+    }
+
+    /// Reads `input`, applies the pipeline with `seed`, writes `output` in the input's sample
+    /// format (what `temper augment audio --in --out --op` does); returns the ops applied.
+    pub fn augment_wav_file(
+        &self,
+        input: &std::path::Path,
+        output: &std::path::Path,
+        seed: u64,
+    ) -> Result<Vec<AudioOp>> {
+        let mut audio = read_wav(input)?;
+        let applied = self.apply(&mut audio, seed)?;
+        write_wav(output, &audio)?;
+        Ok(applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audio::wav::SampleFormat;
+
+    #[test]
+    fn a_wav_file_goes_through_in_its_own_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let (input, output) = (dir.path().join("in.wav"), dir.path().join("out.wav"));
+        let x: Vec<f32> = (0..800).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
+        let clip = Audio::new(8000, SampleFormat::Int24, vec![x.clone(), x]).unwrap();
+        write_wav(&input, &clip).unwrap();
+        let p = Pipeline::from_ops(vec!["shift:0.25".parse().unwrap()]).unwrap();
+        let applied = p.augment_wav_file(&input, &output, 0).unwrap();
+        assert_eq!(applied.len(), 1);
+        let out = read_wav(&output).unwrap();
+        assert_eq!(
+            (out.format, out.channels.len(), out.len()),
+            (SampleFormat::Int24, 2, 800)
+        );
+        // Rolled by 200 samples: out[i] = in[i - 200 mod 800], exactly (same 24-bit grid).
+        let back = read_wav(&input).unwrap();
+        assert!((0..800).all(|i| out.channels[1][(i + 200) % 800] == back.channels[1][i]));
+        let err = p.augment_wav_file(&dir.path().join("missing.wav"), &output, 0);
+        assert!(err.unwrap_err().to_string().contains("missing.wav"));
     }
 }

@@ -79,6 +79,15 @@ impl SynonymTable {
         SynonymTable::read_compact(BUNDLED, Path::new("assets/text/wordnet-synonyms.tsv.gz"))
     }
 
+    /// The table from the WordNet directory `dir` when given (the CLI's `--wordnet DIR`), else
+    /// the bundled one.
+    pub fn load(dir: Option<&Path>) -> Result<SynonymTable> {
+        match dir {
+            Some(dir) => SynonymTable::from_wordnet_dir(dir),
+            None => SynonymTable::bundled(),
+        }
+    }
+
     /// Reads a WordNet dictionary directory (`data.*`, `*.exc`) and keeps what synonym lookup
     /// needs; the result equals the compact table built from the same directory.
     pub fn from_wordnet_dir(dir: &Path) -> Result<SynonymTable> {
