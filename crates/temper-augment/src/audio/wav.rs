@@ -1,0 +1,293 @@
+//! WAV in and out through `hound`, into planar `f32` in `[-1, 1]`.
+//!
+//! Integer samples of `b` bits are divided by `2^(b-1)` on reading and multiplied back,
+//! rounded and clamped to the integer range on writing, so reading then writing an unchanged
+//! file gives back the same samples (for 32-bit integers, exactly when they are multiples of
+//! 2^8, since `f32` keeps 24 significant bits). 32-bit float is passed through unchanged and is
+//! not clipped.
+
+use std::io::{Cursor, Read, Seek};
+use std::path::Path;
+
+use hound::{SampleFormat as HoundFormat, WavReader, WavSpec, WavWriter};
+
+use super::error::{AudioError, Result, invalid};
+
+/// The sample encoding of a WAV file; output is written in the input's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SampleFormat {
+    Int8,
+    Int16,
+    Int24,
+    Int32,
+    Float32,
+}
+
+impl SampleFormat {
+    fn bits(self) -> u16 {
+        match self {
+            SampleFormat::Int8 => 8,
+            SampleFormat::Int16 => 16,
+            SampleFormat::Int24 => 24,
+            SampleFormat::Int32 | SampleFormat::Float32 => 32,
+        }
+    }
+}
+
+/// A clip: planar samples `channels[c][i]`, all channels the same length.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Audio {
+    pub sample_rate: u32,
+    pub format: SampleFormat,
+    pub channels: Vec<Vec<f32>>,
+}
+
+impl Audio {
+    /// Checks that there is at least one channel, all of one length, and a non-zero rate.
+    pub fn new(sample_rate: u32, format: SampleFormat, channels: Vec<Vec<f32>>) -> Result<Audio> {
+        if channels.is_empty() || channels.iter().any(|c| c.len() != channels[0].len()) {
+            return Err(invalid(
+                "audio",
+                "needs one or more channels of equal length",
+            ));
+        }
+        if sample_rate == 0 {
+            return Err(invalid("audio", "sample rate must be positive"));
+        }
+        Ok(Audio {
+            sample_rate,
+            format,
+            channels,
+        })
+    }
+
+    /// Frames (samples per channel).
+    pub fn len(&self) -> usize {
+        self.channels.first().map_or(0, Vec::len)
+    }
+
+    /// Whether the clip has no frame.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.len() as f64 / f64::from(self.sample_rate)
+    }
+}
+
+fn wav_error(path: &Path, e: hound::Error) -> AudioError {
+    match e {
+        hound::Error::IoError(source) => AudioError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        e => AudioError::Wav {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        },
+    }
+}
+
+/// Reads a WAV file.
+pub fn read_wav(path: &Path) -> Result<Audio> {
+    let bytes = std::fs::read(path).map_err(|source| AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode_wav(&bytes, path)
+}
+
+/// Decodes WAV bytes; `name` labels errors.
+pub fn decode_wav(bytes: &[u8], name: &Path) -> Result<Audio> {
+    decode(Cursor::new(bytes), name)
+}
+
+fn decode<R: Read>(reader: R, name: &Path) -> Result<Audio> {
+    let mut reader = WavReader::new(reader).map_err(|e| match e {
+        hound::Error::Unsupported => AudioError::Unsupported {
+            path: name.to_path_buf(),
+            found: "(hound: unsupported format tag or layout)".into(),
+        },
+        e => wav_error(name, e),
+    })?;
+    let spec = reader.spec();
+    let format = match (spec.sample_format, spec.bits_per_sample) {
+        (HoundFormat::Int, 8) => SampleFormat::Int8,
+        (HoundFormat::Int, 16) => SampleFormat::Int16,
+        (HoundFormat::Int, 24) => SampleFormat::Int24,
+        (HoundFormat::Int, 32) => SampleFormat::Int32,
+        (HoundFormat::Float, 32) => SampleFormat::Float32,
+        (f, b) => {
+            return Err(AudioError::Unsupported {
+                path: name.to_path_buf(),
+                found: format!("{b}-bit {f:?}"),
+            });
+        }
+    };
+    let n_ch = usize::from(spec.channels);
+    if n_ch == 0 {
+        return Err(AudioError::Unsupported {
+            path: name.to_path_buf(),
+            found: "0 channels".into(),
+        });
+    }
+    let frames = reader.duration() as usize;
+    let mut channels = vec![Vec::with_capacity(frames); n_ch];
+    if format == SampleFormat::Float32 {
+        for (i, s) in reader.samples::<f32>().enumerate() {
+            channels[i % n_ch].push(s.map_err(|e| wav_error(name, e))?);
+        }
+    } else {
+        let scale = 1.0 / f64::from(1u32 << (format.bits() - 1));
+        for (i, s) in reader.samples::<i32>().enumerate() {
+            let s = s.map_err(|e| wav_error(name, e))?;
+            channels[i % n_ch].push((f64::from(s) * scale) as f32);
+        }
+    }
+    if channels.iter().any(|c| c.len() != channels[0].len()) {
+        return Err(AudioError::Wav {
+            path: name.to_path_buf(),
+            message: "the data ends in the middle of a frame".into(),
+        });
+    }
+    Audio::new(spec.sample_rate, format, channels).map_err(|e| AudioError::Wav {
+        path: name.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes `audio` as a WAV file in `audio.format`.
+pub fn write_wav(path: &Path, audio: &Audio) -> Result<()> {
+    let bytes = encode_wav(audio, path)?;
+    std::fs::write(path, bytes).map_err(|source| AudioError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Encodes `audio` as WAV bytes in `audio.format`; `name` labels errors.
+pub fn encode_wav(audio: &Audio, name: &Path) -> Result<Vec<u8>> {
+    let mut cursor = Cursor::new(Vec::new());
+    encode(audio, &mut cursor, name)?;
+    Ok(cursor.into_inner())
+}
+
+fn encode<W: std::io::Write + Seek>(audio: &Audio, out: W, name: &Path) -> Result<()> {
+    let channels = u16::try_from(audio.channels.len())
+        .map_err(|_| invalid(name.display().to_string(), "more than 65535 channels"))?;
+    let spec = WavSpec {
+        channels,
+        sample_rate: audio.sample_rate,
+        bits_per_sample: audio.format.bits(),
+        sample_format: if audio.format == SampleFormat::Float32 {
+            HoundFormat::Float
+        } else {
+            HoundFormat::Int
+        },
+    };
+    let mut w = WavWriter::new(out, spec).map_err(|e| wav_error(name, e))?;
+    let bits = audio.format.bits();
+    let (lo, hi) = (
+        -(2f64.powi(i32::from(bits) - 1)),
+        2f64.powi(i32::from(bits) - 1) - 1.0,
+    );
+    for i in 0..audio.len() {
+        for ch in &audio.channels {
+            let r = if audio.format == SampleFormat::Float32 {
+                w.write_sample(ch[i])
+            } else {
+                let v = (f64::from(ch[i]) * (hi + 1.0)).round().clamp(lo, hi);
+                w.write_sample(v as i32)
+            };
+            r.map_err(|e| wav_error(name, e))?;
+        }
+    }
+    w.finalize().map_err(|e| wav_error(name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clip(format: SampleFormat, channels: usize) -> Audio {
+        let bits = format.bits();
+        // Integer-valued samples on the format's grid so the round trip is exact; for 32-bit
+        // integers, multiples of 2^8 (what f32 holds exactly).
+        let step = match format {
+            SampleFormat::Float32 => 1e-3,
+            SampleFormat::Int32 => 256.0 / 2f64.powi(31),
+            _ => 1.0 / 2f64.powi(i32::from(bits) - 1),
+        };
+        let chans = (0..channels)
+            .map(|c| {
+                (0..50)
+                    .map(|i| ((i as f64 * 5.0 - 120.0 + c as f64) * step) as f32)
+                    .collect()
+            })
+            .collect();
+        Audio::new(8000, format, chans).unwrap()
+    }
+
+    #[test]
+    fn every_supported_format_round_trips_exactly() {
+        for format in [
+            SampleFormat::Int8,
+            SampleFormat::Int16,
+            SampleFormat::Int24,
+            SampleFormat::Int32,
+            SampleFormat::Float32,
+        ] {
+            for channels in [1, 2, 3] {
+                let a = clip(format, channels);
+                let bytes = encode_wav(&a, Path::new("x.wav")).unwrap();
+                let b = decode_wav(&bytes, Path::new("x.wav")).unwrap();
+                assert_eq!(a, b, "{format:?} x{channels}");
+            }
+        }
+    }
+
+    #[test]
+    fn integer_writing_clamps_full_scale() {
+        let a = Audio::new(8000, SampleFormat::Int16, vec![vec![1.0, -1.0, 2.0, -2.0]]).unwrap();
+        let b = decode_wav(&encode_wav(&a, Path::new("x")).unwrap(), Path::new("x")).unwrap();
+        // +1.0 maps to 32768, clamped to 32767; -1.0 is -32768 exactly.
+        let top = 32767.0 / 32768.0;
+        assert_eq!(b.channels[0], [top, -1.0, top, -1.0]);
+    }
+
+    #[test]
+    fn bad_input_names_the_file() {
+        let err = decode_wav(b"RIFX not a wave", Path::new("clip.mp3"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("clip.mp3: not a readable WAV file: "),
+            "{err}"
+        );
+        // A canonical 44-byte header announcing 64-bit float (format tag 3), one sample.
+        let mut h: Vec<u8> = Vec::new();
+        h.extend(b"RIFF");
+        h.extend(44u32.to_le_bytes());
+        h.extend(b"WAVEfmt ");
+        h.extend(16u32.to_le_bytes());
+        h.extend(3u16.to_le_bytes()); // IEEE float
+        h.extend(1u16.to_le_bytes()); // channels
+        h.extend(8000u32.to_le_bytes());
+        h.extend((8000u32 * 8).to_le_bytes());
+        h.extend(8u16.to_le_bytes()); // block align
+        h.extend(64u16.to_le_bytes()); // bits
+        h.extend(b"data");
+        h.extend(8u32.to_le_bytes());
+        h.extend(0f64.to_le_bytes());
+        let err = decode_wav(&h, Path::new("f64.wav"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("f64.wav: "), "{err}");
+        let err = read_wav(Path::new("/nonexistent/a.wav"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("/nonexistent/a.wav: "), "{err}");
+    }
+}
