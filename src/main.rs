@@ -1,13 +1,16 @@
-//! The `temper` command line: parses flags, wires them into an experiment, shows progress.
+//! The `temper` command line: parses flags, wires them into the library, shows progress.
 
+mod augment;
 mod progress;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use temper_train::{DeviceChoice, Experiment, next_run_dir, train};
+use temper_train::{
+    DeviceChoice, Experiment, LrFindSettings, ScheduleCurve, lr_find, next_run_dir, train, tune,
+};
 
 use crate::progress::Bars;
 
@@ -25,11 +28,34 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model; with no flags, the reference CNN on the bundled MNIST.
-    Train(TrainArgs),
+    Train(ExperimentArgs),
+    /// Search hyperparameters: `[tune]` in the experiment file names the space.
+    Tune(TuneArgs),
+    /// Learning-rate schedules.
+    #[command(subcommand)]
+    Schedule(ScheduleCommand),
+    /// The learning-rate range test: suggests a learning rate for the experiment.
+    LrFind(LrFindArgs),
+    /// Data augmentation outside training.
+    #[command(subcommand)]
+    Augment(augment::AugmentCommand),
 }
 
+#[derive(Subcommand)]
+enum ScheduleCommand {
+    /// Draw the learning rate over the whole run (PNG) and write its values (CSV beside it).
+    Plot {
+        #[command(flatten)]
+        exp: ExperimentArgs,
+        /// The PNG to write; the CSV gets the same name with `.csv`.
+        #[arg(long, value_name = "PNG", default_value = "lr.png")]
+        png: PathBuf,
+    },
+}
+
+/// Flags shared by every command that reads an experiment; each has a TOML key and wins over it.
 #[derive(clap::Args)]
-struct TrainArgs {
+struct ExperimentArgs {
     /// Experiment file (TOML); every key has a default, flags override it.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
@@ -51,9 +77,84 @@ struct TrainArgs {
     /// Use only N training images (before the validation split); 0 = all.
     #[arg(long, value_name = "N")]
     limit_train: Option<usize>,
-    /// Run directory to create (default: the next free runs/run-N).
+    /// Output directory (default: the next free runs/run-N).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+}
+
+impl ExperimentArgs {
+    /// The experiment file (or defaults) with the flags applied and validated.
+    fn experiment(&self) -> anyhow::Result<Experiment> {
+        let mut exp = match &self.config {
+            Some(path) => Experiment::load(path)?,
+            None => Experiment::default(),
+        };
+        if let Some(d) = self.device {
+            exp.train.device = d;
+        }
+        if let Some(s) = &self.data {
+            exp.data.source = s.clone();
+        }
+        if let Some(n) = self.epochs {
+            exp.train.epochs = n;
+        }
+        if let Some(n) = self.batch_size {
+            exp.train.batch_size = n;
+        }
+        if let Some(s) = self.seed {
+            exp.train.seed = s;
+        }
+        if let Some(n) = self.limit_train {
+            exp.data.limit_train = n;
+        }
+        // Fail on a bad value before creating any directory.
+        exp.validate()?;
+        Ok(exp)
+    }
+
+    /// `--out`, or the next free `runs/<prefix>-N`.
+    fn out_dir(&self, prefix: &str) -> anyhow::Result<PathBuf> {
+        match &self.out {
+            Some(dir) => Ok(dir.clone()),
+            None => next_run_dir(Path::new("runs"), prefix).context("creating the output directory"),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct TuneArgs {
+    #[command(flatten)]
+    exp: ExperimentArgs,
+    /// Trials to finish (tune.trials).
+    #[arg(long)]
+    trials: Option<usize>,
+    /// tpe, gp, random, grid or sobol (tune.sampler).
+    #[arg(long)]
+    sampler: Option<String>,
+    /// none, median, asha or hyperband (tune.pruner).
+    #[arg(long)]
+    pruner: Option<String>,
+    /// sqlite:PATH or memory (tune.storage); default OUT/study.sqlite3.
+    #[arg(long, value_name = "URL")]
+    storage: Option<String>,
+    /// The epoch metric to optimize, e.g. valid_accuracy or valid_loss (tune.metric).
+    #[arg(long)]
+    metric: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct LrFindArgs {
+    #[command(flatten)]
+    exp: ExperimentArgs,
+    /// Start of the exponential sweep.
+    #[arg(long, default_value_t = 1e-8)]
+    min_lr: f64,
+    /// End of the sweep.
+    #[arg(long, default_value_t = 1.0)]
+    max_lr: f64,
+    /// Optimizer steps of the sweep.
+    #[arg(long, default_value_t = 100)]
+    steps: usize,
 }
 
 fn main() -> ExitCode {
@@ -69,39 +170,16 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => run_train(args),
+        Command::Tune(args) => run_tune(args),
+        Command::Schedule(ScheduleCommand::Plot { exp, png }) => run_schedule_plot(exp, png),
+        Command::LrFind(args) => run_lr_find(args),
+        Command::Augment(cmd) => augment::run(cmd),
     }
 }
 
-fn run_train(args: TrainArgs) -> anyhow::Result<()> {
-    let mut exp = match &args.config {
-        Some(path) => Experiment::load(path)?,
-        None => Experiment::default(),
-    };
-    // Every flag has a TOML key; the flag wins.
-    if let Some(d) = args.device {
-        exp.train.device = d;
-    }
-    if let Some(s) = args.data {
-        exp.data.source = s;
-    }
-    if let Some(n) = args.epochs {
-        exp.train.epochs = n;
-    }
-    if let Some(n) = args.batch_size {
-        exp.train.batch_size = n;
-    }
-    if let Some(s) = args.seed {
-        exp.train.seed = s;
-    }
-    if let Some(n) = args.limit_train {
-        exp.data.limit_train = n;
-    }
-    // Fail on a bad value before creating any directory.
-    exp.validate()?;
-    let run_dir = match args.out {
-        Some(dir) => dir,
-        None => next_run_dir(&PathBuf::from("runs")).context("creating the run directory")?,
-    };
+fn run_train(args: ExperimentArgs) -> anyhow::Result<()> {
+    let exp = args.experiment()?;
+    let run_dir = args.out_dir("run")?;
     let summary = train(&exp, &run_dir, &mut Bars::default())?;
     println!(
         "test accuracy {:.2}% (loss {:.4}) on {} images; run directory {}",
@@ -110,5 +188,90 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         summary.test_images,
         summary.run_dir.display()
     );
+    Ok(())
+}
+
+fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
+    let mut exp = args.exp.experiment()?;
+    let section = exp.tune.get_or_insert_with(Default::default);
+    if let Some(n) = args.trials {
+        section.trials = n;
+    }
+    if let Some(s) = args.sampler {
+        section.sampler = s;
+    }
+    if let Some(p) = args.pruner {
+        section.pruner = p;
+    }
+    if let Some(s) = args.storage {
+        section.storage = Some(s);
+    }
+    if let Some(m) = args.metric {
+        section.metric = m;
+    }
+    let out = args.exp.out.clone().unwrap_or_else(|| PathBuf::from("runs/tune"));
+    let summary = tune(&exp, &out, &mut Bars::default())?;
+    let Some(best) = summary.best else {
+        anyhow::bail!("no trial completed; see {}", out.join("trials.csv").display());
+    };
+    println!(
+        "best trial {} of {}: {} {}",
+        best.number,
+        summary.trials.len(),
+        best.value.map_or("-".into(), |v| format!("{v:.4}")),
+        best.params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.to_toml()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    if let Some(dir) = summary.best_run_dir {
+        println!("best run directory {}; all trials in {}", dir.display(), out.join("trials.csv").display());
+    }
+    Ok(())
+}
+
+fn run_schedule_plot(args: ExperimentArgs, png: PathBuf) -> anyhow::Result<()> {
+    let exp = args.experiment()?;
+    let curve = ScheduleCurve::for_experiment(&exp)?;
+    let title = format!("{} schedule, {} epochs", exp.schedule.kind.name(), exp.train.epochs);
+    curve.write(&png, &title)?;
+    let (lo, hi) = curve
+        .lrs
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(l, h), v| (l.min(*v), h.max(*v)));
+    println!(
+        "{} steps ({} per epoch), lr from {lo:.3e} to {hi:.3e}; wrote {} and {}",
+        curve.lrs.len(),
+        curve.steps_per_epoch,
+        png.display(),
+        png.with_extension("csv").display()
+    );
+    Ok(())
+}
+
+fn run_lr_find(args: LrFindArgs) -> anyhow::Result<()> {
+    let exp = args.exp.experiment()?;
+    let settings = LrFindSettings {
+        min_lr: args.min_lr,
+        max_lr: args.max_lr,
+        steps: args.steps,
+        ..Default::default()
+    };
+    let out = args.exp.out_dir("lr-find")?;
+    let result = lr_find(&exp, &settings, &mut Bars::default())?;
+    result.write(&out)?;
+    match result.suggested_lr() {
+        Some(lr) => println!(
+            "suggested learning rate {lr:.2e}{}; curve in {}",
+            if result.diverged { " (the loss diverged at the end of the sweep)" } else { "" },
+            out.join("lr_find.png").display()
+        ),
+        None => println!(
+            "no suggestion: the loss diverged after {} steps; lower --max-lr. Curve in {}",
+            result.lrs.len(),
+            out.display()
+        ),
+    }
     Ok(())
 }

@@ -11,6 +11,8 @@
 //!   multistep, exponential, polynomial, cosine, warm restarts, one-cycle, cyclic, sequential
 //!   and chained — with warmup and reduce-on-plateau composing with all of them, counted per
 //!   epoch or per optimizer step; [`Curve`] is each one's closed form.
+//! - [`Hypergradient`]: hypergradient descent on the learning rate (SGD-HD, Adam-HD, and the
+//!   same rule around any other kind), Baydin et al. 2018.
 //! - [`dropout`]: the dropout family Burn lacks: [`Dropout2d`] (spatial), [`DropPath`]
 //!   (stochastic depth), [`AlphaDropout`] (for SELU networks) and [`DropConnectLinear`]
 //!   (dropped weights), each a Burn module with a validated `#[derive(Config)]`.
@@ -28,6 +30,7 @@ pub mod dropout;
 mod early_stopping;
 mod ema;
 mod error;
+mod hypergradient;
 mod optimizer;
 mod regularization;
 pub mod schedule;
@@ -45,6 +48,7 @@ pub use early_stopping::{
 };
 pub use ema::{EmaSettings, ModelEma};
 pub use error::OptimError;
+pub use hypergradient::{Hypergradient, HypergradientSettings};
 pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
 pub use regularization::RegularizationSettings;
 pub use schedule::{

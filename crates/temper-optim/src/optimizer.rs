@@ -42,6 +42,7 @@ use crate::clipping::{GradClipSettings, clip_global_norm};
 use crate::decoupled::DecoupledWeightDecay;
 use crate::ema::EmaSettings;
 use crate::error::{OptimError, invalid};
+use crate::hypergradient::HypergradientSettings;
 
 /// Which optimizer to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -56,6 +57,12 @@ pub enum OptimizerKind {
     AdaGrad,
     #[serde(rename = "rmsprop")]
     RmsProp,
+    /// `sgd` with hypergradient descent on the learning rate, `beta` 1e-3 (SGD-HD).
+    #[serde(rename = "sgd-hd")]
+    SgdHd,
+    /// `adam` with hypergradient descent on the learning rate, `beta` 1e-7 (Adam-HD).
+    #[serde(rename = "adam-hd")]
+    AdamHd,
 }
 
 impl OptimizerKind {
@@ -66,6 +73,8 @@ impl OptimizerKind {
             OptimizerKind::AdamW => "adamw",
             OptimizerKind::AdaGrad => "adagrad",
             OptimizerKind::RmsProp => "rmsprop",
+            OptimizerKind::SgdHd => "sgd-hd",
+            OptimizerKind::AdamHd => "adam-hd",
         }
     }
 }
@@ -117,6 +126,10 @@ pub struct OptimizerSettings {
     /// Exponential moving average of the weights (`ema = { decay = 0.999, warmup = true }`):
     /// the average is what gets validated and saved. Default none.
     pub ema: Option<EmaSettings>,
+    /// Hypergradient descent on the learning rate (`hypergradient = { beta = 1e-3 }`), for any
+    /// kind; `sgd-hd` and `adam-hd` turn it on with the paper's `beta`. The schedule must then
+    /// be `constant`: the learning rate is the hypergradient's. Default none.
+    pub hypergradient: Option<HypergradientSettings>,
 }
 
 impl OptimizerSettings {
@@ -134,12 +147,21 @@ impl OptimizerSettings {
     /// does not apply to the kind is an error naming it (`optim.betas does not apply to sgd`).
     pub fn resolve(&self) -> Result<Self, OptimError> {
         use OptimizerKind::*;
-        let k = self.kind;
+        // The -hd kinds are their base kind with the paper's hypergradient rate.
+        let (k, paper_beta) = match self.kind {
+            SgdHd => (Sgd, Some(1e-3)),
+            AdamHd => (Adam, Some(1e-7)),
+            other => (other, None),
+        };
+        let hypergradient = self
+            .hypergradient
+            .or(paper_beta.map(|beta| HypergradientSettings { beta }));
         let allowed: &[&str] = match k {
             Sgd => &["momentum", "dampening", "nesterov"],
             Adam | AdamW => &["betas", "eps"],
             AdaGrad => &["eps", "lr_decay", "initial_accumulator_value"],
             RmsProp => &["eps", "alpha", "momentum", "centered"],
+            SgdHd | AdamHd => unreachable!("mapped to their base kind above"),
         };
         let set = [
             ("momentum", self.momentum.is_some()),
@@ -176,8 +198,8 @@ impl OptimizerSettings {
         let r = Self {
             kind: k,
             lr: Some(self.lr.unwrap_or(match k {
-                Adam | AdamW => 1e-3,
-                Sgd | AdaGrad | RmsProp => 1e-2,
+                Adam | AdamW | AdamHd => 1e-3,
+                Sgd | AdaGrad | RmsProp | SgdHd => 1e-2,
             })),
             weight_decay: Some(
                 self.weight_decay
@@ -196,6 +218,7 @@ impl OptimizerSettings {
                 .then(|| self.initial_accumulator_value.unwrap_or(0.0)),
             clip: self.clip,
             ema: self.ema.clone(),
+            hypergradient,
         };
         r.check()?;
         Ok(r)
@@ -241,6 +264,9 @@ impl OptimizerSettings {
         }
         if let Some(ema) = &self.ema {
             ema.validate()?;
+        }
+        if let Some(hd) = &self.hypergradient {
+            hd.validate()?;
         }
         if self.nesterov == Some(true)
             && (self.momentum.unwrap_or(0.0) <= 0.0 || self.dampening.unwrap_or(0.0) != 0.0)
@@ -322,6 +348,9 @@ impl OptimizerSettings {
                 decoupled,
                 wd,
             )),
+            OptimizerKind::SgdHd | OptimizerKind::AdamHd => {
+                unreachable!("resolve maps the -hd kinds to their base kind")
+            }
             OptimizerKind::RmsProp => finish(with_decay(
                 RmsPropConfig::new()
                     .with_alpha(f(r.alpha))

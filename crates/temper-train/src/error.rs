@@ -26,6 +26,9 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// A chart cannot be drawn or written.
+    #[error("{path}: plot: {message}")]
+    Plot { path: PathBuf, message: String },
     /// A checkpoint cannot be written or read.
     #[error("{path}: checkpoint: {message}")]
     Checkpoint { path: PathBuf, message: String },

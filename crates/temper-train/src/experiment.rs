@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use temper_optim::{
     EarlyStopping, EarlyStoppingSettings, LrSchedule, OptimizerSettings, RegularizationSettings,
-    ScheduleSettings,
+    ScheduleKind, ScheduleSettings,
 };
 
 use crate::device::DeviceChoice;
+use crate::tune::TuneSection;
 use crate::error::{TrainError, io_err};
 use crate::metrics::METRIC_NAMES;
 use crate::model_section::ModelSection;
@@ -28,6 +29,9 @@ pub struct Experiment {
     /// Absent: train every epoch. Present (even empty): stop early by its rules.
     pub early_stopping: Option<EarlyStoppingSettings>,
     pub train: TrainSection,
+    /// `temper tune`'s search; ignored by `temper train`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tune: Option<TuneSection>,
 }
 
 /// `[data]`: where the images come from and how they are split.
@@ -138,6 +142,18 @@ impl Experiment {
             self.train.epochs,
             VALIDATION_STEPS_PER_EPOCH,
         )?;
+        if optim.hypergradient.is_some()
+            && (self.schedule.kind != ScheduleKind::Constant
+                || self.schedule.warmup.is_some()
+                || self.schedule.plateau.is_some())
+        {
+            return Err(TrainError::Config(
+                "schedule.kind: hypergradient descent (optim.kind = \"sgd-hd\" / \"adam-hd\" or \
+                 optim.hypergradient) sets the learning rate itself; use kind = \"constant\" \
+                 without warmup or plateau"
+                    .into(),
+            ));
+        }
         if let Some(monitor) = LrSchedule::plateau_monitor(&self.schedule) {
             check_monitor(
                 "schedule.plateau.monitor",

@@ -9,26 +9,35 @@ mod confusion;
 mod device;
 mod error;
 mod experiment;
+mod lr_find;
 mod metrics;
 mod model_section;
+pub mod plot;
 mod run_dir;
+mod schedule_curve;
 mod step;
 mod trainer;
+mod tune;
 
 #[cfg(test)]
 mod training_tests;
+#[cfg(test)]
+mod tuning_tests;
 
 pub use confusion::ConfusionMatrix;
 pub use device::{
     Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, wgpu_adapters,
 };
 pub use error::TrainError;
+pub use lr_find::{LrFindResult, LrFindSettings, lr_find, suggest};
+pub use schedule_curve::ScheduleCurve;
 pub use experiment::{DataSection, DataSource, Experiment, TrainSection};
 pub use metrics::{EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, Scores, metrics_csv};
 pub use model_section::{DropoutKind, DropoutSpec, ModelKind, ModelPlan, ModelSection};
 pub use run_dir::{
-    BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, METRICS_FILE,
+    BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, LAST_SCHEDULE, METRICS_FILE,
     SUMMARY_FILE, check_run_dir, create_run_dir, next_run_dir, write_atomic,
 };
 pub use step::Stepper;
 pub use trainer::{Progress, RunSummary, Silent, evaluate, load_data, train};
+pub use tune::{TuneSection, TuneSummary, tune};

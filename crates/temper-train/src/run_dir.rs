@@ -37,11 +37,11 @@ pub fn check_run_dir(dir: &Path) -> Result<(), TrainError> {
     Ok(())
 }
 
-/// The first free `runs/run-N` under `parent`, created.
-pub fn next_run_dir(parent: &Path) -> Result<PathBuf, TrainError> {
+/// The first free `PREFIX-N` under `parent` (`runs/run-3`), created.
+pub fn next_run_dir(parent: &Path, prefix: &str) -> Result<PathBuf, TrainError> {
     std::fs::create_dir_all(parent).map_err(io_err(parent))?;
     for n in 1.. {
-        let candidate = parent.join(format!("run-{n}"));
+        let candidate = parent.join(format!("{prefix}-{n}"));
         match std::fs::create_dir(&candidate) {
             Ok(()) => return Ok(candidate),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn next_run_dir_counts_up() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(next_run_dir(dir.path()).unwrap().ends_with("run-1"));
-        assert!(next_run_dir(dir.path()).unwrap().ends_with("run-2"));
+        assert!(next_run_dir(dir.path(), "run").unwrap().ends_with("run-1"));
+        assert!(next_run_dir(dir.path(), "run").unwrap().ends_with("run-2"));
     }
 }

@@ -4,7 +4,7 @@ use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::train::ClassificationOutput;
 use temper_data::ImageBatch;
 use temper_model::Classifier;
-use temper_optim::{OptimError, OptimizerSettings, RegularizationSettings};
+use temper_optim::{Hypergradient, OptimError, OptimizerSettings, RegularizationSettings};
 
 /// The optimizer, its settings and the loss penalties: what a training step needs besides the
 /// model and the batch.
@@ -12,6 +12,8 @@ pub struct Stepper {
     optim: ModuleOptimizer,
     settings: OptimizerSettings,
     regularization: RegularizationSettings,
+    /// Present when the learning rate follows hypergradient descent instead of the schedule.
+    hypergradient: Option<Hypergradient>,
 }
 
 impl Stepper {
@@ -21,15 +23,21 @@ impl Stepper {
         regularization: &RegularizationSettings,
     ) -> Result<Self, OptimError> {
         regularization.validate()?;
+        let settings = settings.resolve()?;
+        let hypergradient = match &settings.hypergradient {
+            Some(hd) => Some(Hypergradient::new(settings.learning_rate(), hd)?),
+            None => None,
+        };
         Ok(Self {
             optim: settings.init()?,
-            settings: settings.resolve()?,
+            settings,
             regularization: regularization.clone(),
+            hypergradient,
         })
     }
 
-    /// One step on `batch` at learning rate `lr`: forward, loss plus penalty, backward,
-    /// global-norm clipping when configured, update. Returns the updated model and the step's
+    /// One step on `batch` at learning rate `lr` (or the hypergradient's, when configured):
+    /// forward, loss plus penalty, backward, global-norm clipping when configured, update. Returns the updated model and the step's
     /// output, detached; its loss is the data loss alone, comparable with validation losses.
     pub fn step(
         &mut self,
@@ -44,9 +52,22 @@ impl Stepper {
         };
         let grads = GradientsParams::from_grads(objective.backward(), &model);
         let (grads, _norm) = self.settings.clip_gradients(grads, &model);
-        let model = self.optim.step(lr, model, grads);
+        let model = match self.hypergradient.as_mut() {
+            Some(hd) => {
+                let lr = hd.next_lr(&model, &grads);
+                let model = self.optim.step(lr, model, grads);
+                hd.after_step(&model);
+                model
+            }
+            None => self.optim.step(lr, model, grads),
+        };
         let out = ClassificationOutput::new(out.loss.detach(), out.output.detach(), out.targets);
         (model, out)
+    }
+
+    /// The learning rate hypergradient descent has reached, when it drives the rate.
+    pub fn hypergradient_lr(&self) -> Option<f64> {
+        self.hypergradient.as_ref().map(Hypergradient::lr)
     }
 
     /// The optimizer, for checkpoints.

@@ -46,6 +46,16 @@ pub trait Progress {
     fn step(&mut self, _done: usize, _loss: Option<f64>) {}
     /// The epoch and its validation are finished.
     fn epoch_end(&mut self, _metrics: &EpochMetrics) {}
+    /// Asked after each epoch's checkpoints are written; `false` ends training there (a tuning
+    /// pruner uses it). The run still tests and writes its summary.
+    fn keep_going(&mut self) -> bool {
+        true
+    }
+    /// Tuning: trial `number` starts, `done` of `total` trials being finished; `params` in
+    /// `key=value` form.
+    fn trial_start(&mut self, _number: u64, _done: usize, _total: usize, _params: &str) {}
+    /// Tuning: a trial ended, described in one line.
+    fn trial_end(&mut self, _line: &str) {}
 }
 
 /// A [`Progress`] that ignores everything.
@@ -227,7 +237,7 @@ pub fn train(
             epoch,
             train: train_scores,
             valid,
-            lr: schedule.current(),
+            lr: stepper.hypergradient_lr().unwrap_or(schedule.current()),
             seconds: epoch_started.elapsed().as_secs_f64(),
         };
         progress.epoch_end(&metrics);
@@ -278,6 +288,10 @@ pub fn train(
         if let Some(reason) = update.stop {
             progress.message(&format!("early stopping after epoch {epoch}: {reason}"));
             stop_reason = Some(reason.to_string());
+            break;
+        }
+        if !progress.keep_going() {
+            stop_reason = Some(format!("stopped by the caller after epoch {epoch}"));
             break;
         }
     }

@@ -13,7 +13,7 @@ use crate::{
 
 /// Burn seeds one RNG per backend for the whole process, so tests that depend on a seed must
 /// not interleave their draws with another test's.
-static SEEDED: Mutex<()> = Mutex::new(());
+pub(crate) static SEEDED: Mutex<()> = Mutex::new(());
 
 #[test]
 fn mlp_on_2000_bundled_images_learns_in_one_epoch_on_flex() {

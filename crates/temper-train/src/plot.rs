@@ -1,0 +1,279 @@
+//! PNG line charts for run directories and the CLI (plotters, bitmap backend).
+//!
+//! Text is drawn with DejaVu Sans compiled in from `assets/fonts/`, so charts render the same
+//! on a machine without any system font. Files are drawn to a temporary name beside the
+//! target and renamed, like every other file temper writes.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+use crate::error::TrainError;
+
+static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+const SIZE: (u32, u32) = (900, 540);
+const COLORS: [RGBColor; 4] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+];
+
+/// One named line.
+#[derive(Debug, Clone)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart: title, axis labels, lines, and an optional labelled point.
+#[derive(Debug, Clone)]
+pub struct LineChart {
+    pub title: String,
+    pub x_label: String,
+    pub y_label: String,
+    /// Logarithmic x axis (learning-rate sweeps).
+    pub log_x: bool,
+    pub series: Vec<Series>,
+    pub marker: Option<(f64, f64, String)>,
+}
+
+impl LineChart {
+    /// Draws the chart to a PNG file at `path`.
+    pub fn write_png(&self, path: &Path) -> Result<(), TrainError> {
+        register();
+        let points = self.series.iter().flat_map(|s| s.points.iter());
+        let finite: Vec<(f64, f64)> = points
+            .copied()
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
+            .collect();
+        if finite.is_empty() {
+            return Err(TrainError::Plot {
+                path: path.to_path_buf(),
+                message: "nothing to draw: no finite point".into(),
+            });
+        }
+        let (x_min, x_max) = bounds(finite.iter().map(|p| p.0));
+        let (y_min, y_max) = bounds(finite.iter().map(|p| p.1));
+        let y_pad = ((y_max - y_min) * 0.05).max(y_max.abs() * 1e-3).max(1e-12);
+        let y_range = (y_min - y_pad)..(y_max + y_pad);
+
+        let tmp = temporary(path);
+        let drawn = if self.log_x {
+            self.draw(&tmp, (x_min..x_max.max(x_min * 1.0001)).log_scale(), y_range)
+        } else {
+            let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
+            self.draw(&tmp, x_min..x_max, y_range)
+        };
+        let result = drawn.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+        result.map_err(|message| {
+            let _ = std::fs::remove_file(&tmp);
+            TrainError::Plot {
+                path: path.to_path_buf(),
+                message,
+            }
+        })
+    }
+
+    fn draw<X>(&self, file: &Path, x: X, y: std::ops::Range<f64>) -> Result<(), String>
+    where
+        X: AsRangedCoord<Value = f64>,
+        X::CoordDescType: ValueFormatter<f64>,
+    {
+        let root = BitMapBackend::new(file, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x, y)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(&self.x_label)
+            .y_desc(&self.y_label)
+            .label_style(("sans-serif", 14))
+            .y_label_formatter(&|v| format_number(*v))
+            .x_label_formatter(&|v| format_number(*v))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, series) in self.series.iter().enumerate() {
+            let color = COLORS[i % COLORS.len()];
+            let line = series
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite());
+            chart
+                .draw_series(LineSeries::new(line, color.stroke_width(2)))
+                .map_err(|e| e.to_string())?
+                .label(series.name.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        }
+        if let Some((mx, my, label)) = &self.marker {
+            chart
+                .draw_series([Circle::new((*mx, *my), 7, RED.filled())])
+                .map_err(|e| e.to_string())?
+                .label(label.as_str())
+                .legend(|(x, y)| Circle::new((x + 10, y), 5, RED.filled()));
+        }
+        if self.series.len() > 1 || self.marker.is_some() {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 14))
+                .draw()
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())
+    }
+}
+
+/// A bar chart: one labelled bar per entry.
+#[derive(Debug, Clone)]
+pub struct BarChart {
+    pub title: String,
+    pub bars: Vec<(String, f64)>,
+}
+
+impl BarChart {
+    /// Draws the chart to a PNG file at `path`.
+    pub fn write_png(&self, path: &Path) -> Result<(), TrainError> {
+        register();
+        let tmp = temporary(path);
+        let result = self
+            .draw(&tmp)
+            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+        result.map_err(|message| {
+            let _ = std::fs::remove_file(&tmp);
+            TrainError::Plot {
+                path: path.to_path_buf(),
+                message,
+            }
+        })
+    }
+
+    fn draw(&self, file: &Path) -> Result<(), String> {
+        let n = self.bars.len().max(1);
+        let top = self
+            .bars
+            .iter()
+            .map(|b| b.1)
+            .filter(|v| v.is_finite())
+            .fold(0.0f64, f64::max)
+            .max(1e-12)
+            * 1.1;
+        let root = BitMapBackend::new(file, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
+        let mut chart = ChartBuilder::on(&root)
+            .caption(&self.title, ("sans-serif", 24))
+            .margin(16)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .label_style(("sans-serif", 14))
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .y_label_formatter(&|v| format_number(*v))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(self.bars.iter().enumerate().map(|(i, (_, v))| {
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(i), 0.0),
+                        (SegmentValue::Exact(i + 1), v.max(0.0)),
+                    ],
+                    COLORS[0].filled(),
+                );
+                bar.set_margin(0, 0, 12, 12);
+                bar
+            }))
+            .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())
+    }
+}
+
+fn register() {
+    REGISTER.call_once(|| {
+        // The font is a fixed, known-good file: failing to parse it is a build defect.
+        register_font("sans-serif", FontStyle::Normal, FONT)
+            .map_err(|_| "bundled font")
+            .expect("assets/fonts/DejaVuSans.ttf parses");
+    });
+}
+
+/// A hidden temporary beside `path`, ending in `.png` so the encoder picks PNG.
+fn temporary(path: &Path) -> std::path::PathBuf {
+    path.with_file_name(format!(
+        ".{}.tmp.png",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("plot")
+    ))
+}
+
+fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    })
+}
+
+/// Short labels: `0.001` as `1e-3`, plain numbers otherwise.
+fn format_number(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-2..1e4).contains(&a) {
+        format!("{v:.0e}")
+    } else {
+        let s = format!("{v:.4}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_written_as_png_and_bad_input_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let chart = LineChart {
+            title: "lr".into(),
+            x_label: "epoch".into(),
+            y_label: "learning rate".into(),
+            log_x: true,
+            series: vec![Series {
+                name: "lr".into(),
+                points: (1..50).map(|i| (1e-5 * 1.3f64.powi(i), i as f64)).collect(),
+            }],
+            marker: Some((1e-3, 10.0, "suggested".into())),
+        };
+        let path = dir.path().join("lr.png");
+        chart.write_png(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        // The PNG signature (ISO/IEC 15948, section 5.2).
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+        let empty = LineChart {
+            series: vec![],
+            marker: None,
+            ..chart
+        };
+        let err = empty.write_png(&dir.path().join("e.png")).unwrap_err();
+        assert!(err.to_string().contains("nothing to draw"), "{err}");
+        assert_eq!(format_number(0.001), "1e-3");
+        assert_eq!(format_number(0.25), "0.25");
+    }
+}

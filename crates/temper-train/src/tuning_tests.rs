@@ -1,0 +1,160 @@
+//! Schedules, the range test, hypergradient descent and tuning, end to end on flex.
+
+use std::f64::consts::PI;
+
+use crate::training_tests::SEEDED;
+use crate::{
+    DeviceChoice, Experiment, LrFindSettings, ModelKind, ScheduleCurve, Silent, lr_find, train,
+    tune,
+};
+
+fn small_mlp(limit: usize, epochs: usize) -> Experiment {
+    let mut exp = Experiment::default();
+    exp.model.kind = ModelKind::Mlp;
+    exp.data.limit_train = limit;
+    exp.train.epochs = epochs;
+    exp.train.device = DeviceChoice::Flex;
+    exp
+}
+
+fn png_signature(path: &std::path::Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()[..8].to_vec()
+}
+
+#[test]
+fn schedule_curve_takes_steps_per_epoch_from_the_data() {
+    let mut exp = small_mlp(1000, 3);
+    exp.schedule = toml::from_str("kind = 'cosine'\nmin_lr = 1e-4").unwrap();
+    let curve = ScheduleCurve::for_experiment(&exp).unwrap();
+    // 1000 images, 10% held out: 900 / 128 -> 8 steps per epoch.
+    assert_eq!(curve.steps_per_epoch, 8);
+    assert_eq!(curve.lrs.len(), 24);
+    for epoch in 0..3 {
+        let want = 1e-4 + (1e-3 - 1e-4) * (1.0 + (PI * epoch as f64 / 3.0).cos()) / 2.0;
+        for step in 0..8 {
+            assert!((curve.lrs[epoch * 8 + step] - want).abs() < 1e-15);
+        }
+    }
+    let csv = curve.csv();
+    assert!(csv.starts_with("step,epoch,lr\n0,0.000000,1e-3\n1,0.125000,1e-3\n"), "{csv}");
+    let dir = tempfile::tempdir().unwrap();
+    curve.write(&dir.path().join("lr.png"), "cosine").unwrap();
+    assert_eq!(png_signature(&dir.path().join("lr.png")), b"\x89PNG\r\n\x1a\n");
+    assert_eq!(std::fs::read_to_string(dir.path().join("lr.csv")).unwrap(), csv);
+}
+
+#[test]
+fn lr_find_suggests_a_rate_between_1e4_and_1e1_for_the_default_model() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut exp = Experiment::default();
+    exp.train.device = DeviceChoice::Flex;
+    let result = lr_find(&exp, &LrFindSettings::default(), &mut Silent).unwrap();
+    let lr = result.suggested_lr().expect("a suggestion");
+    // The issue's acceptance range for the default CNN with Adam on the bundled MNIST.
+    assert!((1e-4..=1e-1).contains(&lr), "suggested {lr:e}");
+    // The sweep ran up to divergence or to max_lr, and the smoothed loss fell before that.
+    let best = result.smoothed.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!(best < result.smoothed[0] * 0.8, "{:?}", result.smoothed);
+    let dir = tempfile::tempdir().unwrap();
+    result.write(dir.path()).unwrap();
+    assert_eq!(png_signature(&dir.path().join("lr_find.png")), b"\x89PNG\r\n\x1a\n");
+    let csv = std::fs::read_to_string(dir.path().join("lr_find.csv")).unwrap();
+    assert_eq!(csv.lines().count(), result.lrs.len() + 1);
+}
+
+#[test]
+fn plateau_in_a_run_reduces_the_rate_after_a_bad_epoch() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut exp = small_mlp(600, 3);
+    // Watching the validation loss in "max" mode, every falling loss is a bad epoch: with
+    // patience 0 the rate halves after epoch 2 (epoch 1 sets the first best).
+    exp.schedule = toml::from_str(
+        "kind = 'plateau'\nplateau = { monitor = 'valid_loss', mode = 'max', patience = 0, factor = 0.5 }",
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = train(&exp, &dir.path().join("run"), &mut Silent).unwrap();
+    let lrs: Vec<f64> = summary.epochs.iter().map(|m| m.lr).collect();
+    let losses: Vec<f64> = summary.epochs.iter().map(|m| m.valid.unwrap().loss).collect();
+    assert!(losses[1] < losses[0], "the premise: the loss fell, {losses:?}");
+    assert_eq!(lrs, vec![1e-3, 1e-3, 5e-4]);
+    assert!(dir.path().join("run/checkpoints/last-schedule.bpk").exists());
+}
+
+#[test]
+fn sgd_hd_from_a_rate_100x_too_small_comes_within_2_points_of_a_tuned_rate() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let run = |optim: &str| {
+        let mut exp = small_mlp(6000, 2);
+        exp.train.batch_size = 64;
+        exp.optim = toml::from_str(optim).unwrap();
+        exp.schedule = toml::from_str("kind = 'constant'").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let summary = train(&exp, &dir.path().join("run"), &mut Silent).unwrap();
+        let last = summary.epochs.last().unwrap();
+        (last.valid.unwrap().accuracy, last.lr)
+    };
+    // SGD at 0.1 is the well-tuned rate for this MLP (a sweep over 0.01, 0.03, 0.1, 0.3 on
+    // this split peaks at 0.1); SGD-HD starts 100x lower.
+    let (tuned, _) = run("kind = 'sgd'\nlr = 0.1");
+    let (hd, hd_lr) = run("kind = 'sgd-hd'\nlr = 0.001");
+    let (plain_small, _) = run("kind = 'sgd'\nlr = 0.001");
+    eprintln!(
+        "valid accuracy: sgd lr 0.1 {tuned:.4}, sgd-hd from 0.001 {hd:.4} (lr reached {hd_lr:.4}), \
+         sgd lr 0.001 {plain_small:.4}"
+    );
+    assert!(hd >= tuned - 0.02, "sgd-hd {hd} vs tuned {tuned}");
+    assert!(hd_lr > 0.001 * 10.0, "the rate grew: {hd_lr}");
+    assert!(plain_small < tuned - 0.02, "the premise: 0.001 is too small ({plain_small})");
+}
+
+#[test]
+fn hypergradient_needs_a_constant_schedule() {
+    let mut exp = small_mlp(100, 1);
+    exp.optim = toml::from_str("kind = 'adam-hd'").unwrap();
+    let err = exp.validate().unwrap_err().to_string();
+    assert!(err.starts_with("schedule.kind: hypergradient descent"), "{err}");
+}
+
+#[test]
+fn tune_runs_trials_writes_its_report_and_resumes() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut exp = small_mlp(500, 2);
+    let section = r#"
+        trials = 3
+        sampler = "random"
+        pruner = "none"
+        metric = "valid_accuracy"
+        [space]
+        "optim.lr" = { log_uniform = [1e-4, 1e-2] }
+        "model.hidden" = { choice = [[64], [128]] }
+    "#;
+    exp.tune = Some(toml::from_str(section).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tune");
+    let first = tune(&exp, &out, &mut Silent).unwrap();
+    assert_eq!(first.trials.len(), 3);
+    let best = first.best.clone().unwrap();
+    let lr = best.params.float("optim.lr").unwrap();
+    assert!((1e-4..=1e-2).contains(&lr));
+    // The best trial's value is its best epoch's validation accuracy, read from its run.
+    let metrics = std::fs::read_to_string(first.best_run_dir.unwrap().join("metrics.csv")).unwrap();
+    let accuracies: Vec<f64> = metrics
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .collect();
+    let top = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    assert!((best.value.unwrap() - top).abs() < 1e-12);
+    for file in ["trials.csv", "best.toml", "history.png", "importance.png", "parallel.png"] {
+        assert!(out.join(file).exists(), "{file}");
+    }
+    assert_eq!(std::fs::read_to_string(out.join("trials.csv")).unwrap().lines().count(), 4);
+    // Asking for 4 trials again resumes the study file: one new trial, the first three kept.
+    exp.tune.as_mut().unwrap().trials = 4;
+    let second = tune(&exp, &out, &mut Silent).unwrap();
+    assert_eq!(second.trials.len(), 4);
+    for (a, b) in first.trials.iter().zip(&second.trials) {
+        assert_eq!((a.number, &a.params, a.value), (b.number, &b.params, b.value));
+    }
+}
