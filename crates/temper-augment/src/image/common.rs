@@ -160,7 +160,12 @@ pub(crate) fn check_p(p: f32) -> Result<(), String> {
 }
 
 /// Checks `lo <= hi`, both finite and within `[min, max]`.
-pub(crate) fn check_range(name: &str, [lo, hi]: [f32; 2], min: f32, max: f32) -> Result<(), String> {
+pub(crate) fn check_range(
+    name: &str,
+    [lo, hi]: [f32; 2],
+    min: f32,
+    max: f32,
+) -> Result<(), String> {
     if !(lo.is_finite() && hi.is_finite()) || lo > hi || lo < min || hi > max {
         Err(format!(
             "{name} = [{lo}, {hi}] must be an ordered range within [{min}, {max}]"

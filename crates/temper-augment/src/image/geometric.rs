@@ -68,7 +68,10 @@ impl AffineParams {
         let sy = (self.shear[1] as f64).to_radians();
         let (cx, cy) = match self.center {
             None => (0.0, 0.0),
-            Some([x, y]) => (x as f64 - width as f64 * 0.5, y as f64 - height as f64 * 0.5),
+            Some([x, y]) => (
+                x as f64 - width as f64 * 0.5,
+                y as f64 - height as f64 * 0.5,
+            ),
         };
         let (tx, ty) = (self.translate[0] as f64, self.translate[1] as f64);
         let a = (rot - sy).cos() / sy.cos();

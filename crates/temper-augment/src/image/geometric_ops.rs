@@ -471,5 +471,9 @@ impl ResizeConfig {
 
 /// Shared by the flips.
 pub(crate) fn flip(p: f32, rng: &mut ChaCha8Rng, params: OpParams) -> OpParams {
-    if coin(rng, p) { params } else { OpParams::Identity }
+    if coin(rng, p) {
+        params
+    } else {
+        OpParams::Identity
+    }
 }

@@ -11,7 +11,9 @@ use super::raster::{AugImage, Interpolation, PaddingMode, pad_index};
 
 /// A `w x h` gray image whose pixel `(i, j)` is `i * w + j` (distinct values).
 fn ramp(w: u32, h: u32) -> AugImage {
-    AugImage::Gray(GrayImage::from_fn(w, h, |x, y| image::Luma([(y * w + x) as u8])))
+    AugImage::Gray(GrayImage::from_fn(w, h, |x, y| {
+        image::Luma([(y * w + x) as u8])
+    }))
 }
 
 fn px(img: &AugImage, x: u32, y: u32) -> u8 {
@@ -24,7 +26,9 @@ fn hflip_mirrors_columns_and_twice_is_identity() {
     let f = hflip(&img);
     assert_eq!(f.as_raw(), &[2, 1, 0, 5, 4, 3]);
     assert_eq!(hflip(&f), img);
-    let rgb = AugImage::Rgb(RgbImage::from_fn(5, 3, |x, y| image::Rgb([x as u8, y as u8, 7])));
+    let rgb = AugImage::Rgb(RgbImage::from_fn(5, 3, |x, y| {
+        image::Rgb([x as u8, y as u8, 7])
+    }));
     assert_eq!(hflip(&hflip(&rgb)), rgb);
 }
 
@@ -142,7 +146,10 @@ fn random_crop_with_padding_stays_within_the_padding() {
         let OpParams::Crop(c) = cfg.sample(&mut sample_rng(1, 0, i), 28, 28) else {
             panic!("not a crop");
         };
-        assert!((-2..=2).contains(&c.top) && (-2..=2).contains(&c.left), "{c:?}");
+        assert!(
+            (-2..=2).contains(&c.top) && (-2..=2).contains(&c.left),
+            "{c:?}"
+        );
         assert_eq!((c.width, c.height), (28, 28));
         seen.insert((c.top, c.left));
     }
@@ -156,7 +163,10 @@ fn random_crop_with_padding_stays_within_the_padding() {
         let OpParams::Crop(c) = big.sample(&mut sample_rng(2, 0, i), 4, 4) else {
             panic!("not a crop");
         };
-        assert!((-2..=0).contains(&c.top) && (-2..=0).contains(&c.left), "{c:?}");
+        assert!(
+            (-2..=0).contains(&c.top) && (-2..=0).contains(&c.left),
+            "{c:?}"
+        );
     }
 }
 
@@ -188,7 +198,10 @@ fn random_resized_crop_boxes_respect_scale_and_ratio() {
         let ratio = bw as f64 / bh as f64;
         // w and h are rounded to integers: allow their half-pixel error.
         let slack = 0.5 / bh.min(bw) as f64;
-        assert!(area >= 0.08 * (1.0 - 2.0 * slack) - 1e-9 && area <= 1.0, "area {area}");
+        assert!(
+            area >= 0.08 * (1.0 - 2.0 * slack) - 1e-9 && area <= 1.0,
+            "area {area}"
+        );
         assert!(
             ratio >= 0.75 * (1.0 - 2.0 * slack) && ratio <= 4.0 / 3.0 * (1.0 + 2.0 * slack),
             "ratio {ratio} for {bw}x{bh}"
@@ -201,7 +214,10 @@ fn random_resized_crop_boxes_respect_scale_and_ratio() {
         ratio: [1.0, 1.0],
         ..RandomResizedCropConfig::default()
     };
-    assert_eq!(square.crop_box(&mut sample_rng(0, 0, 0), 64, 8), [0, 28, 8, 8]);
+    assert_eq!(
+        square.crop_box(&mut sample_rng(0, 0, 0), 64, 8),
+        [0, 28, 8, 8]
+    );
     // The sampled op resizes to the input size by default.
     let p = cfg.sample(&mut sample_rng(3, 1, 0), w, h);
     assert_eq!(p.output_size(w, h), (w, h));
@@ -212,10 +228,22 @@ fn resize_is_pil_bilinear() {
     // 2 -> 4 columns: output centres at input positions -0.25, 0.25, 0.75, 1.25; taps outside
     // the image are dropped and weights renormalized (PIL), so [0, 255] -> [0, 64, 191, 255].
     let img = AugImage::Gray(GrayImage::from_raw(2, 1, vec![0, 255]).unwrap());
-    let out = resize(&img, &ResizeParams { width: 4, height: 1 });
+    let out = resize(
+        &img,
+        &ResizeParams {
+            width: 4,
+            height: 1,
+        },
+    );
     assert_eq!(out.as_raw(), &[0, 64, 191, 255]);
     // A constant image stays constant under any resize.
     let flat = AugImage::Gray(GrayImage::from_pixel(7, 5, image::Luma([123])));
-    let small = resize(&flat, &ResizeParams { width: 3, height: 2 });
+    let small = resize(
+        &flat,
+        &ResizeParams {
+            width: 3,
+            height: 2,
+        },
+    );
     assert!(small.as_raw().iter().all(|&v| v == 123));
 }

@@ -209,7 +209,10 @@ pub fn apply_mix(images: &mut [f32], shape: [usize; 4], params: &MixParams) -> R
     };
     for i in 0..n {
         let j = n - 1 - i;
-        let (dst, src) = (&mut images[i * per..(i + 1) * per], &original[j * per..(j + 1) * per]);
+        let (dst, src) = (
+            &mut images[i * per..(i + 1) * per],
+            &original[j * per..(j + 1) * per],
+        );
         match *params {
             MixParams::None => {}
             MixParams::MixUp { lambda } => {
@@ -299,10 +302,17 @@ pub fn mix_batch(
 pub fn soft_cross_entropy(logits: &[f32], targets: &[f32], classes: usize) -> f32 {
     let n = logits.len() / classes.max(1);
     let mut total = 0.0f64;
-    for (z, t) in logits.chunks_exact(classes).zip(targets.chunks_exact(classes)) {
+    for (z, t) in logits
+        .chunks_exact(classes)
+        .zip(targets.chunks_exact(classes))
+    {
         let m = z.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
         let lse = m + z.iter().map(|&v| (v as f64 - m).exp()).sum::<f64>().ln();
-        total += z.iter().zip(t).map(|(&v, &p)| -(p as f64) * (v as f64 - lse)).sum::<f64>();
+        total += z
+            .iter()
+            .zip(t)
+            .map(|(&v, &p)| -(p as f64) * (v as f64 - lse))
+            .sum::<f64>();
     }
     (total / n.max(1) as f64) as f32
 }

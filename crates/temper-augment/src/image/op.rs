@@ -3,9 +3,10 @@
 //! [`OpParams`] from a seeded stream, [`apply`](super::params::apply) applies it.
 
 use rand_chacha::ChaCha8Rng;
-use serde::de::{Deserializer, Error as _};
 use serde::Deserialize;
+use serde::de::{Deserializer, Error as _};
 
+use super::common::{check_p, check_range, coin, uniform};
 use super::error::{ImageAugError, Result};
 use super::geometric_ops::{
     AffineConfig, CenterCropConfig, FlipConfig, RandomCropConfig, RandomResizedCropConfig,
@@ -15,10 +16,9 @@ use super::occlusion::{CutoutConfig, RandomErasingConfig};
 use super::params::OpParams;
 use super::photometric_ops::{
     ColorJitterConfig, FactorConfig, GammaConfig, GaussianBlurConfig, GaussianNoiseConfig,
-    GrayscaleConfig, HueConfig, PosterizeConfig, ProbConfig, SaltAndPepperConfig,
-    SharpnessConfig, SolarizeConfig, noise_seed, validate_factor,
+    GrayscaleConfig, HueConfig, PosterizeConfig, ProbConfig, SaltAndPepperConfig, SharpnessConfig,
+    SolarizeConfig, noise_seed, validate_factor,
 };
-use super::common::{check_p, check_range, coin, uniform};
 use super::policy::{
     ComposeConfig, OneOfConfig, RandAugmentConfig, RandomApplyConfig, TrivialAugmentConfig,
 };
@@ -129,7 +129,11 @@ ops! {
 
 /// Joins a possibly multi-line message into one line.
 fn one_line(s: &str) -> String {
-    s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 impl<'de> Deserialize<'de> for Op {
@@ -237,7 +241,11 @@ impl Op {
     pub fn sample(&self, rng: &mut ChaCha8Rng, width: u32, height: u32) -> OpParams {
         let (w, h) = (width, height);
         let factor = |rng: &mut ChaCha8Rng, p: f32, r: [f32; 2], f: fn(f32) -> OpParams| {
-            if coin(rng, p) { f(uniform(rng, r)) } else { OpParams::Identity }
+            if coin(rng, p) {
+                f(uniform(rng, r))
+            } else {
+                OpParams::Identity
+            }
         };
         match self {
             Op::HFlip(c) => flip(c.p, rng, OpParams::HFlip),

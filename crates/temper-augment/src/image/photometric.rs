@@ -305,8 +305,15 @@ fn per_channel(img: &AugImage, f: impl Fn(&[u32; 256]) -> Option<[u8; 256]>) -> 
 /// with `cum[v]` the count of values below `v`.
 pub fn equalize(img: &AugImage) -> AugImage {
     per_channel(img, |hist| {
-        let nonzero: Vec<u64> = hist.iter().filter(|&&c| c != 0).map(|&c| c as u64).collect();
-        let step = nonzero[..nonzero.len().saturating_sub(1)].iter().sum::<u64>() / 255;
+        let nonzero: Vec<u64> = hist
+            .iter()
+            .filter(|&&c| c != 0)
+            .map(|&c| c as u64)
+            .collect();
+        let step = nonzero[..nonzero.len().saturating_sub(1)]
+            .iter()
+            .sum::<u64>()
+            / 255;
         if step == 0 {
             return None;
         }

@@ -99,7 +99,15 @@ pub fn sample_batch(
     first_index: u32,
 ) -> Vec<Vec<OpParams>> {
     (0..n)
-        .map(|i| pipeline.sample_for(seed, epoch, first_index.wrapping_add(i as u32), width, height))
+        .map(|i| {
+            pipeline.sample_for(
+                seed,
+                epoch,
+                first_index.wrapping_add(i as u32),
+                width,
+                height,
+            )
+        })
         .collect()
 }
 
@@ -124,8 +132,18 @@ pub fn preview_grid(
                 .collect()
         })
         .collect();
-    let cell_w = rows.iter().flatten().map(AugImage::width).max().unwrap_or(0);
-    let cell_h = rows.iter().flatten().map(AugImage::height).max().unwrap_or(0);
+    let cell_w = rows
+        .iter()
+        .flatten()
+        .map(AugImage::width)
+        .max()
+        .unwrap_or(0);
+    let cell_h = rows
+        .iter()
+        .flatten()
+        .map(AugImage::height)
+        .max()
+        .unwrap_or(0);
     let cols = n_variants as u32 + 1;
     let mut grid = RgbImage::from_pixel(
         GAP + cols * (cell_w + GAP),

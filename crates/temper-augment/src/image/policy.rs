@@ -317,8 +317,7 @@ impl RandAugmentConfig {
             .map(|_| {
                 let op = AUTO_AUGMENT_OPS[randint(rng, 0, 14) as usize];
                 let mut mag = 0.0;
-                if let Some((m, signed)) = magnitude(op, self.bins, self.m, width, height, false)
-                {
+                if let Some((m, signed)) = magnitude(op, self.bins, self.m, width, height, false) {
                     mag = m;
                     if signed && randint(rng, 0, 2) == 1 {
                         mag = -mag;
