@@ -248,6 +248,21 @@ pub(crate) fn sample_at(
             let (x0, y0) = (u.floor(), v.floor());
             let (fx, fy) = (u - x0, v - y0);
             let (x0, y0) = (x0 as i64, y0 as i64);
+            if x0 >= 0 && y0 >= 0 && (x0 as usize) + 1 < d.w && (y0 as usize) + 1 < d.h {
+                // Interior: all four neighbours exist (same sum, same order, no branches).
+                let b00 = (y0 as usize * d.w + x0 as usize) * d.c;
+                let (b01, b10) = (b00 + d.c, b00 + d.w * d.c);
+                let b11 = b10 + d.c;
+                let (w00, w01) = ((1.0 - fx) * (1.0 - fy), fx * (1.0 - fy));
+                let (w10, w11) = ((1.0 - fx) * fy, fx * fy);
+                for k in 0..d.c {
+                    out[k] = w00 * src[b00 + k] as f32
+                        + w01 * src[b01 + k] as f32
+                        + w10 * src[b10 + k] as f32
+                        + w11 * src[b11 + k] as f32;
+                }
+                return;
+            }
             for o in out[..d.c].iter_mut() {
                 *o = 0.0;
             }
