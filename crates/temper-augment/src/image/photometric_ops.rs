@@ -12,14 +12,13 @@ use super::common::{Span, check_p, check_range, coin, uniform};
 use super::params::OpParams;
 
 /// An op with a factor range: `brightness`, `contrast`, `saturation` (a single number `d`
-/// means `[max(0, 1 - d), 1 + d]`, as `ColorJitter`), `sharpness` (a single number is a fixed
-/// factor, as `RandomAdjustSharpness`).
+/// means `[max(0, 1 - d), 1 + d]`, as `ColorJitter`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FactorConfig {
-    /// Probability; default 1 (0.5 for `sharpness`, as `RandomAdjustSharpness`).
+    /// Probability; default 1.
     pub p: f32,
-    /// Factor range; default 0.4 (timm's `color_jitter=0.4`), 2 for `sharpness`.
+    /// Factor range; default 0.4 (timm's `color_jitter=0.4`).
     pub factor: Span,
 }
 
@@ -32,7 +31,8 @@ impl Default for FactorConfig {
     }
 }
 
-/// `sharpness`: see [`FactorConfig`].
+/// `sharpness`: torchvision `RandomAdjustSharpness(sharpness_factor, p=0.5)`; the factor may
+/// also be a range `[lo, hi]`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SharpnessConfig {
