@@ -1,5 +1,12 @@
 //! Data augmentation for temper, free of Burn so it builds in seconds.
 //!
+//! - [`image`](mod@image): image augmentation on 8-bit gray/RGB buffers — flips, affine
+//!   (rotate, translate, scale, shear), crops with padding, random resized crop, resize,
+//!   color jitter, gamma, blur, sharpness, noise, PIL-style ops (invert, solarize, posterize,
+//!   equalize, autocontrast), random erasing and Cutout; policies (compose, random-apply,
+//!   one-of, RandAugment, TrivialAugmentWide); batch-level MixUp/CutMix with soft targets and
+//!   label smoothing; the `[augment]` settings; a preview grid. Each op samples its
+//!   parameters from a per-sample seeded stream, then applies them deterministically.
 //! - [`text`]: EDA (Wei & Zou 2019) — synonym replacement, random insertion, random swap and
 //!   random deletion on a lossless tokenizer — with WordNet 3.0 synonyms (a table compiled in,
 //!   or a WordNet dictionary directory read at run time).
@@ -13,4 +20,5 @@
 //! fault; nothing here prints or panics on user input.
 
 pub mod audio;
+pub mod image;
 pub mod text;
