@@ -43,6 +43,24 @@ pub enum AugmentCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Draw a PNG grid of training images and their augmentations under `[augment]`.
+    Preview {
+        /// Experiment file with an `[augment]` section.
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The PNG to write.
+        #[arg(long, value_name = "PNG", default_value = "augment.png")]
+        out: PathBuf,
+        /// Images (rows) to show.
+        #[arg(long, default_value_t = 8)]
+        rows: usize,
+        /// Augmented variants per image (columns after the original).
+        #[arg(long, default_value_t = 8)]
+        variants: usize,
+        /// Pixel magnification.
+        #[arg(long, default_value_t = 3)]
+        scale: usize,
+    },
     /// Apply audio ops to a WAV file, in order, e.g. `--op pitch:+2 --op noise-snr:20`.
     Audio {
         #[arg(long = "in", value_name = "WAV")]
@@ -91,6 +109,21 @@ pub fn run(cmd: AugmentCommand) -> anyhow::Result<()> {
                     .write_all(joined.as_bytes())
                     .context("writing standard output")?,
             }
+            Ok(())
+        }
+        AugmentCommand::Preview {
+            config,
+            out,
+            rows,
+            variants,
+            scale,
+        } => {
+            let exp = temper_train::Experiment::load(&config)?;
+            temper_train::augment_preview(&exp, rows, variants, scale, &out)?;
+            println!(
+                "wrote {} ({rows} images x {variants} variants)",
+                out.display()
+            );
             Ok(())
         }
         AugmentCommand::Audio {

@@ -116,7 +116,9 @@ impl ExperimentArgs {
     fn out_dir(&self, prefix: &str) -> anyhow::Result<PathBuf> {
         match &self.out {
             Some(dir) => Ok(dir.clone()),
-            None => next_run_dir(Path::new("runs"), prefix).context("creating the output directory"),
+            None => {
+                next_run_dir(Path::new("runs"), prefix).context("creating the output directory")
+            }
         }
     }
 }
@@ -209,10 +211,17 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
     if let Some(m) = args.metric {
         section.metric = m;
     }
-    let out = args.exp.out.clone().unwrap_or_else(|| PathBuf::from("runs/tune"));
+    let out = args
+        .exp
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs/tune"));
     let summary = tune(&exp, &out, &mut Bars::default())?;
     let Some(best) = summary.best else {
-        anyhow::bail!("no trial completed; see {}", out.join("trials.csv").display());
+        anyhow::bail!(
+            "no trial completed; see {}",
+            out.join("trials.csv").display()
+        );
     };
     println!(
         "best trial {} of {}: {} {}",
@@ -226,7 +235,11 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
             .join(" ")
     );
     if let Some(dir) = summary.best_run_dir {
-        println!("best run directory {}; all trials in {}", dir.display(), out.join("trials.csv").display());
+        println!(
+            "best run directory {}; all trials in {}",
+            dir.display(),
+            out.join("trials.csv").display()
+        );
     }
     Ok(())
 }
@@ -234,7 +247,11 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
 fn run_schedule_plot(args: ExperimentArgs, png: PathBuf) -> anyhow::Result<()> {
     let exp = args.experiment()?;
     let curve = ScheduleCurve::for_experiment(&exp)?;
-    let title = format!("{} schedule, {} epochs", exp.schedule.kind.name(), exp.train.epochs);
+    let title = format!(
+        "{} schedule, {} epochs",
+        exp.schedule.kind.name(),
+        exp.train.epochs
+    );
     curve.write(&png, &title)?;
     let (lo, hi) = curve
         .lrs
@@ -264,7 +281,11 @@ fn run_lr_find(args: LrFindArgs) -> anyhow::Result<()> {
     match result.suggested_lr() {
         Some(lr) => println!(
             "suggested learning rate {lr:.2e}{}; curve in {}",
-            if result.diverged { " (the loss diverged at the end of the sweep)" } else { "" },
+            if result.diverged {
+                " (the loss diverged at the end of the sweep)"
+            } else {
+                ""
+            },
             out.join("lr_find.png").display()
         ),
         None => println!(

@@ -112,6 +112,20 @@ impl ImageBatcher {
         )
     }
 
+    /// Builds a batch from images already in memory (`[C, H, W]` u8 each), e.g. augmented ones.
+    pub fn batch_pixels(
+        &self,
+        images: &[Vec<u8>],
+        labels: &[usize],
+        device: &Device,
+    ) -> ImageBatch {
+        self.assemble(
+            images.iter().map(Vec::as_slice).zip(labels.iter().copied()),
+            images.len(),
+            device,
+        )
+    }
+
     fn assemble<'a>(
         &self,
         items: impl Iterator<Item = (&'a [u8], usize)>,

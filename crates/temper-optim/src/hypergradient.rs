@@ -167,7 +167,10 @@ mod tests {
     fn sgd_hd_on_a_quadratic_follows_the_papers_recursion() {
         let device = Device::flex().autodiff();
         let mut model = Point {
-            x: Param::from_tensor(Tensor::from_data(TensorData::new(vec![1.0f32], [1]), &device)),
+            x: Param::from_tensor(Tensor::from_data(
+                TensorData::new(vec![1.0f32], [1]),
+                &device,
+            )),
         };
         let settings = OptimizerSettings {
             kind: crate::OptimizerKind::Sgd,

@@ -198,6 +198,9 @@ fn reference(settings: &OptimizerSettings) -> Vec<[f64; 3]> {
                         w[i] -= lr * step;
                     }
                 }
+                OptimizerKind::SgdHd | OptimizerKind::AdamHd => {
+                    unreachable!("resolve maps the -hd kinds to sgd and adam")
+                }
             }
         }
         out.push(w);

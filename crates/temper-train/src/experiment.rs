@@ -12,10 +12,10 @@ use temper_optim::{
 };
 
 use crate::device::DeviceChoice;
-use crate::tune::TuneSection;
 use crate::error::{TrainError, io_err};
 use crate::metrics::METRIC_NAMES;
 use crate::model_section::ModelSection;
+use crate::tune::TuneSection;
 
 /// A whole experiment (`train`; later `tune`, `augment preview`, `schedule plot`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -29,6 +29,10 @@ pub struct Experiment {
     /// Absent: train every epoch. Present (even empty): stop early by its rules.
     pub early_stopping: Option<EarlyStoppingSettings>,
     pub train: TrainSection,
+    /// Image augmentation of the training batches (temper-augment's `AugmentSettings`: `ops`,
+    /// `policy`, ...), kept as written so the run's `config.toml` echoes it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub augment: Option<toml::Table>,
     /// `temper tune`'s search; ignored by `temper train`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tune: Option<TuneSection>,
@@ -162,6 +166,7 @@ impl Experiment {
             )?;
         }
         self.regularization.validate()?;
+        crate::augment::parse_augment(self.augment.as_ref())?;
         let watch = self.best_epoch_watch(self.data.valid_fraction > 0.0);
         EarlyStopping::new(&watch)?;
         check_monitor(

@@ -58,7 +58,10 @@ impl LrFindSettings {
         if !(self.max_lr > self.min_lr && self.max_lr.is_finite()) {
             return bad(
                 "--max-lr",
-                format!("must be above --min-lr = {}, got {}", self.min_lr, self.max_lr),
+                format!(
+                    "must be above --min-lr = {}, got {}",
+                    self.min_lr, self.max_lr
+                ),
             );
         }
         if self.steps < self.skip_begin + self.skip_end + 2 {
@@ -132,9 +135,13 @@ impl LrFindResult {
                     points: points(&self.smoothed),
                 },
             ],
-            marker: self
-                .suggestion
-                .map(|i| (self.lrs[i], self.smoothed[i], format!("suggested {:.2e}", self.lrs[i]))),
+            marker: self.suggestion.map(|i| {
+                (
+                    self.lrs[i],
+                    self.smoothed[i],
+                    format!("suggested {:.2e}", self.lrs[i]),
+                )
+            }),
         }
         .write_png(&dir.join("lr_find.png"))
     }
@@ -272,6 +279,13 @@ mod tests {
         for (i, lr) in lrs.iter().enumerate() {
             assert!((lr.log10() - (-6.0 + i as f64)).abs() < 1e-12, "{lrs:?}");
         }
-        assert!(LrFindSettings { steps: 5, ..Default::default() }.validate().is_err());
+        assert!(
+            LrFindSettings {
+                steps: 5,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

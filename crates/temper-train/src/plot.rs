@@ -65,7 +65,11 @@ impl LineChart {
 
         let tmp = temporary(path);
         let drawn = if self.log_x {
-            self.draw(&tmp, (x_min..x_max.max(x_min * 1.0001)).log_scale(), y_range)
+            self.draw(
+                &tmp,
+                (x_min..x_max.max(x_min * 1.0001)).log_scale(),
+                y_range,
+            )
         } else {
             let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
             self.draw(&tmp, x_min..x_max, y_range)
@@ -114,7 +118,9 @@ impl LineChart {
                 .draw_series(LineSeries::new(line, color.stroke_width(2)))
                 .map_err(|e| e.to_string())?
                 .label(series.name.as_str())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
         }
         if let Some((mx, my, label)) = &self.marker {
             chart
@@ -265,7 +271,11 @@ mod tests {
         let bytes = std::fs::read(&path).unwrap();
         // The PNG signature (ISO/IEC 15948, section 5.2).
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary left"
+        );
         let empty = LineChart {
             series: vec![],
             marker: None,

@@ -25,6 +25,7 @@ use temper_data::{
 use temper_model::Classifier;
 use temper_optim::{EarlyStopping, LrSchedule, ModelEma};
 
+use crate::augment::{BatchAugmenter, parse_augment};
 use crate::confusion::ConfusionMatrix;
 use crate::device::select_device;
 use crate::error::TrainError;
@@ -137,6 +138,10 @@ pub fn train(
     let selected = select_device(exp.train.device)?;
     progress.message(&format!("device: {}", selected.reason));
 
+    let augmenter = match parse_augment(exp.augment.as_ref())? {
+        Some(settings) => Some(BatchAugmenter::new(&settings, seed, &data.train)?),
+        None => None,
+    };
     let normalization = Normalization::fit(&data.train, &split.train);
     let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
     let train_device = selected.device.clone().autodiff();
@@ -193,7 +198,14 @@ pub fn train(
         let mut seen = 0usize;
         for (step, chunk) in order.chunks(batch_size).enumerate() {
             let lr = schedule.next_lr();
-            let batch = batcher.batch_indices(&data.train, chunk, &train_device);
+            let batch = match &augmenter {
+                Some(aug) => {
+                    let labels: Vec<usize> = chunk.iter().map(|&i| data.train.label(i)).collect();
+                    let pixels = aug.augment(&data.train, chunk, epoch);
+                    batcher.batch_pixels(&pixels, &labels, &train_device)
+                }
+                None => batcher.batch_indices(&data.train, chunk, &train_device),
+            };
             let out;
             (model, out) = stepper.step(model, batch, lr);
             if let Some(ema) = ema.as_mut() {

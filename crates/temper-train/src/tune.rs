@@ -73,7 +73,11 @@ pub struct TuneSummary {
 
 /// Runs (or resumes) the search `exp.tune` describes, writing trial run directories
 /// `OUT/trial-N`, `trials.csv`, `best.toml` and PNG charts into `out`.
-pub fn tune(exp: &Experiment, out: &Path, progress: &mut dyn Progress) -> Result<TuneSummary, TrainError> {
+pub fn tune(
+    exp: &Experiment,
+    out: &Path,
+    progress: &mut dyn Progress,
+) -> Result<TuneSummary, TrainError> {
     let section = exp.tune.clone().unwrap_or_default();
     let config = |e: temper_tune::TuneError| TrainError::Config(e.to_string());
     if section.space.is_empty() {
@@ -99,8 +103,14 @@ pub fn tune(exp: &Experiment, out: &Path, progress: &mut dyn Progress) -> Result
     } else {
         Direction::Maximize
     };
-    let sampler = SamplerKind::parse(&section.sampler).map_err(config)?.build().map_err(config)?;
-    let pruner = PrunerKind::parse(&section.pruner).map_err(config)?.build().map_err(config)?;
+    let sampler = SamplerKind::parse(&section.sampler)
+        .map_err(config)?
+        .build()
+        .map_err(config)?;
+    let pruner = PrunerKind::parse(&section.pruner)
+        .map_err(config)?
+        .build()
+        .map_err(config)?;
     let mut base = exp.clone();
     base.tune = None;
     base.validate()?;
@@ -120,8 +130,16 @@ pub fn tune(exp: &Experiment, out: &Path, progress: &mut dyn Progress) -> Result
         },
     };
     let seed = section.seed.unwrap_or(exp.train.seed);
-    let mut study = Study::create(storage, &section.study, direction, space.clone(), sampler, pruner, seed)
-        .map_err(config)?;
+    let mut study = Study::create(
+        storage,
+        &section.study,
+        direction,
+        space.clone(),
+        sampler,
+        pruner,
+        seed,
+    )
+    .map_err(config)?;
 
     loop {
         let finished = study
@@ -139,10 +157,25 @@ pub fn tune(exp: &Experiment, out: &Path, progress: &mut dyn Progress) -> Result
             Err(temper_tune::TuneError::GridExhausted(_)) => break,
             Err(e) => return Err(config(e)),
         };
-        progress.trial_start(trial.number, finished, section.trials, &describe(&trial.params));
-        let outcome = run_trial(&base_table, &trial, &section.metric, direction, out, &mut study, progress);
+        progress.trial_start(
+            trial.number,
+            finished,
+            section.trials,
+            &describe(&trial.params),
+        );
+        let outcome = run_trial(
+            &base_table,
+            &trial,
+            &section.metric,
+            direction,
+            out,
+            &mut study,
+            progress,
+        );
         let line = match &outcome {
-            TrialOutcome::Complete(v) => format!("trial {}: {} = {v:.4}", trial.number, section.metric),
+            TrialOutcome::Complete(v) => {
+                format!("trial {}: {} = {v:.4}", trial.number, section.metric)
+            }
             TrialOutcome::Pruned => format!("trial {}: pruned", trial.number),
             TrialOutcome::Failed(msg) => format!("trial {}: failed: {msg}", trial.number),
         };
@@ -261,8 +294,16 @@ impl Progress for TrialProgress<'_> {
     }
 }
 
-fn write_outputs(summary: &TuneSummary, section: &TuneSection, space: &Space, out: &Path) -> Result<(), TrainError> {
-    write_atomic(&out.join("trials.csv"), trials_csv(&summary.trials).as_bytes())?;
+fn write_outputs(
+    summary: &TuneSummary,
+    section: &TuneSection,
+    space: &Space,
+    out: &Path,
+) -> Result<(), TrainError> {
+    write_atomic(
+        &out.join("trials.csv"),
+        trials_csv(&summary.trials).as_bytes(),
+    )?;
     if let Some(best) = &summary.best {
         let mut text = format!(
             "# best of {} trials: {} = {}\n# run directory: {}\n",
@@ -271,7 +312,10 @@ fn write_outputs(summary: &TuneSummary, section: &TuneSection, space: &Space, ou
             best.value.unwrap_or(f64::NAN),
             trial_dir(out, best.number).display()
         );
-        let table = best.params.to_toml_table().map_err(|e| TrainError::Config(e.to_string()))?;
+        let table = best
+            .params
+            .to_toml_table()
+            .map_err(|e| TrainError::Config(e.to_string()))?;
         text.push_str(&toml::to_string(&table).expect("a table serializes"));
         write_atomic(&out.join("best.toml"), text.as_bytes())?;
     }
@@ -297,8 +341,14 @@ fn write_outputs(summary: &TuneSummary, section: &TuneSection, space: &Space, ou
         y_label: section.metric.clone(),
         log_x: false,
         series: vec![
-            Series { name: "trial value".into(), points: values },
-            Series { name: "best so far".into(), points: best },
+            Series {
+                name: "trial value".into(),
+                points: values,
+            },
+            Series {
+                name: "best so far".into(),
+                points: best,
+            },
         ],
         marker: None,
     }
@@ -315,7 +365,12 @@ fn write_outputs(summary: &TuneSummary, section: &TuneSection, space: &Space, ou
 
 /// One line per complete trial across the numeric parameters and the metric, each axis scaled
 /// to [0, 1] over the trials (log-scaled parameters in log space).
-fn parallel_coordinates(trials: &[&Trial], space: &Space, metric: &str, path: &Path) -> Result<(), TrainError> {
+fn parallel_coordinates(
+    trials: &[&Trial],
+    space: &Space,
+    metric: &str,
+    path: &Path,
+) -> Result<(), TrainError> {
     let names: Vec<&str> = space.params().iter().map(|p| p.name.as_str()).collect();
     let axis_values = |f: &dyn Fn(&Trial) -> Option<f64>| -> Vec<Option<f64>> {
         trials.iter().map(|t| f(t)).collect()
@@ -324,9 +379,7 @@ fn parallel_coordinates(trials: &[&Trial], space: &Space, metric: &str, path: &P
         .iter()
         .map(|name| {
             let spec = space.get(name).expect("named by the space");
-            let values = axis_values(&|t: &Trial| {
-                t.params.get(name).and_then(|v| spec.to_unit(v))
-            });
+            let values = axis_values(&|t: &Trial| t.params.get(name).and_then(|v| spec.to_unit(v)));
             (name.to_string(), values)
         })
         .collect();
@@ -335,7 +388,9 @@ fn parallel_coordinates(trials: &[&Trial], space: &Space, metric: &str, path: &P
         .iter()
         .map(|(_, vs)| {
             let finite = vs.iter().flatten().copied();
-            let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(v), h.max(v)));
+            let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(v), h.max(v))
+            });
             vs.iter()
                 .map(|v| v.map(|v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }))
                 .collect()
@@ -351,7 +406,11 @@ fn parallel_coordinates(trials: &[&Trial], space: &Space, metric: &str, path: &P
                 .collect(),
         })
         .collect();
-    let labels: Vec<String> = axes.iter().enumerate().map(|(i, (n, _))| format!("{i}: {n}")).collect();
+    let labels: Vec<String> = axes
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| format!("{i}: {n}"))
+        .collect();
     LineChart {
         title: "parallel coordinates (each axis scaled to [0, 1])".into(),
         x_label: labels.join("   "),

@@ -36,11 +36,20 @@ fn schedule_curve_takes_steps_per_epoch_from_the_data() {
         }
     }
     let csv = curve.csv();
-    assert!(csv.starts_with("step,epoch,lr\n0,0.000000,1e-3\n1,0.125000,1e-3\n"), "{csv}");
+    assert!(
+        csv.starts_with("step,epoch,lr\n0,0.000000,1e-3\n1,0.125000,1e-3\n"),
+        "{csv}"
+    );
     let dir = tempfile::tempdir().unwrap();
     curve.write(&dir.path().join("lr.png"), "cosine").unwrap();
-    assert_eq!(png_signature(&dir.path().join("lr.png")), b"\x89PNG\r\n\x1a\n");
-    assert_eq!(std::fs::read_to_string(dir.path().join("lr.csv")).unwrap(), csv);
+    assert_eq!(
+        png_signature(&dir.path().join("lr.png")),
+        b"\x89PNG\r\n\x1a\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("lr.csv")).unwrap(),
+        csv
+    );
 }
 
 #[test]
@@ -53,11 +62,18 @@ fn lr_find_suggests_a_rate_between_1e4_and_1e1_for_the_default_model() {
     // The issue's acceptance range for the default CNN with Adam on the bundled MNIST.
     assert!((1e-4..=1e-1).contains(&lr), "suggested {lr:e}");
     // The sweep ran up to divergence or to max_lr, and the smoothed loss fell before that.
-    let best = result.smoothed.iter().copied().fold(f64::INFINITY, f64::min);
+    let best = result
+        .smoothed
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min);
     assert!(best < result.smoothed[0] * 0.8, "{:?}", result.smoothed);
     let dir = tempfile::tempdir().unwrap();
     result.write(dir.path()).unwrap();
-    assert_eq!(png_signature(&dir.path().join("lr_find.png")), b"\x89PNG\r\n\x1a\n");
+    assert_eq!(
+        png_signature(&dir.path().join("lr_find.png")),
+        b"\x89PNG\r\n\x1a\n"
+    );
     let csv = std::fs::read_to_string(dir.path().join("lr_find.csv")).unwrap();
     assert_eq!(csv.lines().count(), result.lrs.len() + 1);
 }
@@ -75,10 +91,21 @@ fn plateau_in_a_run_reduces_the_rate_after_a_bad_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let summary = train(&exp, &dir.path().join("run"), &mut Silent).unwrap();
     let lrs: Vec<f64> = summary.epochs.iter().map(|m| m.lr).collect();
-    let losses: Vec<f64> = summary.epochs.iter().map(|m| m.valid.unwrap().loss).collect();
-    assert!(losses[1] < losses[0], "the premise: the loss fell, {losses:?}");
+    let losses: Vec<f64> = summary
+        .epochs
+        .iter()
+        .map(|m| m.valid.unwrap().loss)
+        .collect();
+    assert!(
+        losses[1] < losses[0],
+        "the premise: the loss fell, {losses:?}"
+    );
     assert_eq!(lrs, vec![1e-3, 1e-3, 5e-4]);
-    assert!(dir.path().join("run/checkpoints/last-schedule.bpk").exists());
+    assert!(
+        dir.path()
+            .join("run/checkpoints/last-schedule.bpk")
+            .exists()
+    );
 }
 
 #[test]
@@ -105,7 +132,10 @@ fn sgd_hd_from_a_rate_100x_too_small_comes_within_2_points_of_a_tuned_rate() {
     );
     assert!(hd >= tuned - 0.02, "sgd-hd {hd} vs tuned {tuned}");
     assert!(hd_lr > 0.001 * 10.0, "the rate grew: {hd_lr}");
-    assert!(plain_small < tuned - 0.02, "the premise: 0.001 is too small ({plain_small})");
+    assert!(
+        plain_small < tuned - 0.02,
+        "the premise: 0.001 is too small ({plain_small})"
+    );
 }
 
 #[test]
@@ -113,7 +143,10 @@ fn hypergradient_needs_a_constant_schedule() {
     let mut exp = small_mlp(100, 1);
     exp.optim = toml::from_str("kind = 'adam-hd'").unwrap();
     let err = exp.validate().unwrap_err().to_string();
-    assert!(err.starts_with("schedule.kind: hypergradient descent"), "{err}");
+    assert!(
+        err.starts_with("schedule.kind: hypergradient descent"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -127,7 +160,7 @@ fn tune_runs_trials_writes_its_report_and_resumes() {
         metric = "valid_accuracy"
         [space]
         "optim.lr" = { log_uniform = [1e-4, 1e-2] }
-        "model.hidden" = { choice = [[64], [128]] }
+        "train.batch_size" = { choice = [32, 64] }
     "#;
     exp.tune = Some(toml::from_str(section).unwrap());
     let dir = tempfile::tempdir().unwrap();
@@ -146,15 +179,30 @@ fn tune_runs_trials_writes_its_report_and_resumes() {
         .collect();
     let top = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     assert!((best.value.unwrap() - top).abs() < 1e-12);
-    for file in ["trials.csv", "best.toml", "history.png", "importance.png", "parallel.png"] {
+    for file in [
+        "trials.csv",
+        "best.toml",
+        "history.png",
+        "importance.png",
+        "parallel.png",
+    ] {
         assert!(out.join(file).exists(), "{file}");
     }
-    assert_eq!(std::fs::read_to_string(out.join("trials.csv")).unwrap().lines().count(), 4);
+    assert_eq!(
+        std::fs::read_to_string(out.join("trials.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
     // Asking for 4 trials again resumes the study file: one new trial, the first three kept.
     exp.tune.as_mut().unwrap().trials = 4;
     let second = tune(&exp, &out, &mut Silent).unwrap();
     assert_eq!(second.trials.len(), 4);
     for (a, b) in first.trials.iter().zip(&second.trials) {
-        assert_eq!((a.number, &a.params, a.value), (b.number, &b.params, b.value));
+        assert_eq!(
+            (a.number, &a.params, a.value),
+            (b.number, &b.params, b.value)
+        );
     }
 }

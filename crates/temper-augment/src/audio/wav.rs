@@ -168,7 +168,9 @@ pub fn write_wav(path: &Path, audio: &Audio) -> Result<()> {
     };
     let tmp = path.with_file_name(format!(
         ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("out.wav")
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("out.wav")
     ));
     std::fs::write(&tmp, bytes).map_err(io)?;
     std::fs::rename(&tmp, path).map_err(|source| {

@@ -130,17 +130,29 @@ impl AugImage {
 
 /// Writes any RGB/gray image as PNG, naming the file on failure.
 pub fn save_png(img: &DynamicImage, path: &Path) -> Result<()> {
-    img.save_with_format(path, image::ImageFormat::Png)
-        .map_err(|e| match e {
-            image::ImageError::IoError(source) => ImageAugError::Io {
-                path: path.to_path_buf(),
-                source,
-            },
-            other => ImageAugError::Codec {
-                path: path.to_path_buf(),
-                message: other.to_string(),
-            },
-        })
+    // Encoded in memory, then written through a temporary file and a rename: a crash never
+    // leaves half a PNG at `path`.
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut bytes, image::ImageFormat::Png)
+        .map_err(|e| ImageAugError::Codec {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+    let io = |source| ImageAugError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("image.png")
+    ));
+    std::fs::write(&tmp, bytes.into_inner()).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        io(source)
+    })
 }
 
 /// Image dimensions: width, height, channels.

@@ -463,8 +463,15 @@ fn settings_errors_name_the_field() {
             .starts_with("schedule.schedules[0].gamma: must be in (0, 1]")
     );
     // 3 epochs at pct_start 0.3: the rising phase would end at 0.3 * 3 - 1 < 1.
-    let short = LrSchedule::new(&parse("kind = 'one-cycle'"), 0.1, 3, 10).err().unwrap();
-    assert!(short.to_string().starts_with("schedule.total: one-cycle over 3 units"), "{short}");
+    let short = LrSchedule::new(&parse("kind = 'one-cycle'"), 0.1, 3, 10)
+        .err()
+        .unwrap();
+    assert!(
+        short
+            .to_string()
+            .starts_with("schedule.total: one-cycle over 3 units"),
+        "{short}"
+    );
     // Unknown keys are TOML errors naming the key.
     let unknown = toml::from_str::<ScheduleSettings>("kind = 'cosine'\nmin_lrr = 0.1").unwrap_err();
     assert!(unknown.to_string().contains("min_lrr"), "{unknown}");
