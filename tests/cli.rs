@@ -144,3 +144,79 @@ fn missing_mnist_dir_names_the_file() {
         "no run directory when data fails"
     );
 }
+
+#[test]
+fn schedule_plot_writes_png_and_csv_and_bad_schedules_fail_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("exp.toml");
+    std::fs::write(
+        &config,
+        "[schedule]\nkind = 'one-cycle'\ninterval = 'step'\n[train]\nepochs = 3\n",
+    )
+    .unwrap();
+    let out = temper(
+        &[
+            "schedule",
+            "plot",
+            "--config",
+            "exp.toml",
+            "--limit-train",
+            "1000",
+            "--png",
+            "lr.png",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let csv = std::fs::read_to_string(tmp.path().join("lr.csv")).unwrap();
+    // 900 training images / 128 -> 8 steps per epoch, 3 epochs: 24 rows after the header.
+    assert_eq!(csv.lines().count(), 25, "{csv}");
+    // One-cycle starts at max_lr / div_factor = 1e-3 / 25 (PyTorch OneCycleLR).
+    let first: f64 = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((first - 4e-5).abs() < 1e-15, "{csv}");
+    assert!(tmp.path().join("lr.png").exists());
+
+    std::fs::write(&config, "[schedule]\nkind = 'cosine'\ngamma = 0.5\n").unwrap();
+    let out = temper(&["schedule", "plot", "--config", "exp.toml"], tmp.path());
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert_eq!(
+        err.trim(),
+        "error: schedule.gamma: is not a parameter of kind = \"cosine\""
+    );
+}
+
+#[test]
+fn tune_without_a_space_and_audio_with_a_bad_op_fail_naming_what_is_wrong() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = temper(&["tune", "--out", "t"], tmp.path());
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).starts_with("error: tune.space: empty"),
+        "{}",
+        stderr(&out)
+    );
+
+    std::fs::write(tmp.path().join("x.wav"), b"not a wav").unwrap();
+    let out = temper(
+        &[
+            "augment", "audio", "--in", "x.wav", "--out", "y.wav", "--op", "pitch:+2",
+        ],
+        tmp.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("x.wav: not a readable WAV file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!tmp.path().join("y.wav").exists(), "no output on failure");
+}

@@ -114,7 +114,8 @@ impl LrFindResult {
         out
     }
 
-    /// Writes `lr_find.csv` and `lr_find.png` (smoothed loss against the rate, suggestion marked)
+    /// Writes `lr_find.csv` (raw and smoothed losses) and `lr_find.png` (smoothed loss against the
+    /// rate, suggestion marked)
     /// into `dir`.
     pub fn write(&self, dir: &Path) -> Result<(), TrainError> {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -125,16 +126,12 @@ impl LrFindResult {
             x_label: "learning rate".into(),
             y_label: "training loss".into(),
             log_x: true,
-            series: vec![
-                Series {
-                    name: "loss".into(),
-                    points: points(&self.losses),
-                },
-                Series {
-                    name: "smoothed loss".into(),
-                    points: points(&self.smoothed),
-                },
-            ],
+            // The smoothed loss only, as Lightning plots it: raw minibatch losses near
+            // divergence would set the scale (they are in the CSV).
+            series: vec![Series {
+                name: "smoothed loss".into(),
+                points: points(&self.smoothed),
+            }],
             marker: self.suggestion.map(|i| {
                 (
                     self.lrs[i],
