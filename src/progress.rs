@@ -1,4 +1,5 @@
-//! Progress bars for `temper train` (indicatif; hidden when stderr is not a terminal).
+//! Progress bars for `temper train` and `temper tune` (indicatif; hidden when stderr is not a
+//! terminal), and one line per epoch and per trial.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use temper_train::{EpochMetrics, Progress};
@@ -32,6 +33,14 @@ impl Progress for Bars {
                 bar.set_message(format!("loss {loss:.4}"));
             }
         }
+    }
+
+    fn trial_start(&mut self, number: u64, done: usize, total: usize, params: &str) {
+        eprintln!("trial {number} ({done}/{total} finished): {params}");
+    }
+
+    fn trial_end(&mut self, line: &str) {
+        eprintln!("{line}");
     }
 
     fn epoch_end(&mut self, m: &EpochMetrics) {

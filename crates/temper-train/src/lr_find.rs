@@ -139,6 +139,8 @@ impl LrFindResult {
                     format!("suggested {:.2e}", self.lrs[i]),
                 )
             }),
+            legend: true,
+            x_labels: None,
         }
         .write_png(&dir.join("lr_find.png"))
     }

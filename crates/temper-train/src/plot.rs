@@ -41,6 +41,10 @@ pub struct LineChart {
     pub log_x: bool,
     pub series: Vec<Series>,
     pub marker: Option<(f64, f64, String)>,
+    /// Draw the legend (when there is more than one line or a marker).
+    pub legend: bool,
+    /// Number of x-axis labels; `None` lets plotters choose.
+    pub x_labels: Option<usize>,
 }
 
 impl LineChart {
@@ -98,9 +102,11 @@ impl LineChart {
             .y_label_area_size(80)
             .build_cartesian_2d(x, y)
             .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc(&self.x_label)
+        let mut mesh = chart.configure_mesh();
+        if let Some(n) = self.x_labels {
+            mesh.x_labels(n);
+        }
+        mesh.x_desc(&self.x_label)
             .y_desc(&self.y_label)
             .label_style(("sans-serif", 14))
             .y_label_formatter(&|v| format_number(*v))
@@ -129,7 +135,7 @@ impl LineChart {
                 .label(label.as_str())
                 .legend(|(x, y)| Circle::new((x + 10, y), 5, RED.filled()));
         }
-        if self.series.len() > 1 || self.marker.is_some() {
+        if self.legend && (self.series.len() > 1 || self.marker.is_some()) {
             chart
                 .configure_series_labels()
                 .background_style(WHITE.mix(0.85))
@@ -265,6 +271,8 @@ mod tests {
                 points: (1..50).map(|i| (1e-5 * 1.3f64.powi(i), i as f64)).collect(),
             }],
             marker: Some((1e-3, 10.0, "suggested".into())),
+            legend: true,
+            x_labels: None,
         };
         let path = dir.path().join("lr.png");
         chart.write_png(&path).unwrap();

@@ -79,6 +79,8 @@ impl ScheduleCurve {
                 points,
             }],
             marker: None,
+            legend: false,
+            x_labels: None,
         }
         .write_png(png)?;
         write_atomic(&png.with_extension("csv"), self.csv().as_bytes())

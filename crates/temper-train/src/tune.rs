@@ -351,6 +351,8 @@ fn write_outputs(
             },
         ],
         marker: None,
+        legend: true,
+        x_labels: None,
     }
     .write_png(&out.join("history.png"))?;
     if !summary.importance.is_empty() {
@@ -418,6 +420,9 @@ fn parallel_coordinates(
         log_x: false,
         series,
         marker: None,
+        // One line per trial: a legend would hide the chart.
+        legend: false,
+        x_labels: Some(axes.len()),
     }
     .write_png(path)
 }

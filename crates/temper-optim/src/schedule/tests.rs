@@ -424,8 +424,7 @@ fn record_round_trip_mid_cycle_continues_the_same_curve() {
 fn settings_errors_name_the_field() {
     let err = |text: &str| {
         LrSchedule::new(&parse(text), 0.1, 10, 10)
-            .err()
-            .expect("should be rejected")
+            .expect_err("should be rejected")
             .to_string()
     };
     assert_eq!(
