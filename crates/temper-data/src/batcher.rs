@@ -112,6 +112,28 @@ impl ImageBatcher {
         )
     }
 
+    /// The normalized `[N, C, H, W]` values of `images` (`[C, H, W]` u8 each), on the host, for
+    /// batch-level transforms (MixUp, CutMix) before [`batch_values`](Self::batch_values).
+    pub fn normalize(&self, images: &[Vec<u8>]) -> Vec<f32> {
+        let [c, h, w] = self.image_shape;
+        let mut values = Vec::with_capacity(images.len() * c * h * w);
+        for pixels in images {
+            self.normalization.apply(pixels, c, &mut values);
+        }
+        values
+    }
+
+    /// A batch of already normalized `[N, C, H, W]` `values`.
+    pub fn batch_values(&self, values: Vec<f32>, labels: &[usize], device: &Device) -> ImageBatch {
+        let [c, h, w] = self.image_shape;
+        let n = labels.len();
+        let labels: Vec<i64> = labels.iter().map(|&l| l as i64).collect();
+        ImageBatch {
+            images: Tensor::from_data(TensorData::new(values, [n, c, h, w]), device),
+            targets: Tensor::from_data(TensorData::new(labels, [n]), device),
+        }
+    }
+
     /// Builds a batch from images already in memory (`[C, H, W]` u8 each), e.g. augmented ones.
     pub fn batch_pixels(
         &self,

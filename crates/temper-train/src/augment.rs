@@ -6,7 +6,7 @@
 use rayon::prelude::*;
 use std::path::Path;
 
-use temper_augment::image::{AugImage, AugmentSettings, Pipeline, preview_grid};
+use temper_augment::image::{AugImage, AugmentSettings, Pipeline, Policy, preview_grid};
 use temper_data::ImageDataset;
 
 use crate::error::TrainError;
@@ -30,14 +30,13 @@ pub fn parse_augment(table: Option<&toml::Table>) -> Result<Option<AugmentSettin
     settings
         .validate()
         .map_err(|e| TrainError::Config(format!("augment: {e}")))?;
-    if settings.uses_soft_targets() {
-        return Err(TrainError::Config(
-            "augment: mixup, cutmix and label_smoothing are not wired into `temper train` yet; \
-             the image ops and policies are"
-                .into(),
-        ));
-    }
     Ok(Some(settings))
+}
+
+/// Whether the settings transform single images (ops or a policy), as opposed to only mixing
+/// batches.
+pub fn has_image_ops(settings: &AugmentSettings) -> bool {
+    !settings.ops.is_empty() || settings.policy != Policy::None
 }
 
 /// Applies `pipeline` to the `[C, H, W]` images of `dataset` at `indices`, in parallel.

@@ -1,6 +1,8 @@
 //! One optimizer step with everything the experiment adds around Burn's optimizer.
 
 use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::Tensor;
+use burn::tensor::activation::log_softmax;
 use burn::train::ClassificationOutput;
 use temper_data::ImageBatch;
 use temper_model::Classifier;
@@ -46,6 +48,37 @@ impl Stepper {
         lr: f64,
     ) -> (Classifier, ClassificationOutput) {
         let out = model.forward_classification(batch);
+        self.update(model, out, lr)
+    }
+
+    /// [`step`](Self::step) against soft targets (MixUp, CutMix, label smoothing): the loss is
+    /// the soft-target cross-entropy `mean_i(-sum_k q_ik log softmax(z_i)_k)` (timm's
+    /// `SoftTargetCrossEntropy`); accuracy is counted against `batch.targets`.
+    ///
+    /// # Shapes
+    /// - soft: `[batch, classes]`, each row summing to 1
+    pub fn step_soft(
+        &mut self,
+        model: Classifier,
+        batch: ImageBatch,
+        soft: Tensor<2>,
+        lr: f64,
+    ) -> (Classifier, ClassificationOutput) {
+        let logits = model.forward(batch.images);
+        let loss = (soft * log_softmax(logits.clone(), 1))
+            .sum_dim(1)
+            .mean()
+            .neg();
+        let out = ClassificationOutput::new(loss, logits, batch.targets);
+        self.update(model, out, lr)
+    }
+
+    fn update(
+        &mut self,
+        model: Classifier,
+        out: ClassificationOutput,
+        lr: f64,
+    ) -> (Classifier, ClassificationOutput) {
         let objective = match self.regularization.penalty(&model) {
             Some(penalty) => out.loss.clone() + penalty,
             None => out.loss.clone(),

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use burn::lr_scheduler::LrScheduler;
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -25,7 +25,7 @@ use temper_data::{
 use temper_model::Classifier;
 use temper_optim::{EarlyStopping, LrSchedule, ModelEma};
 
-use crate::augment::{BatchAugmenter, parse_augment};
+use crate::augment::{BatchAugmenter, has_image_ops, parse_augment};
 use crate::confusion::ConfusionMatrix;
 use crate::device::select_device;
 use crate::error::TrainError;
@@ -36,6 +36,7 @@ use crate::run_dir::{
     check_run_dir, create_run_dir, write_atomic,
 };
 use crate::step::Stepper;
+use temper_augment::image::mix_batch;
 
 /// Receives what a run is doing, for a progress display. Every method has an empty default.
 pub trait Progress {
@@ -138,10 +139,22 @@ pub fn train(
     let selected = select_device(exp.train.device)?;
     progress.message(&format!("device: {}", selected.reason));
 
-    let augmenter = match parse_augment(exp.augment.as_ref())? {
-        Some(settings) => Some(BatchAugmenter::new(&settings, seed, &data.train)?),
-        None => None,
+    let augment = parse_augment(exp.augment.as_ref())?;
+    let augmenter = match &augment {
+        Some(settings) if has_image_ops(settings) => {
+            Some(BatchAugmenter::new(settings, seed, &data.train)?)
+        }
+        _ => None,
     };
+    let mix = match &augment {
+        Some(settings) if settings.uses_soft_targets() => Some(
+            settings
+                .mix()
+                .map_err(|e| TrainError::Config(format!("augment: {e}")))?,
+        ),
+        _ => None,
+    };
+    let classes = data.train.num_classes();
     let normalization = Normalization::fit(&data.train, &split.train);
     let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
     let train_device = selected.device.clone().autodiff();
@@ -198,16 +211,47 @@ pub fn train(
         let mut seen = 0usize;
         for (step, chunk) in order.chunks(batch_size).enumerate() {
             let lr = schedule.next_lr();
-            let batch = match &augmenter {
-                Some(aug) => {
-                    let labels: Vec<usize> = chunk.iter().map(|&i| data.train.label(i)).collect();
-                    let pixels = aug.augment(&data.train, chunk, epoch);
-                    batcher.batch_pixels(&pixels, &labels, &train_device)
-                }
-                None => batcher.batch_indices(&data.train, chunk, &train_device),
-            };
             let out;
-            (model, out) = stepper.step(model, batch, lr);
+            if augmenter.is_none() && mix.is_none() {
+                let batch = batcher.batch_indices(&data.train, chunk, &train_device);
+                (model, out) = stepper.step(model, batch, lr);
+            } else {
+                let labels: Vec<usize> = chunk.iter().map(|&i| data.train.label(i)).collect();
+                let pixels: Vec<Vec<u8>> = match &augmenter {
+                    Some(aug) => aug.augment(&data.train, chunk, epoch),
+                    None => chunk
+                        .iter()
+                        .map(|&i| data.train.image(i).to_vec())
+                        .collect(),
+                };
+                match &mix {
+                    Some(cfg) => {
+                        let [c, h, w] = data.train.image_shape();
+                        let mut values = batcher.normalize(&pixels);
+                        let (soft, _) = mix_batch(
+                            cfg,
+                            &mut values,
+                            [chunk.len(), c, h, w],
+                            &labels,
+                            classes,
+                            seed,
+                            epoch as u32,
+                            step as u32,
+                        )
+                        .map_err(|e| TrainError::Config(format!("augment: {e}")))?;
+                        let soft = Tensor::<2>::from_data(
+                            TensorData::new(soft, [chunk.len(), classes]),
+                            &train_device,
+                        );
+                        let batch = batcher.batch_values(values, &labels, &train_device);
+                        (model, out) = stepper.step_soft(model, batch, soft, lr);
+                    }
+                    None => {
+                        let batch = batcher.batch_pixels(&pixels, &labels, &train_device);
+                        (model, out) = stepper.step(model, batch, lr);
+                    }
+                }
+            }
             if let Some(ema) = ema.as_mut() {
                 ema.update(&model)?;
             }

@@ -1,4 +1,5 @@
-//! Schedules, the range test, hypergradient descent and tuning, end to end on flex.
+//! Schedules, the range test, hypergradient descent, tuning and training-time augmentation,
+//! end to end on flex.
 
 use std::f64::consts::PI;
 
@@ -206,4 +207,69 @@ fn tune_runs_trials_writes_its_report_and_resumes() {
             (b.number, &b.params, b.value)
         );
     }
+}
+
+#[test]
+fn soft_targets_that_are_one_hot_give_the_hard_cross_entropy() {
+    use burn::tensor::{Device, Tensor, TensorData};
+    use temper_data::{ImageBatcher, Normalization, bundled_mnist};
+    use temper_model::{Classifier, MlpConfig};
+    use temper_optim::{OptimizerKind, OptimizerSettings, RegularizationSettings};
+
+    use crate::Stepper;
+
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let mnist = bundled_mnist().unwrap();
+    let batcher = ImageBatcher::new(Normalization::mnist(), [1, 28, 28]);
+    let device = Device::flex().autodiff();
+    device.seed(3);
+    let model: Classifier = MlpConfig::new().init(&device).into();
+    let indices: Vec<usize> = (0..16).collect();
+    let settings = OptimizerSettings::preset(OptimizerKind::Sgd);
+    let regularization = RegularizationSettings::default();
+    // Cross-entropy with one-hot q is -log softmax(z)_y: the two losses must agree.
+    let mut hard = Stepper::new(&settings, &regularization).unwrap();
+    let (_, out_hard) = hard.step(
+        model.clone(),
+        batcher.batch_indices(&mnist.train, &indices, &device),
+        0.0,
+    );
+    let mut one_hot = vec![0.0f32; 16 * 10];
+    for (row, &i) in indices.iter().enumerate() {
+        one_hot[row * 10 + mnist.train.label(i)] = 1.0;
+    }
+    let soft = Tensor::<2>::from_data(TensorData::new(one_hot, [16, 10]), &device);
+    let mut soft_stepper = Stepper::new(&settings, &regularization).unwrap();
+    let (_, out_soft) = soft_stepper.step_soft(
+        model,
+        batcher.batch_indices(&mnist.train, &indices, &device),
+        soft,
+        0.0,
+    );
+    let (a, b) = (
+        out_hard.loss.into_scalar::<f32>(),
+        out_soft.loss.into_scalar::<f32>(),
+    );
+    assert!((a - b).abs() < 1e-5, "hard {a} vs soft {b}");
+}
+
+#[test]
+fn mixup_cutmix_and_label_smoothing_train_end_to_end() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut exp = small_mlp(2000, 2);
+    exp.augment = Some(
+        toml::from_str(
+            "ops = [ { op = 'random-crop', size = 28, padding = 2 } ]\n\
+             mixup = { alpha = 0.2 }\ncutmix = { alpha = 1.0 }\nlabel_smoothing = 0.1",
+        )
+        .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let summary = train(&exp, &dir.path().join("run"), &mut Silent).unwrap();
+    let valid = summary.epochs.last().unwrap().valid.unwrap();
+    // Mixed targets slow the MLP down but it still learns well past chance (10%).
+    assert!(valid.accuracy > 0.6, "valid accuracy {}", valid.accuracy);
+    assert!(summary.epochs.iter().all(|m| m.train.loss.is_finite()));
+    let config = std::fs::read_to_string(dir.path().join("run/config.toml")).unwrap();
+    assert!(config.contains("label_smoothing = 0.1"), "{config}");
 }
