@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model; with no flags, the reference CNN on the bundled MNIST.
-    Train(ExperimentArgs),
+    Train(TrainArgs),
     /// Search hyperparameters: `[tune]` in the experiment file names the space.
     Tune(TuneArgs),
     /// Learning-rate schedules.
@@ -49,7 +49,7 @@ enum ScheduleCommand {
         exp: ExperimentArgs,
         /// The PNG to write; the CSV gets the same name with `.csv`.
         #[arg(long, value_name = "PNG", default_value = "lr.png")]
-        png: PathBuf,
+        out: PathBuf,
     },
 }
 
@@ -77,7 +77,13 @@ struct ExperimentArgs {
     /// Use only N training images (before the validation split); 0 = all.
     #[arg(long, value_name = "N")]
     limit_train: Option<usize>,
-    /// Output directory (default: the next free runs/run-N).
+}
+
+#[derive(clap::Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    exp: ExperimentArgs,
+    /// Run directory to create (default: the next free runs/run-N).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }
@@ -111,15 +117,13 @@ impl ExperimentArgs {
         exp.validate()?;
         Ok(exp)
     }
+}
 
-    /// `--out`, or the next free `runs/<prefix>-N`.
-    fn out_dir(&self, prefix: &str) -> anyhow::Result<PathBuf> {
-        match &self.out {
-            Some(dir) => Ok(dir.clone()),
-            None => {
-                next_run_dir(Path::new("runs"), prefix).context("creating the output directory")
-            }
-        }
+/// `out`, or the next free `runs/<prefix>-N`.
+fn out_dir(out: Option<PathBuf>, prefix: &str) -> anyhow::Result<PathBuf> {
+    match out {
+        Some(dir) => Ok(dir),
+        None => next_run_dir(Path::new("runs"), prefix).context("creating the output directory"),
     }
 }
 
@@ -142,6 +146,10 @@ struct TuneArgs {
     /// The epoch metric to optimize, e.g. valid_accuracy or valid_loss (tune.metric).
     #[arg(long)]
     metric: Option<String>,
+    /// Output directory: trial runs, trials.csv, best.toml, charts and the study; the same
+    /// directory again resumes the search.
+    #[arg(long, value_name = "DIR", default_value = "runs/tune")]
+    out: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -157,6 +165,9 @@ struct LrFindArgs {
     /// Optimizer steps of the sweep.
     #[arg(long, default_value_t = 100)]
     steps: usize,
+    /// Where lr_find.csv and lr_find.png go (default: the next free runs/lr-find-N).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -173,15 +184,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => run_train(args),
         Command::Tune(args) => run_tune(args),
-        Command::Schedule(ScheduleCommand::Plot { exp, png }) => run_schedule_plot(exp, png),
+        Command::Schedule(ScheduleCommand::Plot { exp, out }) => run_schedule_plot(exp, out),
         Command::LrFind(args) => run_lr_find(args),
         Command::Augment(cmd) => augment::run(cmd),
     }
 }
 
-fn run_train(args: ExperimentArgs) -> anyhow::Result<()> {
-    let exp = args.experiment()?;
-    let run_dir = args.out_dir("run")?;
+fn run_train(args: TrainArgs) -> anyhow::Result<()> {
+    let exp = args.exp.experiment()?;
+    let run_dir = out_dir(args.out, "run")?;
     let summary = train(&exp, &run_dir, &mut Bars::default())?;
     println!(
         "test accuracy {:.2}% (loss {:.4}) on {} images; run directory {}",
@@ -211,11 +222,7 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
     if let Some(m) = args.metric {
         section.metric = m;
     }
-    let out = args
-        .exp
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs/tune"));
+    let out = args.out;
     let summary = tune(&exp, &out, &mut Bars::default())?;
     let Some(best) = summary.best else {
         anyhow::bail!(
@@ -275,7 +282,7 @@ fn run_lr_find(args: LrFindArgs) -> anyhow::Result<()> {
         steps: args.steps,
         ..Default::default()
     };
-    let out = args.exp.out_dir("lr-find")?;
+    let out = out_dir(args.out, "lr-find")?;
     let result = lr_find(&exp, &settings, &mut Bars::default())?;
     result.write(&out)?;
     match result.suggested_lr() {
