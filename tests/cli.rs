@@ -162,7 +162,7 @@ fn schedule_plot_writes_png_and_csv_and_bad_schedules_fail_in_one_line() {
             "exp.toml",
             "--limit-train",
             "1000",
-            "--png",
+            "--out",
             "lr.png",
         ],
         tmp.path(),
