@@ -9,7 +9,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use temper_train::{
-    DeviceChoice, Experiment, LrFindSettings, ScheduleCurve, lr_find, next_run_dir, train, tune,
+    DeviceChoice, Experiment, LrFindSettings, ScheduleCurve, describe_params, lr_find,
+    next_run_dir, train, tune,
 };
 
 use crate::progress::Bars;
@@ -235,11 +236,7 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
         best.number,
         summary.trials.len(),
         best.value.map_or("-".into(), |v| format!("{v:.4}")),
-        best.params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", v.to_toml()))
-            .collect::<Vec<_>>()
-            .join(" ")
+        describe_params(&best.params)
     );
     if let Some(dir) = summary.best_run_dir {
         println!(

@@ -101,34 +101,33 @@ impl BatchAugmenter {
 
     fn to_image(&self, chw: &[u8]) -> AugImage {
         let [c, h, w] = self.shape;
-        let hwc = if c == 1 {
-            chw.to_vec()
-        } else {
-            let mut out = vec![0u8; chw.len()];
-            for ch in 0..c {
-                for p in 0..h * w {
-                    out[p * c + ch] = chw[ch * h * w + p];
-                }
-            }
-            out
-        };
+        let hwc = transpose_planes(chw, c, h * w, true);
         AugImage::from_raw(w as u32, h as u32, c, hwc).expect("size matches the data shape")
     }
 
     fn to_chw(&self, img: &AugImage) -> Vec<u8> {
         let [c, h, w] = self.shape;
-        let hwc = img.as_raw();
-        if c == 1 {
-            return hwc.to_vec();
-        }
-        let mut out = vec![0u8; hwc.len()];
-        for ch in 0..c {
-            for p in 0..h * w {
-                out[ch * h * w + p] = hwc[p * c + ch];
+        transpose_planes(img.as_raw(), c, h * w, false)
+    }
+}
+
+/// Planar `[C, H*W]` to interleaved `[H*W, C]` (`to_interleaved`) or back; gray is a copy.
+fn transpose_planes(src: &[u8], channels: usize, plane: usize, to_interleaved: bool) -> Vec<u8> {
+    if channels == 1 {
+        return src.to_vec();
+    }
+    let mut out = vec![0u8; src.len()];
+    for ch in 0..channels {
+        for p in 0..plane {
+            let (planar, interleaved) = (ch * plane + p, p * channels + ch);
+            if to_interleaved {
+                out[interleaved] = src[planar];
+            } else {
+                out[planar] = src[interleaved];
             }
         }
-        out
     }
+    out
 }
 
 /// Writes a PNG grid for `temper augment preview`: one row per training image (the first
@@ -167,4 +166,19 @@ pub fn augment_preview(
         .expect("the scaled size matches the buffer")
         .save_png(png)
         .map_err(|e| TrainError::Config(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transpose_planes;
+
+    #[test]
+    fn planes_interleave_and_back() {
+        // Two pixels, RGB planar [R R G G B B] <-> interleaved [R G B R G B].
+        let planar = [1, 2, 10, 20, 100, 200];
+        let interleaved = transpose_planes(&planar, 3, 2, true);
+        assert_eq!(interleaved, vec![1, 10, 100, 2, 20, 200]);
+        assert_eq!(transpose_planes(&interleaved, 3, 2, false), planar.to_vec());
+        assert_eq!(transpose_planes(&[7, 8], 1, 2, true), vec![7, 8]);
+    }
 }

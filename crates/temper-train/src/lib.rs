@@ -42,4 +42,4 @@ pub use run_dir::{
 pub use schedule_curve::ScheduleCurve;
 pub use step::Stepper;
 pub use trainer::{Progress, RunSummary, Silent, evaluate, load_data, train};
-pub use tune::{TuneSection, TuneSummary, tune};
+pub use tune::{TuneSection, TuneSummary, describe_params, tune};

@@ -161,7 +161,7 @@ pub fn tune(
             trial.number,
             finished,
             section.trials,
-            &describe(&trial.params),
+            &describe_params(&trial.params),
         );
         let outcome = run_trial(
             &base_table,
@@ -201,7 +201,8 @@ fn trial_dir(out: &Path, number: u64) -> PathBuf {
     out.join(format!("trial-{number:04}"))
 }
 
-fn describe(params: &Params) -> String {
+/// `key=value` pairs separated by spaces, values in TOML syntax.
+pub fn describe_params(params: &Params) -> String {
     params
         .iter()
         .map(|(k, v)| format!("{k}={}", v.to_toml()))
