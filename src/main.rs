@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use temper_train::{
-    DeviceChoice, Experiment, LrFindSettings, ScheduleCurve, describe_params, lr_find,
+    DeviceChoice, Experiment, LrFindSettings, ScheduleCurve, describe_params, eval_run, lr_find,
     next_run_dir, train, tune,
 };
 
@@ -32,6 +32,8 @@ enum Command {
     Train(TrainArgs),
     /// Search hyperparameters: `[tune]` in the experiment file names the space.
     Tune(TuneArgs),
+    /// Score a saved run's best weights on the test split, per class, again or on new data.
+    Eval(EvalArgs),
     /// Learning-rate schedules.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -154,6 +156,21 @@ struct TuneArgs {
 }
 
 #[derive(clap::Args)]
+struct EvalArgs {
+    /// The run directory (`temper train --out`).
+    run_dir: PathBuf,
+    /// Data source to score on (default: the run's own).
+    #[arg(long, value_name = "SOURCE")]
+    data: Option<String>,
+    /// Device: auto, wgpu, flex or ndarray (default: the run's).
+    #[arg(long)]
+    device: Option<DeviceChoice>,
+    /// Where report.md, report.json and confusion.png go (default: RUN_DIR/eval-N).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct LrFindArgs {
     #[command(flatten)]
     exp: ExperimentArgs,
@@ -185,6 +202,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => run_train(args),
         Command::Tune(args) => run_tune(args),
+        Command::Eval(args) => run_eval(args),
         Command::Schedule(ScheduleCommand::Plot { exp, out }) => run_schedule_plot(exp, out),
         Command::LrFind(args) => run_lr_find(args),
         Command::Augment(cmd) => augment::run(cmd),
@@ -245,6 +263,40 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
             out.join("trials.csv").display()
         );
     }
+    Ok(())
+}
+
+fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    let out = match args.out {
+        Some(dir) => dir,
+        None => next_run_dir(&args.run_dir, "eval").context("creating the output directory")?,
+    };
+    let run = eval_run(
+        &args.run_dir,
+        args.data.as_deref(),
+        args.device,
+        &out,
+        &mut Bars::default(),
+    )?;
+    let s = &run.report.scores;
+    println!(
+        "test accuracy {:.2}% (loss {:.4}, macro F1 {:.4}) on {} images",
+        s.accuracy * 100.0,
+        s.loss,
+        s.f1,
+        run.images
+    );
+    if let Some(g) = &run.report.recall_gap {
+        println!(
+            "largest per-class recall gap {:.1} points: class {} {:.2}% vs class {} {:.2}%",
+            g.gap * 100.0,
+            g.worst_class,
+            g.worst_recall * 100.0,
+            g.best_class,
+            g.best_recall * 100.0
+        );
+    }
+    println!("report in {}", out.join("report.md").display());
     Ok(())
 }
 

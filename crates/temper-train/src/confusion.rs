@@ -46,7 +46,12 @@ impl ConfusionMatrix {
         ratio(correct, self.total())
     }
 
-    fn true_count(&self, c: usize) -> u64 {
+    pub fn num_classes(&self) -> usize {
+        self.num_classes
+    }
+
+    /// Samples whose true class is `c` (its support).
+    pub fn true_count(&self, c: usize) -> u64 {
         (0..self.num_classes).map(|p| self.count(c, p)).sum()
     }
 

@@ -31,6 +31,7 @@ use crate::device::select_device;
 use crate::error::TrainError;
 use crate::experiment::{DataSource, Experiment};
 use crate::metrics::{EpochMetrics, EvalScores, Scores, metrics_csv};
+use crate::report::{TestReport, write_curves};
 use crate::run_dir::{
     BEST_MODEL, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, LAST_SCHEDULE, METRICS_FILE, SUMMARY_FILE,
     check_run_dir, create_run_dir, write_atomic,
@@ -96,6 +97,9 @@ pub struct RunSummary {
     pub test: EvalScores,
     /// Wall time of all epochs and the test pass.
     pub seconds: f64,
+    /// Per-class test scores, recall gap and confusion matrix (also in `report.json`).
+    #[serde(skip)]
+    pub report: TestReport,
     #[serde(skip)]
     pub epochs: Vec<EpochMetrics>,
 }
@@ -363,7 +367,22 @@ pub fn train(
         data.test.len()
     ));
     let all_test: Vec<usize> = (0..data.test.len()).collect();
-    let test = evaluate(&final_model, &data.test, &all_test, &batcher, &eval_device);
+    let (test, confusion) =
+        evaluate_with_confusion(&final_model, &data.test, &all_test, &batcher, &eval_device);
+    let report = TestReport::new(test, &confusion, data.test.class_names());
+    report.write(
+        run_dir,
+        "Test report",
+        &format!(
+            "{} weights of `{}` on the {} test images of `{}`; device: {}.",
+            tested_weights,
+            run_dir.display(),
+            data.test.len(),
+            exp.data.source,
+            selected.reason
+        ),
+    )?;
+    write_curves(run_dir, &history)?;
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),
         device: selected.reason,
@@ -379,6 +398,7 @@ pub fn train(
         tested_weights,
         test,
         seconds: started.elapsed().as_secs_f64(),
+        report,
         epochs: history,
     };
     let text = toml::to_string_pretty(&summary).expect("summary serializes");
@@ -407,6 +427,17 @@ pub fn evaluate(
     batcher: &ImageBatcher,
     device: &Device,
 ) -> EvalScores {
+    evaluate_with_confusion(model, dataset, indices, batcher, device).0
+}
+
+/// [`evaluate`], with the confusion matrix the scores come from.
+pub fn evaluate_with_confusion(
+    model: &Classifier,
+    dataset: &ImageDataset,
+    indices: &[usize],
+    batcher: &ImageBatcher,
+    device: &Device,
+) -> (EvalScores, ConfusionMatrix) {
     let mut loss_sum = Tensor::<1>::zeros([1], device);
     let mut confusion = ConfusionMatrix::new(dataset.num_classes());
     for chunk in indices.chunks(EVAL_BATCH) {
@@ -424,13 +455,14 @@ pub fn evaluate(
         let targets: Vec<usize> = chunk.iter().map(|&i| dataset.label(i)).collect();
         confusion.add(&targets, &predicted);
     }
-    EvalScores {
+    let scores = EvalScores {
         loss: read_f64(&loss_sum) / indices.len().max(1) as f64,
         accuracy: confusion.accuracy(),
         precision: confusion.macro_precision(),
         recall: confusion.macro_recall(),
         f1: confusion.macro_f1(),
-    }
+    };
+    (scores, confusion)
 }
 
 fn read_f64(t: &Tensor<1>) -> f64 {

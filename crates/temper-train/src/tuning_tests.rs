@@ -307,3 +307,47 @@ fn mixup_cutmix_and_label_smoothing_train_end_to_end() {
     let config = std::fs::read_to_string(dir.path().join("run/config.toml")).unwrap();
     assert!(config.contains("label_smoothing = 0.1"), "{config}");
 }
+
+#[test]
+fn a_run_writes_its_report_and_eval_scores_the_same_weights_again() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let exp = small_mlp(1000, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let summary = train(&exp, &run, &mut Silent).unwrap();
+    for file in [
+        "report.md",
+        "report.json",
+        "confusion.png",
+        "loss.png",
+        "accuracy.png",
+        "lr.png",
+    ] {
+        assert!(run.join(file).exists(), "{file}");
+    }
+    let report = &summary.report;
+    assert_eq!(report.classes.len(), 10);
+    assert_eq!(
+        report.classes.iter().map(|c| c.support).sum::<u64>(),
+        10_000
+    );
+    // Macro recall is the mean of the per-class recalls (scikit-learn's average='macro').
+    let mean_recall = report.classes.iter().map(|c| c.recall).sum::<f64>() / 10.0;
+    assert!((mean_recall - summary.test.recall).abs() < 1e-12);
+    let gap = report.recall_gap.clone().unwrap();
+    let recalls: Vec<f64> = report.classes.iter().map(|c| c.recall).collect();
+    let spread = recalls.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        - recalls.iter().copied().fold(f64::INFINITY, f64::min);
+    assert!((gap.gap - spread).abs() < 1e-12);
+    // One epoch: the best checkpoint is the tested one, so eval reproduces the test scores.
+    let out = dir.path().join("eval");
+    let again = crate::eval_run(&run, None, None, &out, &mut Silent).unwrap();
+    assert_eq!(again.report.confusion, report.confusion);
+    assert!((again.report.scores.loss - summary.test.loss).abs() < 1e-6);
+    assert!(out.join("report.md").exists());
+    let err = crate::eval_run(dir.path(), None, None, &out, &mut Silent).unwrap_err();
+    assert!(
+        err.to_string().contains("not a temper run directory"),
+        "{err}"
+    );
+}
