@@ -1,0 +1,295 @@
+//! The device path against the CPU path: same params, same images (MNIST digits from the
+//! bundled copy and synthetic RGB), on `Device::flex()`. Flips and crops must agree exactly;
+//! the affine family and the photometric ops within a mean absolute error of 1 level on the
+//! 0..255 scale (issue 5, "Two execution paths, one meaning": "agree within 1/255").
+
+use burn::tensor::{Device, Tensor, TensorData};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::device::apply_batch_device;
+use super::error::ImageAugError;
+use super::geometric::{AffineParams, CropParams};
+use super::params::{OpParams, apply_all};
+use super::pipeline::sample_batch;
+use super::raster::{AugImage, Interpolation, PaddingMode};
+use super::settings::AugmentSettings;
+
+/// The first `n` training digits (28x28 gray).
+fn mnist(n: usize) -> Vec<AugImage> {
+    let data = temper_data::bundled_mnist().unwrap().train;
+    (0..n)
+        .map(|i| AugImage::from_raw(28, 28, 1, data.image(i).to_vec()).unwrap())
+        .collect()
+}
+
+/// Smooth RGB gradients with a per-sample offset and a bright square (edges for the
+/// interpolation to cross), `w x h`.
+fn rgb(n: usize, w: u32, h: u32) -> Vec<AugImage> {
+    (0..n)
+        .map(|k| {
+            let mut raw = Vec::with_capacity((w * h * 3) as usize);
+            for y in 0..h {
+                for x in 0..w {
+                    let square = (w / 4..w / 2).contains(&x) && (h / 3..h * 2 / 3).contains(&y);
+                    raw.push(((x * 255) / w.max(2)) as u8);
+                    raw.push(((y * 200) / h.max(2) + 20 * k as u32).min(255) as u8);
+                    raw.push(if square {
+                        250
+                    } else {
+                        (37 * k as u32 % 128) as u8
+                    });
+                }
+            }
+            AugImage::from_raw(w, h, 3, raw).unwrap()
+        })
+        .collect()
+}
+
+/// `[N, C, H, W]` with the bytes as `f32` values.
+fn to_tensor(images: &[AugImage], device: &Device) -> Tensor<4> {
+    let (w, h, c) = (
+        images[0].width() as usize,
+        images[0].height() as usize,
+        images[0].channels(),
+    );
+    let mut data = Vec::with_capacity(images.len() * c * h * w);
+    for img in images {
+        for k in 0..c {
+            data.extend(img.as_raw().iter().skip(k).step_by(c).map(|&v| v as f32));
+        }
+    }
+    Tensor::from_data(TensorData::new(data, [images.len(), c, h, w]), device)
+}
+
+/// `(mean, max)` absolute difference between the CPU path and the device path, in levels.
+fn compare(images: &[AugImage], params: &[Vec<OpParams>]) -> (f64, f32) {
+    let device = Device::flex();
+    let out = apply_batch_device(to_tensor(images, &device), params).unwrap();
+    let cpu: Vec<AugImage> = images
+        .iter()
+        .zip(params)
+        .map(|(img, p)| apply_all(img, p))
+        .collect();
+    assert_eq!(
+        out.dims(),
+        [
+            cpu.len(),
+            cpu[0].channels(),
+            cpu[0].height() as usize,
+            cpu[0].width() as usize
+        ]
+    );
+    let got = out.into_data().to_vec::<f32>().unwrap();
+    let want = to_tensor(&cpu, &device)
+        .into_data()
+        .to_vec::<f32>()
+        .unwrap();
+    let (mut sum, mut max) = (0f64, 0f32);
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            g.fract() == 0.0 && (0.0..=255.0).contains(g),
+            "{g} is not a level"
+        );
+        let d = (g - w).abs();
+        sum += d as f64;
+        max = max.max(d);
+    }
+    (sum / got.len() as f64, max)
+}
+
+/// Each op on both image sets, one op list per sample from `make(sample index, rng)`.
+fn both(name: &str, make: impl Fn(usize, &mut ChaCha8Rng, u32, u32) -> Vec<OpParams>) -> f64 {
+    let mut worst = 0f64;
+    for images in [mnist(8), rgb(6, 24, 20)] {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (w, h) = (images[0].width(), images[0].height());
+        let params: Vec<Vec<OpParams>> =
+            (0..images.len()).map(|i| make(i, &mut rng, w, h)).collect();
+        let (mae, max) = compare(&images, &params);
+        // Printed for the closing note (cargo test -- --nocapture).
+        println!(
+            "{name} {}ch: MAE {mae:.4} levels, max {max}",
+            images[0].channels()
+        );
+        worst = worst.max(mae);
+    }
+    worst
+}
+
+#[test]
+fn device_flips_match_cpu_exactly() {
+    let mae = both("flips", |i, _, _, _| match i % 4 {
+        0 => vec![OpParams::HFlip],
+        1 => vec![OpParams::VFlip],
+        2 => vec![OpParams::Identity],
+        _ => vec![OpParams::HFlip, OpParams::VFlip],
+    });
+    assert_eq!(mae, 0.0);
+}
+
+#[test]
+fn device_crops_match_cpu_exactly() {
+    // torchvision RandomCrop(size=H, padding=4): box offsets in [-4, 4], constant fill that
+    // differs per sample, plus a smaller centre-style crop for every sample.
+    let padded = both("random-crop", |i, rng, w, h| {
+        vec![OpParams::Crop(CropParams {
+            top: rng.random_range(-4..=4),
+            left: rng.random_range(-4..=4),
+            height: h,
+            width: w,
+            padding_mode: PaddingMode::Constant,
+            fill: [(i * 40) as u8, 7, 200],
+        })]
+    });
+    assert_eq!(padded, 0.0);
+    let smaller = both("crop", |_, rng, _, _| {
+        vec![OpParams::Crop(CropParams {
+            top: rng.random_range(0..=6),
+            left: rng.random_range(-2..=3),
+            height: 14,
+            width: 19,
+            padding_mode: PaddingMode::Constant,
+            fill: [0; 3],
+        })]
+    });
+    assert_eq!(smaller, 0.0);
+}
+
+fn random_affine(rng: &mut ChaCha8Rng, interpolation: Interpolation, i: usize) -> AffineParams {
+    AffineParams {
+        angle: rng.random_range(-30.0..30.0),
+        translate: [rng.random_range(-3.0..3.0), rng.random_range(-3.0..3.0)],
+        scale: rng.random_range(0.8..1.2),
+        shear: [rng.random_range(-10.0..10.0), rng.random_range(-5.0..5.0)],
+        center: (i % 3 == 2).then_some([10.0, 9.0]),
+        interpolation,
+        fill: [(i * 30) as u8, 128, 0],
+    }
+}
+
+#[test]
+fn device_affine_matches_cpu_within_one_level() {
+    for interp in [Interpolation::Bilinear, Interpolation::Nearest] {
+        let mae = both(&format!("affine {interp:?}"), |i, rng, _, _| {
+            vec![OpParams::Affine(random_affine(rng, interp, i))]
+        });
+        assert!(mae <= 1.0, "{interp:?}: MAE {mae}");
+    }
+    // Rotations only (RandomRotation(30)), per-sample angles.
+    let mae = both("rotate", |_, rng, _, _| {
+        vec![OpParams::Affine(AffineParams::rotation(
+            rng.random_range(-30.0..30.0),
+            Interpolation::Bilinear,
+            [0; 3],
+        ))]
+    });
+    assert!(mae <= 1.0, "rotate: MAE {mae}");
+}
+
+#[test]
+fn device_photometric_ops_match_cpu_within_one_level() {
+    type Make = fn(&mut ChaCha8Rng) -> OpParams;
+    let ops: [(&str, Make); 7] = [
+        ("brightness", |r| {
+            OpParams::Brightness(r.random_range(0.5..1.6))
+        }),
+        ("contrast", |r| OpParams::Contrast(r.random_range(0.3..1.8))),
+        ("gamma", |r| OpParams::Gamma {
+            gamma: r.random_range(0.5..2.0),
+            gain: r.random_range(0.8..1.2),
+        }),
+        ("grayscale", |_| OpParams::Grayscale),
+        ("invert", |_| OpParams::Invert),
+        ("solarize", |r| {
+            OpParams::Solarize(r.random_range(0.0..256.0))
+        }),
+        ("posterize", |r| OpParams::Posterize(r.random_range(0..=8))),
+    ];
+    for (name, make) in ops {
+        let mae = both(name, |_, rng, _, _| vec![make(rng)]);
+        assert!(mae <= 1.0, "{name}: MAE {mae}");
+    }
+}
+
+#[test]
+fn device_mixed_ops_per_sample_keep_sample_order() {
+    // Different ops at the same position (as RandAugment draws them), nested sequences and
+    // lists of different lengths: grouping by op and restoring the order must not mix up
+    // samples.
+    let mae = both("mixed", |i, rng, _, _| match i % 5 {
+        0 => vec![OpParams::HFlip, OpParams::Brightness(1.3)],
+        1 => vec![
+            OpParams::Affine(random_affine(rng, Interpolation::Bilinear, i)),
+            OpParams::Invert,
+        ],
+        2 => vec![OpParams::Sequence(vec![
+            OpParams::Solarize(100.0),
+            OpParams::Posterize(3),
+        ])],
+        3 => vec![OpParams::Identity],
+        _ => vec![
+            OpParams::Contrast(0.6),
+            OpParams::VFlip,
+            OpParams::Grayscale,
+        ],
+    });
+    assert!(mae <= 1.0, "mixed: MAE {mae}");
+}
+
+#[test]
+fn device_replays_a_sampled_pipeline() {
+    // Params drawn by the CPU path's sampler for a config a trainer would use.
+    let settings: AugmentSettings = toml::from_str(
+        r#"ops = [ { op = "random-crop", padding = 4 }, { op = "rotate", degrees = 15 },
+                   { op = "hflip" }, { op = "color-jitter", brightness = 0.4, contrast = 0.4 } ]"#,
+    )
+    .unwrap();
+    let pipe = settings.pipeline().unwrap();
+    let images = mnist(16);
+    let params = sample_batch(&pipe, images.len(), 28, 28, 7, 3, 100);
+    let (mae, max) = compare(&images, &params);
+    println!("pipeline 1ch: MAE {mae:.4} levels, max {max}");
+    assert!(mae <= 1.0, "pipeline: MAE {mae}");
+}
+
+#[test]
+fn device_rejects_unsupported_ops_and_ragged_sizes() {
+    let device = Device::flex();
+    let images = to_tensor(&mnist(2), &device);
+    let run = |p: Vec<Vec<OpParams>>| apply_batch_device(images.clone(), &p);
+    let err = run(vec![vec![OpParams::HFlip], vec![OpParams::Equalize]]).unwrap_err();
+    assert!(
+        matches!(&err, ImageAugError::NotOnDevice { op } if op == "equalize"),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "op \"equalize\": not available on device yet"
+    );
+    let reflect = OpParams::Crop(CropParams {
+        top: -2,
+        left: 0,
+        height: 28,
+        width: 28,
+        padding_mode: PaddingMode::Reflect,
+        fill: [0; 3],
+    });
+    let err = run(vec![vec![reflect], vec![OpParams::Identity]]).unwrap_err();
+    assert!(
+        matches!(&err, ImageAugError::NotOnDevice { op } if op.contains("Reflect")),
+        "{err}"
+    );
+    let small = OpParams::Crop(CropParams {
+        top: 0,
+        left: 0,
+        height: 10,
+        width: 10,
+        padding_mode: PaddingMode::Constant,
+        fill: [0; 3],
+    });
+    let err = run(vec![vec![small], vec![OpParams::Identity]]).unwrap_err();
+    assert!(matches!(err, ImageAugError::Invalid { .. }), "{err}");
+    let err = run(vec![vec![OpParams::HFlip]]).unwrap_err();
+    assert!(matches!(err, ImageAugError::Invalid { .. }), "{err}");
+}
