@@ -326,6 +326,8 @@ fn luma(x: Tensor<4>) -> Tensor<4> {
 /// `g` reads input pixel index `((g + 1) W - 1) / 2`, which equals `x' + W/2 - 0.5` (the CPU
 /// path's `u`) for `g = 2 x' / W`. Zeros padding on `image - fill` plus `fill` makes
 /// out-of-image neighbours read the fill value, as the CPU path's `sample_at` does.
+/// Nearest: Burn rounds half-way positions to even (PyTorch's `nearbyint`), the CPU path away
+/// from zero, so the two differ only where a position falls exactly half-way between pixels.
 fn affine(x: Tensor<4>, ps: &[&AffineParams]) -> Tensor<4> {
     let device = x.device();
     let [m, c, h, w] = x.dims();

@@ -3,7 +3,7 @@
 //! the affine family and the photometric ops within a mean absolute error of 1 level on the
 //! 0..255 scale (issue 5, "Two execution paths, one meaning": "agree within 1/255").
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -64,8 +64,11 @@ fn to_tensor(images: &[AugImage], device: &Device) -> Tensor<4> {
 
 /// `(mean, max)` absolute difference between the CPU path and the device path, in levels.
 fn compare(images: &[AugImage], params: &[Vec<OpParams>]) -> (f64, f32) {
-    let device = Device::flex();
-    let out = apply_batch_device(to_tensor(images, &device), params).unwrap();
+    compare_on(&Device::flex(), images, params)
+}
+
+fn compare_on(device: &Device, images: &[AugImage], params: &[Vec<OpParams>]) -> (f64, f32) {
+    let out = apply_batch_device(to_tensor(images, device), params).unwrap();
     let cpu: Vec<AugImage> = images
         .iter()
         .zip(params)
@@ -112,6 +115,8 @@ fn both(name: &str, make: impl Fn(usize, &mut ChaCha8Rng, u32, u32) -> Vec<OpPar
             "{name} {}ch: MAE {mae:.4} levels, max {max}",
             images[0].channels()
         );
+        // Float error can move a value across a rounding boundary, never further.
+        assert!(max <= 1.0, "{name}: max difference {max} levels");
         worst = worst.max(mae);
     }
     worst
@@ -185,6 +190,40 @@ fn device_affine_matches_cpu_within_one_level() {
         ))]
     });
     assert!(mae <= 1.0, "rotate: MAE {mae}");
+}
+
+#[test]
+fn device_rotation_by_90_is_transpose_then_vflip() {
+    // Counter-clockwise by 90 degrees (torchvision F.rotate): new[i][j] = old[j][W-1-i], on a
+    // 5x5 image of distinct values; every sampling position is a pixel centre, so bilinear
+    // and nearest are exact. Clockwise (-90): new[i][j] = old[H-1-j][i].
+    let n = 5usize;
+    let old: Vec<u8> = (0..25).map(|v| (v * 10) as u8).collect();
+    let img = AugImage::from_raw(5, 5, 1, old.clone()).unwrap();
+    let device = Device::flex();
+    for interp in [Interpolation::Bilinear, Interpolation::Nearest] {
+        let params = vec![
+            vec![OpParams::Affine(AffineParams::rotation(
+                90.0, interp, [0; 3],
+            ))],
+            vec![OpParams::Affine(AffineParams::rotation(
+                -90.0, interp, [0; 3],
+            ))],
+        ];
+        let out = apply_batch_device(to_tensor(&[img.clone(), img.clone()], &device), &params)
+            .unwrap()
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        for i in 0..n {
+            for j in 0..n {
+                let ccw = old[j * n + (n - 1 - i)] as f32;
+                let cw = old[(n - 1 - j) * n + i] as f32;
+                assert_eq!(out[i * n + j], ccw, "{interp:?} ccw ({i}, {j})");
+                assert_eq!(out[25 + i * n + j], cw, "{interp:?} cw ({i}, {j})");
+            }
+        }
+    }
 }
 
 #[test]
@@ -292,4 +331,34 @@ fn device_rejects_unsupported_ops_and_ragged_sizes() {
     assert!(matches!(err, ImageAugError::Invalid { .. }), "{err}");
     let err = run(vec![vec![OpParams::HFlip]]).unwrap_err();
     assert!(matches!(err, ImageAugError::Invalid { .. }), "{err}");
+}
+
+#[test]
+fn device_path_on_wgpu_matches_cpu() {
+    // The trainer's target: the GPU. Lavapipe (software Vulkan) stands in where there is no
+    // GPU; with no adapter at all the test is skipped, except on CI (which installs one).
+    let device = std::panic::catch_unwind(|| {
+        Device::wgpu_options()
+            .device_kind(DeviceKind::DefaultDevice)
+            .init()
+    });
+    let Ok(Ok(device)) = device else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but no wgpu adapter exists: install mesa-vulkan-drivers"
+        );
+        eprintln!("no wgpu adapter on this machine: wgpu test not run");
+        return;
+    };
+    let images = mnist(16);
+    let settings: AugmentSettings = toml::from_str(
+        r#"ops = [ { op = "random-crop", padding = 4, fill = 30 }, { op = "vflip" },
+                   { op = "affine", degrees = 20, translate = [0.1, 0.1], scale = [0.9, 1.1],
+                     shear = 8 }, { op = "posterize", bits = 3, p = 0.5 }, { op = "invert" } ]"#,
+    )
+    .unwrap();
+    let params = sample_batch(&settings.pipeline().unwrap(), images.len(), 28, 28, 1, 0, 0);
+    let (mae, max) = compare_on(&device, &images, &params);
+    println!("wgpu pipeline 1ch: MAE {mae:.4} levels, max {max}");
+    assert!(mae <= 1.0, "wgpu: MAE {mae}");
 }
