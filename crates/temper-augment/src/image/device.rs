@@ -160,9 +160,11 @@ fn check_supported(p: &OpParams) -> Result<()> {
     }
 }
 
+type Kind = (Discriminant<OpParams>, bool);
+
 /// Ops that can run as one batch: same variant (and, for the affine family, the same
 /// interpolation, which selects the sampler).
-fn kind(p: &OpParams) -> (Discriminant<OpParams>, bool) {
+fn kind(p: &OpParams) -> Kind {
     let nearest = matches!(p, OpParams::Affine(a) if a.interpolation == Interpolation::Nearest);
     (discriminant(p), nearest)
 }
@@ -174,7 +176,7 @@ fn index_tensor(idx: &[usize], device: &Device) -> Tensor<1, Int> {
 
 /// One position of every sample's op list: group by kind, run each group, restore the order.
 fn apply_step(x: Tensor<4>, step: &[&OpParams]) -> Result<Tensor<4>> {
-    let mut groups: Vec<((Discriminant<OpParams>, bool), Vec<usize>)> = Vec::new();
+    let mut groups: Vec<(Kind, Vec<usize>)> = Vec::new();
     for (i, p) in step.iter().enumerate() {
         let k = kind(p);
         match groups.iter_mut().find(|(g, _)| *g == k) {

@@ -83,10 +83,10 @@ fn compare_on(device: &Device, images: &[AugImage], params: &[Vec<OpParams>]) ->
             cpu[0].width() as usize
         ]
     );
-    let got = out.into_data().to_vec::<f32>().unwrap();
-    let want = to_tensor(&cpu, &device)
+    let got = out.into_data().try_to_vec::<f32>().unwrap();
+    let want = to_tensor(&cpu, device)
         .into_data()
-        .to_vec::<f32>()
+        .try_to_vec::<f32>()
         .unwrap();
     let (mut sum, mut max) = (0f64, 0f32);
     for (g, w) in got.iter().zip(&want) {
@@ -213,7 +213,7 @@ fn device_rotation_by_90_is_transpose_then_vflip() {
         let out = apply_batch_device(to_tensor(&[img.clone(), img.clone()], &device), &params)
             .unwrap()
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .unwrap();
         for i in 0..n {
             for j in 0..n {
