@@ -9,8 +9,9 @@
 //! family goes through `grid_sample_2d` (bilinear or nearest, zeros padding,
 //! `align_corners = false`) and agrees with the CPU path within float error before rounding.
 //!
-//! Covered: identity, flips, affine (rotate / translate / scale / shear), crops with constant
-//! padding, brightness, contrast, gamma, grayscale, invert, solarize, posterize. Any other op
+//! Covered: identity, flips, affine (rotate / translate / scale / shear), crops (every
+//! padding mode), brightness, contrast, saturation, gamma, grayscale, invert, solarize,
+//! posterize. Any other op
 //! gives [`ImageAugError::NotOnDevice`] before any work is done, so a caller can fall back to
 //! the CPU path.
 //!
@@ -26,7 +27,7 @@ use super::error::{ImageAugError, Result, invalid};
 use super::geometric::{AffineParams, CropParams};
 use super::params::OpParams;
 use super::photometric::LUMA;
-use super::raster::{Interpolation, PaddingMode};
+use super::raster::{Interpolation, PaddingMode, pad_index};
 
 static IDENTITY: OpParams = OpParams::Identity;
 
@@ -139,7 +140,6 @@ fn flatten<'a>(p: &'a OpParams, out: &mut Vec<&'a OpParams>) {
 }
 
 fn check_supported(p: &OpParams) -> Result<()> {
-    let not_yet = |what: String| Err(ImageAugError::NotOnDevice { op: what });
     match p {
         OpParams::Identity
         | OpParams::HFlip
@@ -152,11 +152,10 @@ fn check_supported(p: &OpParams) -> Result<()> {
         | OpParams::Invert
         | OpParams::Solarize(_)
         | OpParams::Posterize(_) => Ok(()),
-        OpParams::Crop(c) if c.padding_mode != PaddingMode::Constant => {
-            not_yet(format!("crop with padding-mode {:?}", c.padding_mode))
-        }
-        OpParams::Crop(_) => Ok(()),
-        other => not_yet(op_name(other).to_string()),
+        OpParams::Crop(_) | OpParams::Saturation(_) => Ok(()),
+        other => Err(ImageAugError::NotOnDevice {
+            op: op_name(other).to_string(),
+        }),
     }
 }
 
@@ -269,6 +268,16 @@ fn apply_group(x: Tensor<4>, ps: &[&OpParams]) -> Result<Tensor<4>> {
             let mean = luma(x.clone()).mean_dim(2).mean_dim(3).expand(shape);
             q8(x * f.clone() + (f.neg().add_scalar(1.0)) * mean)
         }
+        // blend(v, luma, f) per pixel (photometric::saturation); gray is unchanged.
+        OpParams::Saturation(_) if c == 3 => {
+            let f = scalars(|p| match p {
+                OpParams::Saturation(f) => *f,
+                _ => 1.0,
+            });
+            let l = luma(x.clone()).expand(shape);
+            q8(x * f.clone() + f.neg().add_scalar(1.0) * l)
+        }
+        OpParams::Saturation(_) => x,
         // 255 clamp(gain (v/255)^gamma, 0, 1) (photometric::gamma).
         OpParams::Gamma { .. } => {
             let gamma = scalars(|p| match p {
@@ -367,17 +376,26 @@ fn affine(x: Tensor<4>, ps: &[&AffineParams]) -> Tensor<4> {
     q8(sampled + fill)
 }
 
-/// Crops with constant padding: the batch is padded once by the largest overhang on each
-/// side (padding `image - fill` with 0, adding `fill` back after, so every sample gets its
-/// own fill), then rows and columns are gathered per sample. Exact.
+/// Crops: rows and columns are gathered per sample. For constant padding the batch is first
+/// padded once by the largest overhang of a constant-mode box on each side (padding
+/// `image - fill` with 0 and adding `fill` back after, so every sample gets its own fill);
+/// edge, reflect and symmetric boxes read the index the CPU path's `pad_index` maps to.
+/// Exact.
 fn crop(x: Tensor<4>, ps: &[&CropParams]) -> Tensor<4> {
     let device = x.device();
     let [m, c, h, w] = x.dims();
     let (oh, ow) = (ps[0].height as usize, ps[0].width as usize);
+    let constant = |p: &&&CropParams| p.padding_mode == PaddingMode::Constant;
     let over = |start: fn(&CropParams) -> i64, len: usize, n: usize| {
-        let before = ps.iter().map(|p| (-start(p)).max(0)).max().unwrap_or(0);
+        let before = ps
+            .iter()
+            .filter(constant)
+            .map(|p| (-start(p)).max(0))
+            .max()
+            .unwrap_or(0);
         let after = ps
             .iter()
+            .filter(constant)
             .map(|p| (start(p) + len as i64 - n as i64).max(0))
             .max()
             .unwrap_or(0);
@@ -394,13 +412,18 @@ fn crop(x: Tensor<4>, ps: &[&CropParams]) -> Tensor<4> {
         x
     };
     let wp = w + pl + pr;
+    // Index into the padded batch of position `start + k` of a dimension of size `n`.
+    let index = |p: &CropParams, start: i64, k: i64, n: usize, pad: usize| match p.padding_mode {
+        PaddingMode::Constant => start + k + pad as i64,
+        mode => pad_index(start + k, n, mode).map_or(0, |i| i + pad) as i64,
+    };
     let rows: Vec<i64> = ps
         .iter()
-        .flat_map(|p| (0..oh as i64).map(move |r| p.top + pt as i64 + r))
+        .flat_map(|p| (0..oh as i64).map(move |r| index(p, p.top, r, h, pt)))
         .collect();
     let cols: Vec<i64> = ps
         .iter()
-        .flat_map(|p| (0..ow as i64).map(move |j| p.left + pl as i64 + j))
+        .flat_map(|p| (0..ow as i64).map(move |j| index(p, p.left, j, w, pl)))
         .collect();
     let rows = Tensor::<4, Int>::from_data(TensorData::new(rows, [m, 1, oh, 1]), &device)
         .expand([m, c, oh, wp]);

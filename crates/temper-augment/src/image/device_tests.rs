@@ -159,6 +159,25 @@ fn device_crops_match_cpu_exactly() {
         })]
     });
     assert_eq!(smaller, 0.0);
+    // Edge / reflect / symmetric padding (torchvision padding_mode), mixed with constant in
+    // one batch.
+    let modes = [
+        PaddingMode::Edge,
+        PaddingMode::Reflect,
+        PaddingMode::Symmetric,
+        PaddingMode::Constant,
+    ];
+    let mixed = both("crop padding modes", |i, rng, w, h| {
+        vec![OpParams::Crop(CropParams {
+            top: rng.random_range(-5..=5),
+            left: rng.random_range(-5..=5),
+            height: h,
+            width: w,
+            padding_mode: modes[i % 4],
+            fill: [90, 7, 200],
+        })]
+    });
+    assert_eq!(mixed, 0.0);
 }
 
 fn random_affine(rng: &mut ChaCha8Rng, interpolation: Interpolation, i: usize) -> AffineParams {
@@ -229,11 +248,14 @@ fn device_rotation_by_90_is_transpose_then_vflip() {
 #[test]
 fn device_photometric_ops_match_cpu_within_one_level() {
     type Make = fn(&mut ChaCha8Rng) -> OpParams;
-    let ops: [(&str, Make); 7] = [
+    let ops: [(&str, Make); 8] = [
         ("brightness", |r| {
             OpParams::Brightness(r.random_range(0.5..1.6))
         }),
         ("contrast", |r| OpParams::Contrast(r.random_range(0.3..1.8))),
+        ("saturation", |r| {
+            OpParams::Saturation(r.random_range(0.0..2.0))
+        }),
         ("gamma", |r| OpParams::Gamma {
             gamma: r.random_range(0.5..2.0),
             gain: r.random_range(0.8..1.2),
@@ -306,17 +328,15 @@ fn device_rejects_unsupported_ops_and_ragged_sizes() {
         err.to_string(),
         "op \"equalize\": not available on device yet"
     );
-    let reflect = OpParams::Crop(CropParams {
-        top: -2,
-        left: 0,
-        height: 28,
-        width: 28,
-        padding_mode: PaddingMode::Reflect,
-        fill: [0; 3],
-    });
-    let err = run(vec![vec![reflect], vec![OpParams::Identity]]).unwrap_err();
+    // Found inside a nested sequence, after supported ops.
+    let nested = OpParams::Sequence(vec![OpParams::Invert, OpParams::Hue(0.1)]);
+    let err = run(vec![
+        vec![OpParams::Identity],
+        vec![OpParams::VFlip, nested],
+    ])
+    .unwrap_err();
     assert!(
-        matches!(&err, ImageAugError::NotOnDevice { op } if op.contains("Reflect")),
+        matches!(&err, ImageAugError::NotOnDevice { op } if op == "hue"),
         "{err}"
     );
     let small = OpParams::Crop(CropParams {
