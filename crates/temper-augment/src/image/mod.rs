@@ -17,10 +17,12 @@
 //! - [`policy`]: compose, random-apply, one-of, RandAugment, TrivialAugmentWide.
 //! - [`op`]: [`Op`], the TOML-tagged union of all of them.
 //! - [`pipeline`]: [`Pipeline`], [`augment_batch`] (rayon), [`preview_grid`].
+//! - [`device`]: [`apply_batch_device`], the same params on a batched Burn tensor.
 //! - [`mix`]: MixUp / CutMix / label smoothing on `f32` NCHW batches.
 //! - [`settings`]: [`AugmentSettings`], the `[augment]` section.
 
 pub mod common;
+pub mod device;
 mod error;
 pub mod geometric;
 pub mod geometric_ops;
@@ -36,12 +38,15 @@ pub mod raster;
 pub mod settings;
 
 #[cfg(test)]
+mod device_tests;
+#[cfg(test)]
 mod geometric_tests;
 #[cfg(test)]
 mod photometric_tests;
 #[cfg(test)]
 mod pipeline_tests;
 
+pub use device::apply_batch_device;
 pub use error::{ImageAugError, Result};
 pub use mix::{MixConfig, MixParams, apply_mix, mix_batch, soft_cross_entropy, soft_targets};
 pub use op::{OP_NAMES, Op};
