@@ -6,8 +6,12 @@
 use rayon::prelude::*;
 use std::path::Path;
 
-use temper_augment::image::{AugImage, AugmentSettings, Pipeline, Policy, preview_grid};
+use burn::tensor::{Device, Tensor, TensorData};
+use temper_augment::image::{
+    AugImage, AugmentSettings, ImageAugError, Pipeline, Policy, apply_batch_device, preview_grid,
+};
 use temper_data::ImageDataset;
+use temper_data::Normalization;
 
 use crate::error::TrainError;
 use crate::experiment::Experiment;
@@ -97,6 +101,48 @@ impl BatchAugmenter {
                 self.to_chw(&out)
             })
             .collect()
+    }
+
+    /// The same augmentation built on `device` (the trainer's choice on wgpu): the raw pixels
+    /// go up once as `0..=255` floats, each sample's parameters — drawn exactly as
+    /// [`augment`](Self::augment) draws them — are replayed there by temper-augment's
+    /// `apply_batch_device`, and the batch is normalized on the device. An op without a device
+    /// implementation is an [`ImageAugError::NotOnDevice`]; the caller falls back to the CPU.
+    ///
+    /// # Shapes
+    /// - output: `[indices.len(), C, H, W]`, normalized
+    pub fn augment_on_device(
+        &self,
+        dataset: &ImageDataset,
+        indices: &[usize],
+        epoch: usize,
+        normalization: &Normalization,
+        device: &Device,
+    ) -> Result<Tensor<4>, ImageAugError> {
+        let [c, h, w] = self.shape;
+        let mut raw = Vec::with_capacity(indices.len() * c * h * w);
+        for &i in indices {
+            raw.extend(dataset.image(i).iter().map(|&p| p as f32));
+        }
+        let images = Tensor::<4>::from_data(TensorData::new(raw, [indices.len(), c, h, w]), device);
+        let params: Vec<_> = indices
+            .iter()
+            .map(|&i| {
+                self.pipeline
+                    .sample_for(self.seed, epoch as u32, i as u32, w as u32, h as u32)
+            })
+            .collect();
+        let augmented = apply_batch_device(images, &params)?;
+        // Normalization::apply's p * scale - shift, per channel, broadcast over [N, C, H, W].
+        let per_channel = |f: &dyn Fn(usize) -> f32| {
+            let values: Vec<f32> = (0..c).map(f).collect();
+            Tensor::<4>::from_data(TensorData::new(values, [1, c, 1, 1]), device)
+        };
+        let std = |k: usize| normalization.std[k % normalization.std.len()];
+        let mean = |k: usize| normalization.mean[k % normalization.mean.len()];
+        let scale = per_channel(&|k| 1.0 / (255.0 * std(k)));
+        let shift = per_channel(&|k| mean(k) / std(k));
+        Ok(augmented * scale - shift)
     }
 
     fn to_image(&self, chw: &[u8]) -> AugImage {

@@ -6,6 +6,7 @@
 //! reaches the caller through the [`Progress`] trait.
 
 mod augment;
+mod batches;
 mod confusion;
 mod device;
 mod error;

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use burn::lr_scheduler::LrScheduler;
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -26,8 +26,9 @@ use temper_model::Classifier;
 use temper_optim::{EarlyStopping, LrSchedule, ModelEma};
 
 use crate::augment::{BatchAugmenter, has_image_ops, parse_augment};
+use crate::batches::BatchBuilder;
 use crate::confusion::ConfusionMatrix;
-use crate::device::select_device;
+use crate::device::{DeviceChoice, select_device};
 use crate::error::TrainError;
 use crate::experiment::{DataSource, Experiment};
 use crate::metrics::{EpochMetrics, EvalScores, Scores, metrics_csv};
@@ -37,7 +38,6 @@ use crate::run_dir::{
     check_run_dir, create_run_dir, write_atomic,
 };
 use crate::step::Stepper;
-use temper_augment::image::mix_batch;
 
 /// Receives what a run is doing, for a progress display. Every method has an empty default.
 pub trait Progress {
@@ -158,11 +158,22 @@ pub fn train(
         ),
         _ => None,
     };
-    let classes = data.train.num_classes();
     let normalization = Normalization::fit(&data.train, &split.train);
     let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
     let train_device = selected.device.clone().autodiff();
     let eval_device = selected.device.clone();
+    let mut batches = BatchBuilder {
+        dataset: &data.train,
+        batcher: &batcher,
+        normalization: &normalization,
+        augmenter: augmenter.as_ref(),
+        mix: mix.as_ref(),
+        device: &train_device,
+        seed,
+        // The device path pays off where the model runs on a GPU; on a CPU backend the
+        // rayon-parallel image path is as fast and exact.
+        on_device: selected.backend == DeviceChoice::Wgpu,
+    };
     train_device.seed(seed);
     let mut model = plan.init(&train_device);
     exp.regularization.check_patterns(&model)?;
@@ -215,47 +226,12 @@ pub fn train(
         let mut seen = 0usize;
         for (step, chunk) in order.chunks(batch_size).enumerate() {
             let lr = schedule.next_lr();
+            let (batch, soft) = batches.build(chunk, epoch, step, progress)?;
             let out;
-            if augmenter.is_none() && mix.is_none() {
-                let batch = batcher.batch_indices(&data.train, chunk, &train_device);
-                (model, out) = stepper.step(model, batch, lr);
-            } else {
-                let labels: Vec<usize> = chunk.iter().map(|&i| data.train.label(i)).collect();
-                let pixels: Vec<Vec<u8>> = match &augmenter {
-                    Some(aug) => aug.augment(&data.train, chunk, epoch),
-                    None => chunk
-                        .iter()
-                        .map(|&i| data.train.image(i).to_vec())
-                        .collect(),
-                };
-                match &mix {
-                    Some(cfg) => {
-                        let [c, h, w] = data.train.image_shape();
-                        let mut values = batcher.normalize(&pixels);
-                        let (soft, _) = mix_batch(
-                            cfg,
-                            &mut values,
-                            [chunk.len(), c, h, w],
-                            &labels,
-                            classes,
-                            seed,
-                            epoch as u32,
-                            step as u32,
-                        )
-                        .map_err(|e| TrainError::Config(format!("augment: {e}")))?;
-                        let soft = Tensor::<2>::from_data(
-                            TensorData::new(soft, [chunk.len(), classes]),
-                            &train_device,
-                        );
-                        let batch = batcher.batch_values(values, &labels, &train_device);
-                        (model, out) = stepper.step_soft(model, batch, soft, lr);
-                    }
-                    None => {
-                        let batch = batcher.batch_pixels(&pixels, &labels, &train_device);
-                        (model, out) = stepper.step(model, batch, lr);
-                    }
-                }
-            }
+            (model, out) = match soft {
+                Some(soft) => stepper.step_soft(model, batch, soft, lr),
+                None => stepper.step(model, batch, lr),
+            };
             if let Some(ema) = ema.as_mut() {
                 ema.update(&model)?;
             }

@@ -351,3 +351,52 @@ fn a_run_writes_its_report_and_eval_scores_the_same_weights_again() {
         "{err}"
     );
 }
+
+#[test]
+fn augmentation_on_the_device_builds_the_batch_the_cpu_path_builds() {
+    use burn::tensor::Device;
+    use temper_augment::image::AugmentSettings;
+    use temper_data::{ImageBatcher, bundled_mnist};
+
+    use crate::augment::BatchAugmenter;
+
+    let mnist = bundled_mnist().unwrap();
+    let settings: AugmentSettings = toml::from_str(
+        "ops = [ { op = 'random-crop', size = 28, padding = 2 }, { op = 'rotate', degrees = 15 }, \
+         { op = 'brightness', factor = 0.3 } ]",
+    )
+    .unwrap();
+    let augmenter = BatchAugmenter::new(&settings, 9, &mnist.train).unwrap();
+    let normalization = temper_data::Normalization::mnist();
+    let batcher = ImageBatcher::new(normalization.clone(), [1, 28, 28]);
+    let device = Device::flex();
+    let indices: Vec<usize> = vec![5, 17, 3, 400, 2];
+    let cpu = batcher
+        .batch_pixels(
+            &augmenter.augment(&mnist.train, &indices, 3),
+            &indices
+                .iter()
+                .map(|&i| mnist.train.label(i))
+                .collect::<Vec<_>>(),
+            &device,
+        )
+        .images;
+    let on_device = augmenter
+        .augment_on_device(&mnist.train, &indices, 3, &normalization, &device)
+        .unwrap();
+    let (a, b) = (
+        cpu.into_data().try_to_vec::<f32>().unwrap(),
+        on_device.into_data().try_to_vec::<f32>().unwrap(),
+    );
+    // One 8-bit level, normalized: 1 / (255 * 0.3081). The paths round bilinear samples once
+    // each, so they may differ by at most that, and rarely.
+    let level = 1.0 / (255.0 * 0.3081);
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    let mean = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).sum::<f32>() / a.len() as f32;
+    assert!(worst <= level + 1e-4, "max difference {worst}");
+    assert!(mean <= level / 100.0, "mean difference {mean}");
+}
