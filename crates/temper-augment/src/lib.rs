@@ -1,4 +1,5 @@
-//! Data augmentation for temper, free of Burn so it builds in seconds.
+//! Data augmentation for temper: images (on `image` buffers, and replayed on Burn tensors on
+//! the training device), text and audio.
 //!
 //! - [`image`](mod@image): image augmentation on 8-bit gray/RGB buffers — flips, affine
 //!   (rotate, translate, scale, shear), crops with padding, random resized crop, resize,
@@ -6,7 +7,9 @@
 //!   equalize, autocontrast), random erasing and Cutout; policies (compose, random-apply,
 //!   one-of, RandAugment, TrivialAugmentWide); batch-level MixUp/CutMix with soft targets and
 //!   label smoothing; the `[augment]` settings; a preview grid. Each op samples its
-//!   parameters from a per-sample seeded stream, then applies them deterministically.
+//!   parameters from a per-sample seeded stream, then applies them deterministically — on the
+//!   CPU, or on a `[N, C, H, W]` Burn tensor (`image::apply_batch_device`) with the same
+//!   meaning.
 //! - [`text`]: EDA (Wei & Zou 2019) — synonym replacement, random insertion, random swap and
 //!   random deletion on a lossless tokenizer — with WordNet 3.0 synonyms (a table compiled in,
 //!   or a WordNet dictionary directory read at run time).
