@@ -60,6 +60,9 @@ pub enum AugmentCommand {
         /// Pixel magnification.
         #[arg(long, default_value_t = 3)]
         scale: usize,
+        /// Preview this image (PNG, JPEG or BMP) instead of training images.
+        #[arg(long, value_name = "PATH")]
+        image: Option<PathBuf>,
     },
     /// Apply audio ops to a WAV file, in order, e.g. `--op pitch:+2 --op noise-snr:20`.
     Audio {
@@ -117,9 +120,10 @@ pub fn run(cmd: AugmentCommand) -> anyhow::Result<()> {
             rows,
             variants,
             scale,
+            image,
         } => {
             let exp = temper_train::Experiment::load(&config)?;
-            temper_train::augment_preview(&exp, rows, variants, scale, &out)?;
+            temper_train::augment_preview(&exp, image.as_deref(), rows, variants, scale, &out)?;
             println!(
                 "wrote {} ({rows} images x {variants} variants)",
                 out.display()

@@ -176,11 +176,12 @@ fn transpose_planes(src: &[u8], channels: usize, plane: usize, to_interleaved: b
     out
 }
 
-/// Writes a PNG grid for `temper augment preview`: one row per training image (the first
-/// `rows` of the data set), the original then `variants` augmentations (epochs 0, 1, ...),
-/// each pixel drawn `scale` x `scale`.
+/// Writes a PNG grid for `temper augment preview`: one row per image — the first `rows`
+/// training images, or the one at `image` (PNG/JPEG/BMP) — the original then `variants`
+/// augmentations (epochs 0, 1, ...), each pixel drawn `scale` x `scale`.
 pub fn augment_preview(
     exp: &Experiment,
+    image: Option<&Path>,
     rows: usize,
     variants: usize,
     scale: usize,
@@ -192,12 +193,22 @@ pub fn augment_preview(
             "augment: the experiment has no [augment] ops or policy to preview".into(),
         )
     })?;
-    let data = load_data(&exp.data.data_source()?)?;
-    let augmenter = BatchAugmenter::new(&settings, exp.train.seed, &data.train)?;
-    let images: Vec<AugImage> = (0..rows.min(data.train.len()))
-        .map(|i| augmenter.to_image(data.train.image(i)))
-        .collect();
-    let grid = preview_grid(&images, &augmenter.pipeline, exp.train.seed, variants);
+    let augment_err = |e: ImageAugError| TrainError::Config(format!("augment: {e}"));
+    let (images, pipeline) = match image {
+        Some(path) => (
+            vec![AugImage::open(path).map_err(augment_err)?],
+            settings.pipeline().map_err(augment_err)?,
+        ),
+        None => {
+            let data = load_data(&exp.data.data_source()?)?;
+            let augmenter = BatchAugmenter::new(&settings, exp.train.seed, &data.train)?;
+            let images = (0..rows.min(data.train.len()))
+                .map(|i| augmenter.to_image(data.train.image(i)))
+                .collect();
+            (images, augmenter.pipeline)
+        }
+    };
+    let grid = preview_grid(&images, &pipeline, exp.train.seed, variants);
     let (w, h) = (grid.width() as usize, grid.height() as usize);
     let raw = grid.into_raw();
     let scale = scale.max(1);
@@ -211,7 +222,7 @@ pub fn augment_preview(
     AugImage::from_raw((w * scale) as u32, (h * scale) as u32, 3, big)
         .expect("the scaled size matches the buffer")
         .save_png(png)
-        .map_err(|e| TrainError::Config(e.to_string()))
+        .map_err(augment_err)
 }
 
 #[cfg(test)]
