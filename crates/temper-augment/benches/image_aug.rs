@@ -1,34 +1,70 @@
-//! Images per second of the CPU image pipeline on batches of 128, one thread and all threads:
-//! the typical pipeline (random-crop padding 2 + rotate ±15 + hflip) and the issue's standard
-//! pipeline (random resized crop + hflip + rotate ±15 + color jitter + Gaussian noise), on
-//! 28x28 gray and 32x32 RGB.
+//! Images per second of image augmentation, as issue 5 asks: every op alone (one thread), the
+//! typical pipeline (random-crop padding 2 + rotate ±15 + hflip) and the standard one (random
+//! resized crop + hflip + rotate ±15 + color jitter + Gaussian noise) with one thread and all,
+//! on 28x28 gray and 224x224 RGB; and the device path (`apply_batch_device`) on flex for the
+//! ops it covers.
 //!
-//! `CARGO_TARGET_DIR=... cargo bench -p temper-augment --bench image_aug`
+//! `cargo bench --bench image_aug` (from the workspace root; `-- op/` etc. to filter)
 
 use std::hint::black_box;
+use std::time::Duration;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use burn::tensor::{Device, Tensor, TensorData};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use image::{GrayImage, RgbImage};
-use temper_augment::image::{AugImage, AugmentSettings, Pipeline, augment_batch};
+use temper_augment::image::{
+    AugImage, AugmentSettings, Pipeline, apply_batch_device, augment_batch, sample_batch,
+};
 
-const BATCH: usize = 128;
+/// Batch per image size: 128 small images, 32 large ones (about 4.8 MB of RGB).
+const SIZES: [(&str, bool, u32, usize); 2] =
+    [("gray28", false, 28, 128), ("rgb224", true, 224, 32)];
 
-fn pipeline(ops: &str) -> Pipeline {
+const OPS: [&str; 25] = [
+    r#"{ op = "hflip", p = 1.0 }"#,
+    r#"{ op = "vflip", p = 1.0 }"#,
+    r#"{ op = "rotate", degrees = 15 }"#,
+    r#"{ op = "translate", fraction = [0.1, 0.1] }"#,
+    r#"{ op = "scale", range = [0.9, 1.1] }"#,
+    r#"{ op = "shear", degrees = 10 }"#,
+    r#"{ op = "random-crop", padding = 4 }"#,
+    r#"{ op = "random-resized-crop", scale = [0.8, 1.0] }"#,
+    r#"{ op = "brightness" }"#,
+    r#"{ op = "contrast" }"#,
+    r#"{ op = "saturation" }"#,
+    r#"{ op = "hue", shift = 0.1 }"#,
+    r#"{ op = "gamma" }"#,
+    r#"{ op = "gaussian-noise", sigma = 0.05 }"#,
+    r#"{ op = "salt-and-pepper" }"#,
+    r#"{ op = "gaussian-blur" }"#,
+    r#"{ op = "sharpness", p = 1.0 }"#,
+    r#"{ op = "grayscale", p = 1.0 }"#,
+    r#"{ op = "invert", p = 1.0 }"#,
+    r#"{ op = "solarize", p = 1.0 }"#,
+    r#"{ op = "posterize", p = 1.0 }"#,
+    r#"{ op = "equalize", p = 1.0 }"#,
+    r#"{ op = "autocontrast", p = 1.0 }"#,
+    r#"{ op = "random-erasing", p = 1.0 }"#,
+    r#"{ op = "resize", size = 32 }"#,
+];
+
+fn pipeline(ops: &str) -> Option<Pipeline> {
     toml::from_str::<AugmentSettings>(&format!("ops = [ {ops} ]"))
-        .expect("bench pipeline parses")
+        .ok()?
         .pipeline()
-        .expect("bench pipeline is valid")
+        .ok()
 }
 
-fn images(rgb: bool) -> Vec<AugImage> {
-    (0..BATCH as u32)
+fn images(rgb: bool, side: u32, n: usize) -> Vec<AugImage> {
+    (0..n as u32)
         .map(|i| {
             if rgb {
-                AugImage::Rgb(RgbImage::from_fn(32, 32, |x, y| {
-                    image::Rgb([(x * 8 + i) as u8, (y * 8) as u8, ((x + y) * 4) as u8])
+                AugImage::Rgb(RgbImage::from_fn(side, side, |x, y| {
+                    image::Rgb([(x + i) as u8, y as u8, ((x + y) / 2) as u8])
                 }))
             } else {
-                AugImage::Gray(GrayImage::from_fn(28, 28, |x, y| {
+                AugImage::Gray(GrayImage::from_fn(side, side, |x, y| {
                     image::Luma([((x * y + i) % 256) as u8])
                 }))
             }
@@ -36,31 +72,68 @@ fn images(rgb: bool) -> Vec<AugImage> {
         .collect()
 }
 
-fn bench(c: &mut Criterion) {
+fn settle(group: &mut BenchmarkGroup<'_, WallTime>, n: usize) {
+    group.throughput(Throughput::Elements(n as u64));
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(300));
+    group.measurement_time(Duration::from_secs(1));
+}
+
+fn one_thread() -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("thread pool")
+}
+
+fn bench_ops(c: &mut Criterion) {
+    let pool = one_thread();
+    for (size, rgb, side, n) in SIZES {
+        let imgs = images(rgb, side, n);
+        let mut group = c.benchmark_group(format!("op/{size}"));
+        settle(&mut group, n);
+        for spec in OPS {
+            let Some(pipe) = pipeline(spec) else {
+                panic!("bench op {spec} does not parse");
+            };
+            let name = spec.split('"').nth(1).expect("op name");
+            let mut epoch = 0u32;
+            group.bench_function(name, |b| {
+                b.iter(|| {
+                    epoch = epoch.wrapping_add(1);
+                    pool.install(|| black_box(augment_batch(&imgs, &pipe, 7, epoch, 0)))
+                })
+            });
+        }
+        group.finish();
+    }
+}
+
+fn bench_pipelines(c: &mut Criterion) {
     let typical = pipeline(
         r#"{ op = "random-crop", padding = 2 }, { op = "rotate", degrees = 15 }, { op = "hflip" }"#,
-    );
+    )
+    .expect("typical pipeline");
     let standard = pipeline(
         r#"{ op = "random-resized-crop", scale = [0.8, 1.0] }, { op = "hflip" },
            { op = "rotate", degrees = 15 },
            { op = "color-jitter", brightness = 0.4, contrast = 0.4, saturation = 0.4, hue = 0.1 },
            { op = "gaussian-noise", sigma = 0.05 }"#,
-    );
+    )
+    .expect("standard pipeline");
     let all = rayon::current_num_threads();
     for (pname, pipe) in [("typical", &typical), ("standard", &standard)] {
-        for (iname, rgb) in [("gray28", false), ("rgb32", true)] {
-            let imgs = images(rgb);
-            let mut group = c.benchmark_group(format!("{pname}/{iname}"));
-            group.throughput(Throughput::Elements(BATCH as u64));
-            group.sample_size(20);
-            group.measurement_time(std::time::Duration::from_secs(3));
+        for (size, rgb, side, n) in SIZES {
+            let imgs = images(rgb, side, n);
+            let mut group = c.benchmark_group(format!("cpu/{pname}/{size}"));
+            settle(&mut group, n);
             for threads in [1, all] {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
                     .build()
                     .expect("thread pool");
                 let mut epoch = 0u32;
-                group.bench_function(format!("b128_threads{threads}"), |b| {
+                group.bench_function(format!("threads{threads}"), |b| {
                     b.iter(|| {
                         epoch = epoch.wrapping_add(1);
                         pool.install(|| black_box(augment_batch(&imgs, pipe, 7, epoch, 0)))
@@ -72,5 +145,43 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+/// The device path on flex: parameters drawn on the host, pixels uploaded once, ops replayed
+/// on the tensor, result read back (so the work is done, not merely queued).
+fn bench_device(c: &mut Criterion) {
+    let device = Device::flex();
+    let covered = pipeline(
+        r#"{ op = "random-crop", padding = 2 }, { op = "rotate", degrees = 15 }, { op = "hflip" },
+           { op = "brightness" }, { op = "contrast" }"#,
+    )
+    .expect("device pipeline");
+    for (size, rgb, side, n) in SIZES {
+        let imgs = images(rgb, side, n);
+        let c_ = if rgb { 3 } else { 1 };
+        let s = side as usize;
+        let mut raw = Vec::with_capacity(n * c_ * s * s);
+        for img in &imgs {
+            // Interleaved to planar.
+            let px = img.as_raw();
+            for ch in 0..c_ {
+                raw.extend((0..s * s).map(|p| px[p * c_ + ch] as f32));
+            }
+        }
+        let mut group = c.benchmark_group(format!("device-flex/{size}"));
+        settle(&mut group, n);
+        let mut epoch = 0u32;
+        group.bench_function("crop-rotate-hflip-brightness-contrast", |b| {
+            b.iter(|| {
+                epoch = epoch.wrapping_add(1);
+                let params = sample_batch(&covered, n, side, side, 7, epoch, 0);
+                let t =
+                    Tensor::<4>::from_data(TensorData::new(raw.clone(), [n, c_, s, s]), &device);
+                let out = apply_batch_device(t, &params).expect("covered ops");
+                black_box(out.into_data())
+            })
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench_ops, bench_pipelines, bench_device);
 criterion_main!(benches);
