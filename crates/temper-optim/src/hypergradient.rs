@@ -220,12 +220,10 @@ mod tests {
         x: Param<Tensor<1>>,
     }
 
-    /// SGD-HD on f(x) = x^2 / 2 (gradient x) from x0 = 1: with u_t = -g_t the rule is the
-    /// paper's alpha_t = alpha_{t-1} + beta * g_t * g_{t-1} (Baydin et al. 2018, eq. 6).
-    #[test]
-    fn sgd_hd_on_a_quadratic_follows_the_papers_recursion() {
+    /// The one-parameter model x = 1 on flex with autodiff, and plain SGD at lr 0.1.
+    fn point_at_one_with_sgd() -> (Point, burn::optim::ModuleOptimizer) {
         let device = Device::flex().autodiff();
-        let mut model = Point {
+        let model = Point {
             x: Param::from_tensor(Tensor::from_data(
                 TensorData::new(vec![1.0f32], [1]),
                 &device,
@@ -236,7 +234,14 @@ mod tests {
             lr: Some(0.1),
             ..Default::default()
         };
-        let mut optim = settings.init().unwrap();
+        (model, settings.init().unwrap())
+    }
+
+    /// SGD-HD on f(x) = x^2 / 2 (gradient x) from x0 = 1: with u_t = -g_t the rule is the
+    /// paper's alpha_t = alpha_{t-1} + beta * g_t * g_{t-1} (Baydin et al. 2018, eq. 6).
+    #[test]
+    fn sgd_hd_on_a_quadratic_follows_the_papers_recursion() {
+        let (mut model, mut optim) = point_at_one_with_sgd();
         let mut hd = Hypergradient::new(
             0.1,
             &HypergradientSettings {
@@ -272,19 +277,7 @@ mod tests {
     /// point the same way (cos = 1) while x stays positive, so alpha_t = alpha_0 (1 + beta)^t.
     #[test]
     fn multiplicative_rule_scales_by_one_plus_beta_per_aligned_step() {
-        let device = Device::flex().autodiff();
-        let mut model = Point {
-            x: Param::from_tensor(Tensor::from_data(
-                TensorData::new(vec![1.0f32], [1]),
-                &device,
-            )),
-        };
-        let settings = OptimizerSettings {
-            kind: crate::OptimizerKind::Sgd,
-            lr: Some(0.1),
-            ..Default::default()
-        };
-        let mut optim = settings.init().unwrap();
+        let (mut model, mut optim) = point_at_one_with_sgd();
         let rule = HypergradientRule::Multiplicative;
         let mut hd = Hypergradient::new(0.1, &HypergradientSettings { beta: 0.2, rule }).unwrap();
         for step in 0..4 {

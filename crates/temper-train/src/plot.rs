@@ -50,7 +50,6 @@ pub struct LineChart {
 impl LineChart {
     /// Draws the chart to a PNG file at `path`.
     pub fn write_png(&self, path: &Path) -> Result<(), TrainError> {
-        register();
         let points = self.series.iter().flat_map(|s| s.points.iter());
         let finite: Vec<(f64, f64)> = points
             .copied()
@@ -67,23 +66,13 @@ impl LineChart {
         let y_pad = ((y_max - y_min) * 0.05).max(y_max.abs() * 1e-3).max(1e-12);
         let y_range = (y_min - y_pad)..(y_max + y_pad);
 
-        let tmp = temporary(path);
-        let drawn = if self.log_x {
-            self.draw(
-                &tmp,
-                (x_min..x_max.max(x_min * 1.0001)).log_scale(),
-                y_range,
-            )
-        } else {
-            let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
-            self.draw(&tmp, x_min..x_max, y_range)
-        };
-        let result = drawn.and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
-        result.map_err(|message| {
-            let _ = std::fs::remove_file(&tmp);
-            TrainError::Plot {
-                path: path.to_path_buf(),
-                message,
+        draw_to(path, |file| {
+            if self.log_x {
+                let x = (x_min..x_max.max(x_min * 1.0001)).log_scale();
+                self.draw(file, x, y_range)
+            } else {
+                let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
+                self.draw(file, x_min..x_max, y_range)
             }
         })
     }
@@ -158,18 +147,7 @@ pub struct BarChart {
 impl BarChart {
     /// Draws the chart to a PNG file at `path`.
     pub fn write_png(&self, path: &Path) -> Result<(), TrainError> {
-        register();
-        let tmp = temporary(path);
-        let result = self
-            .draw(&tmp)
-            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
-        result.map_err(|message| {
-            let _ = std::fs::remove_file(&tmp);
-            TrainError::Plot {
-                path: path.to_path_buf(),
-                message,
-            }
-        })
+        draw_to(path, |file| self.draw(file))
     }
 
     fn draw(&self, file: &Path) -> Result<(), String> {
@@ -232,18 +210,7 @@ pub struct Heatmap {
 impl Heatmap {
     /// Draws the heatmap to a PNG file at `path`.
     pub fn write_png(&self, path: &Path) -> Result<(), TrainError> {
-        register();
-        let tmp = temporary(path);
-        let result = self
-            .draw(&tmp)
-            .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
-        result.map_err(|message| {
-            let _ = std::fs::remove_file(&tmp);
-            TrainError::Plot {
-                path: path.to_path_buf(),
-                message,
-            }
-        })
+        draw_to(path, |file| self.draw(file))
     }
 
     fn draw(&self, file: &Path) -> Result<(), String> {
@@ -315,6 +282,21 @@ fn register() {
             .map_err(|_| "bundled font")
             .expect("assets/fonts/DejaVuSans.ttf parses");
     });
+}
+
+/// Draws with `draw` into a hidden temporary beside `path`, then renames it into place; the
+/// temporary is removed on failure.
+fn draw_to(path: &Path, draw: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), TrainError> {
+    register();
+    let tmp = temporary(path);
+    let result = draw(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    result.map_err(|message| {
+        let _ = std::fs::remove_file(&tmp);
+        TrainError::Plot {
+            path: path.to_path_buf(),
+            message,
+        }
+    })
 }
 
 /// A hidden temporary beside `path`, ending in `.png` so the encoder picks PNG.

@@ -14,6 +14,7 @@
 //! warmup-then-plateau composition PyTorch cannot express (pytorch/pytorch#68978).
 
 mod curve;
+mod kinds;
 mod plateau;
 mod settings;
 #[cfg(test)]
@@ -24,11 +25,9 @@ use std::sync::{Arc, Mutex};
 use burn::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 
 pub use curve::{Anneal, Curve, CyclicMode};
+pub use kinds::{AnnealKind, CyclicModeKind, Interval, ScheduleKind, WarmupMode, WarmupSettings};
 pub use plateau::{PlateauSettings, ThresholdMode};
-pub use settings::{
-    AnnealKind, CyclicModeKind, Interval, ScheduleKind, ScheduleSettings, WarmupMode,
-    WarmupSettings,
-};
+pub use settings::ScheduleSettings;
 
 use crate::error::{OptimError, invalid};
 use plateau::Plateau;
