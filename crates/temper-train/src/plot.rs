@@ -163,35 +163,27 @@ impl BarChart {
         let root = BitMapBackend::new(file, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let labels: Vec<String> = self.bars.iter().map(|b| b.0.clone()).collect();
+        let label = centre_labels(&labels);
         let mut chart = ChartBuilder::on(&root)
             .caption(&self.title, ("sans-serif", 24))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(80)
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+            .build_cartesian_2d(0.0..n as f64, 0.0..top)
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .x_labels(2 * n + 1)
             .label_style(("sans-serif", 14))
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
+            .x_label_formatter(&label)
             .y_label_formatter(&|v| format_number(*v))
             .draw()
             .map_err(|e| e.to_string())?;
         chart
             .draw_series(self.bars.iter().enumerate().map(|(i, (_, v))| {
-                let mut bar = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 0.0),
-                        (SegmentValue::Exact(i + 1), v.max(0.0)),
-                    ],
-                    COLORS[0].filled(),
-                );
-                bar.set_margin(0, 0, 12, 12);
-                bar
+                let x = i as f64;
+                Rectangle::new([(x + 0.1, 0.0), (x + 0.9, v.max(0.0))], COLORS[0].filled())
             }))
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())
@@ -217,15 +209,7 @@ impl Heatmap {
         let n = self.counts.len().max(1);
         let root = BitMapBackend::new(file, (720, 720)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let labels = &self.labels;
-        let label = move |v: &f64| {
-            let i = v.floor() as usize;
-            if (*v - i as f64 - 0.5).abs() < 1e-9 {
-                labels.get(i).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
+        let label = centre_labels(&self.labels);
         let mut chart = ChartBuilder::on(&root)
             .caption(&self.title, ("sans-serif", 18))
             .margin(16)
@@ -272,6 +256,19 @@ impl Heatmap {
             }
         }
         root.present().map_err(|e| e.to_string())
+    }
+}
+
+/// An axis label formatter for categories drawn over `[i, i + 1)`: the name of category `i` at
+/// `i + 0.5` (ask for `2n + 1` labels so those positions are among the ticks), nothing else.
+fn centre_labels(labels: &[String]) -> impl Fn(&f64) -> String + '_ {
+    move |v: &f64| {
+        let i = v.floor() as usize;
+        if (*v - i as f64 - 0.5).abs() < 1e-9 {
+            labels.get(i).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
     }
 }
 
