@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
-use temper_data::{ImageBatcher, Normalization, split_indices};
+use temper_data::{ImageBatcher, Normalization};
 
 use crate::device::{DeviceChoice, select_device};
 use crate::error::TrainError;
@@ -76,12 +76,7 @@ pub fn eval_run(
         Some(n) => n,
         // No summary (the run was killed): the same split and seed give the same statistics.
         None => {
-            let split = split_indices(
-                loaded.train.len(),
-                exp.data.limit_train,
-                exp.data.valid_fraction,
-                exp.train.seed,
-            )?;
+            let split = exp.split(loaded.train.len())?;
             Normalization::fit(&loaded.train, &split.train)
         }
     };

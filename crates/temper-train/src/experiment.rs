@@ -15,6 +15,8 @@ use crate::device::DeviceChoice;
 use crate::error::{TrainError, io_err};
 use crate::metrics::METRIC_NAMES;
 use crate::model_section::ModelSection;
+use temper_data::{Split, split_indices};
+
 use crate::tune::TuneSection;
 
 /// A whole experiment (`train`; later `tune`, `augment preview`, `schedule plot`).
@@ -178,6 +180,25 @@ impl Experiment {
         // once it is loaded.
         self.model.plan([1, 28, 28], 10)?;
         Ok(())
+    }
+
+    /// The seeded train/validation split of a training set of `n` images (`[data]
+    /// limit_train`, `valid_fraction`, `[train] seed`). Every command that trains or replays a
+    /// run splits through here, so they all see the same images; an empty training side is an
+    /// error naming `data.limit_train`.
+    pub fn split(&self, n: usize) -> Result<Split, TrainError> {
+        let split = split_indices(
+            n,
+            self.data.limit_train,
+            self.data.valid_fraction,
+            self.train.seed,
+        )?;
+        if split.train.is_empty() {
+            return Err(TrainError::Config(
+                "data.limit_train: leaves no training image after the validation split".into(),
+            ));
+        }
+        Ok(split)
     }
 
     /// The rules that pick the best epoch: `[early_stopping]` when present; otherwise the

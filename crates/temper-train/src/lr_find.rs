@@ -9,7 +9,7 @@ use burn::module::Module;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
-use temper_data::{ImageBatcher, Normalization, split_indices};
+use temper_data::{ImageBatcher, Normalization};
 
 use crate::device::select_device;
 use crate::error::{TrainError, io_err};
@@ -160,12 +160,7 @@ pub fn lr_find(
     let plan = exp
         .model
         .plan(data.train.image_shape(), data.train.num_classes())?;
-    let split = split_indices(
-        data.train.len(),
-        exp.data.limit_train,
-        exp.data.valid_fraction,
-        seed,
-    )?;
+    let split = exp.split(data.train.len())?;
     let selected = select_device(exp.train.device)?;
     progress.message(&format!("device: {}", selected.reason));
     let device = selected.device.autodiff();

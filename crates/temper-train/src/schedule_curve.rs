@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use temper_data::split_indices;
 use temper_optim::LrSchedule;
 
 use crate::error::TrainError;
@@ -26,12 +25,7 @@ impl ScheduleCurve {
     pub fn for_experiment(exp: &Experiment) -> Result<Self, TrainError> {
         exp.validate()?;
         let data = load_data(&exp.data.data_source()?)?;
-        let split = split_indices(
-            data.train.len(),
-            exp.data.limit_train,
-            exp.data.valid_fraction,
-            exp.train.seed,
-        )?;
+        let split = exp.split(data.train.len())?;
         let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size).max(1);
         let lr = exp.optim.resolve()?.learning_rate();
         Self::new(exp, lr, steps_per_epoch)

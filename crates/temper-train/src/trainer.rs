@@ -20,7 +20,6 @@ use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
 use temper_data::{
     ImageBatcher, ImageDataset, MnistSplits, Normalization, bundled_mnist, read_mnist_dir,
-    split_indices,
 };
 use temper_model::Classifier;
 use temper_optim::{EarlyStopping, LrSchedule, ModelEma};
@@ -129,17 +128,7 @@ pub fn train(
     let plan = exp
         .model
         .plan(data.train.image_shape(), data.train.num_classes())?;
-    let split = split_indices(
-        data.train.len(),
-        exp.data.limit_train,
-        exp.data.valid_fraction,
-        seed,
-    )?;
-    if split.train.is_empty() {
-        return Err(TrainError::Config(
-            "data.limit_train: leaves no training image after the validation split".into(),
-        ));
-    }
+    let split = exp.split(data.train.len())?;
     let selected = select_device(exp.train.device)?;
     progress.message(&format!("device: {}", selected.reason));
 

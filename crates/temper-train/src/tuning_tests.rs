@@ -400,3 +400,21 @@ fn augmentation_on_the_device_builds_the_batch_the_cpu_path_builds() {
     assert!(worst <= level + 1e-4, "max difference {worst}");
     assert!(mean <= level / 100.0, "mean difference {mean}");
 }
+
+#[test]
+fn an_empty_training_split_is_an_error_for_every_command() {
+    // One image, half held out: round(0.5) = 1 goes to validation, none is left to train on.
+    // lr-find used to loop forever filling its batch list from an empty order.
+    let mut exp = small_mlp(1, 1);
+    exp.data.valid_fraction = 0.5;
+    let expected = "data.limit_train: leaves no training image after the validation split";
+    let dir = tempfile::tempdir().unwrap();
+    let errors = [
+        lr_find(&exp, &LrFindSettings::default(), &mut Silent).unwrap_err(),
+        ScheduleCurve::for_experiment(&exp).unwrap_err(),
+        train(&exp, &dir.path().join("run"), &mut Silent).unwrap_err(),
+    ];
+    for err in errors {
+        assert_eq!(err.to_string(), expected);
+    }
+}
