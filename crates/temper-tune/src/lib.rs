@@ -8,9 +8,12 @@
 //!   `TPESampler`, univariate or multivariate) and GP-EI (Matérn-5/2 ARD, Snoek et al. 2012);
 //!   all reproducible from (seed, trial number, stored history).
 //! - [`pruner`]: median, successive halving (ASHA) and Hyperband, Optuna's rules.
-//! - [`storage`]: the [`Storage`] trait, in memory and in a SQLite file shared by processes.
+//! - [`storage`]: the [`Storage`] trait, in memory, in a SQLite file shared by the processes
+//!   of one machine and in a PostgreSQL database shared by workers on many; [`open_storage`]
+//!   picks one from a string (`memory`, a path, `sqlite:PATH`, `postgres://...`).
 //! - [`study`]: [`Study`] — `ask` / `report` / `tell`, `best_trial`, `optimize`, resume after
-//!   a crash ([`StaleRule`]).
+//!   a crash ([`StaleRule`]); workers sharing a study with a trial budget (`ask_within`,
+//!   `optimize_within`), a dead worker's trial re-run.
 //! - [`analysis`]: trials as CSV, best-so-far history, parameter importance (a documented
 //!   η² proxy for fANOVA).
 //!
@@ -23,6 +26,8 @@ pub mod sampler;
 pub mod space;
 pub mod storage;
 pub mod study;
+#[cfg(test)]
+mod test_support;
 mod trial;
 mod value;
 
@@ -37,7 +42,9 @@ pub use sampler::{
     SobolSampler, Suggestion, TpeSampler, TpeSettings,
 };
 pub use space::{Distribution, ParamSpec, Space};
-pub use storage::{MemoryStorage, SqliteStorage, Storage, StudyInfo};
+pub use storage::{
+    MemoryStorage, NewTrial, PostgresStorage, SqliteStorage, Storage, StudyInfo, open_storage,
+};
 pub use study::{DEFAULT_STALE_RULE, StaleRule, Study, TrialContext};
 pub use trial::{Direction, Trial, TrialOutcome, TrialState, now_secs};
 pub use value::{ParamValue, Params};

@@ -15,6 +15,13 @@
 //! continues the trial numbering, and the samplers derive their randomness from (seed, trial
 //! number) and the stored history, not from process state. Trials a dead process left
 //! `running` are handled by the [`StaleRule`].
+//!
+//! Distributed search (Optuna's model): every worker, on any machine, opens the same study
+//! in a shared storage ([`crate::storage::open_storage`]) and calls [`Study::ask_within`] (or
+//! [`Study::optimize_within`]) with the same budget until it returns `None`. The storage
+//! allocates atomically, so the study ends with exactly that many finished trials, none run
+//! twice; a trial whose worker died is failed once its heartbeat is older than the stale rule
+//! allows, and the next ask re-runs its parameters.
 
 use std::time::Duration;
 
@@ -22,7 +29,7 @@ use crate::error::TuneError;
 use crate::pruner::{PruneContext, Pruner};
 use crate::sampler::{SampleContext, Sampler};
 use crate::space::Space;
-use crate::storage::{STALE_MESSAGE, Storage, StudyInfo};
+use crate::storage::{STALE_MESSAGE, Storage, StudyInfo, not_finishable};
 use crate::trial::{Direction, Trial, TrialOutcome, TrialState, now_secs};
 use crate::value::Params;
 
@@ -122,13 +129,12 @@ impl Study {
     }
 
     fn fail_stale(&mut self) -> Result<usize, TuneError> {
-        let now = now_secs();
-        let cutoff = match self.stale {
-            StaleRule::OnOpen => f64::INFINITY,
-            StaleRule::After(d) => now - d.as_secs_f64(),
+        let max_age = match self.stale {
+            StaleRule::OnOpen => f64::NEG_INFINITY,
+            StaleRule::After(d) => d.as_secs_f64(),
             StaleRule::Never => return Ok(0),
         };
-        let n = self.storage.fail_stale(self.info.id, cutoff, now)?;
+        let n = self.storage.fail_stale(self.info.id, max_age, now_secs())?;
         if self.stale == StaleRule::OnOpen {
             // Only at open: later trials are this handle's own.
             self.stale = StaleRule::Never;
@@ -156,6 +162,41 @@ impl Study {
     pub fn ask(&mut self) -> Result<Trial, TuneError> {
         self.fail_stale()?;
         let number = self.storage.create_trial(self.info.id, now_secs())?;
+        self.suggest(number)
+    }
+
+    /// Starts a trial unless the study already holds `n_trials` trials that are running or
+    /// finished (trials failed as stale do not count); `None` then. The check and the
+    /// allocation are one atomic step in the storage, so workers sharing the study with the
+    /// same `n_trials` stop at exactly `n_trials`. The first stale trial not yet retried is
+    /// re-run: the new trial gets its parameters (the sampler is not asked) and the attribute
+    /// [`crate::storage::RETRIED_FROM_ATTR`], like Optuna's `RetryFailedTrialCallback`.
+    ///
+    /// `None` while other workers' trials still run does not mean those will finish: a
+    /// worker that dies after the budget is handed out leaves its trial to be retried by a
+    /// later `ask_within` (a worker started again once the stale rule has failed it).
+    pub fn ask_within(&mut self, n_trials: usize) -> Result<Option<Trial>, TuneError> {
+        self.fail_stale()?;
+        let Some(new) =
+            self.storage
+                .create_trial_within(self.info.id, n_trials as u64, now_secs())?
+        else {
+            return Ok(None);
+        };
+        if new.retried_from.is_some() {
+            let trials = self.storage.trials(self.info.id)?;
+            if let Some(t) = trials.into_iter().find(|t| t.number == new.number)
+                && !t.params.is_empty()
+            {
+                return Ok(Some(t));
+            }
+            // The stale trial died before its parameters were stored: sample afresh.
+        }
+        self.suggest(new.number).map(Some)
+    }
+
+    /// Asks the sampler for the parameters of the allocated trial `number` and stores them.
+    fn suggest(&mut self, number: u64) -> Result<Trial, TuneError> {
         let trials = self.storage.trials(self.info.id)?;
         let ctx = SampleContext {
             space: &self.space,
@@ -197,12 +238,14 @@ impl Study {
                 number,
                 message: "not in this study".into(),
             })?;
+        // A trial failed as stale may still be told (its process was slow), unless another
+        // worker already re-runs its parameters.
         let stale = t.state == TrialState::Failed && t.message.as_deref() == Some(STALE_MESSAGE);
         if t.state != TrialState::Running && !stale {
-            return Err(TuneError::Trial {
+            return Err(not_finishable(
                 number,
-                message: format!("already {}", t.state.as_str()),
-            });
+                Some((t.state, t.message.as_deref())),
+            ));
         }
         Ok(t)
     }
@@ -289,21 +332,49 @@ impl Study {
                 Err(TuneError::GridExhausted(_)) => return Ok(i),
                 Err(e) => return Err(e),
             };
-            let number = trial.number;
-            let mut ctx = TrialContext {
-                study: self,
-                number,
-                params: trial.params,
-                pruned: false,
-            };
-            let outcome = match objective(&mut ctx) {
-                Ok(v) => TrialOutcome::Complete(v),
-                Err(_) if ctx.pruned => TrialOutcome::Pruned,
-                Err(e) => TrialOutcome::Failed(e.to_string()),
-            };
-            self.tell(number, outcome)?;
+            self.run(trial, &mut objective)?;
         }
         Ok(n)
+    }
+
+    /// One worker of a shared study: runs trials of `objective` (as [`Study::optimize`]
+    /// does) until [`Study::ask_within`]`(n_trials)` says the budget is handed out, or the
+    /// grid runs out. Returns how many trials this worker ran.
+    pub fn optimize_within<E: std::fmt::Display>(
+        &mut self,
+        n_trials: usize,
+        mut objective: impl FnMut(&mut TrialContext<'_>) -> Result<f64, E>,
+    ) -> Result<usize, TuneError> {
+        let mut ran = 0;
+        loop {
+            let trial = match self.ask_within(n_trials) {
+                Ok(Some(t)) => t,
+                Ok(None) | Err(TuneError::GridExhausted(_)) => return Ok(ran),
+                Err(e) => return Err(e),
+            };
+            self.run(trial, &mut objective)?;
+            ran += 1;
+        }
+    }
+
+    fn run<E: std::fmt::Display>(
+        &mut self,
+        trial: Trial,
+        objective: &mut impl FnMut(&mut TrialContext<'_>) -> Result<f64, E>,
+    ) -> Result<(), TuneError> {
+        let number = trial.number;
+        let mut ctx = TrialContext {
+            study: self,
+            number,
+            params: trial.params,
+            pruned: false,
+        };
+        let outcome = match objective(&mut ctx) {
+            Ok(v) => TrialOutcome::Complete(v),
+            Err(_) if ctx.pruned => TrialOutcome::Pruned,
+            Err(e) => TrialOutcome::Failed(e.to_string()),
+        };
+        self.tell(number, outcome)
     }
 }
 
@@ -341,3 +412,7 @@ impl TrialContext<'_> {
 #[cfg(test)]
 #[path = "study_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "study_storage_tests.rs"]
+mod storage_tests;

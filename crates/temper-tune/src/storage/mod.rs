@@ -1,20 +1,101 @@
-//! Where a study's trials live: [`MemoryStorage`] (one process) and [`SqliteStorage`] (a
-//! file several processes on one machine can share). Both implement [`Storage`], the seam a
-//! PostgreSQL store for many machines would implement too.
+//! Where a study's trials live: [`MemoryStorage`] (one process), [`SqliteStorage`] (a file
+//! several processes on one machine can share) and [`PostgresStorage`] (a database workers on
+//! many machines share). All implement [`Storage`]; [`open_storage`] picks one from a string.
+//!
+//! Budgeted workers ([`Storage::create_trial_within`], [`crate::Study::ask_within`]) follow
+//! Optuna's model: every worker opens the same study and asks for trials until the study
+//! holds its budget of trials. A trial failed as stale (its process stopped sending
+//! heartbeats) does not count towards the budget, and the next allocation re-runs its
+//! parameters, as Optuna's `RetryFailedTrialCallback` does (`optuna/storages/_callbacks.py`),
+//! recording the original's number in the attribute [`RETRIED_FROM_ATTR`].
 
+mod open;
+mod postgres;
 mod sqlite;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+pub use open::{open_storage, redact};
+pub use postgres::PostgresStorage;
 pub use sqlite::SqliteStorage;
 
 use crate::error::{TuneError, storage};
 use crate::trial::{Direction, Trial, TrialState};
 use crate::value::Params;
 
-/// The message a trial declared dead (its process stopped answering) fails with.
+/// The message a trial declared dead (its process stopped answering) fails with. Once a
+/// budgeted allocation has re-run its parameters, the message becomes
+/// `"{STALE_MESSAGE}; retried as trial N"`.
 pub const STALE_MESSAGE: &str = "stale: no heartbeat from its process";
+
+/// The attribute a retry of a stale trial carries: the stale trial's number.
+pub const RETRIED_FROM_ATTR: &str = "retried_from";
+
+/// Whether a trial was failed as stale (retried or not): such trials do not count towards a
+/// budget.
+pub fn is_stale(state: TrialState, message: Option<&str>) -> bool {
+    state == TrialState::Failed && message.is_some_and(|m| m.starts_with(STALE_MESSAGE))
+}
+
+/// The message of a stale trial once trial `by` re-runs its parameters.
+pub(crate) fn retried_message(by: u64) -> String {
+    format!("{STALE_MESSAGE}; retried as trial {by}")
+}
+
+/// A trial allocated by [`Storage::create_trial_within`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NewTrial {
+    pub number: u64,
+    /// The stale trial whose parameters were copied into this one (also stored as the
+    /// attribute [`RETRIED_FROM_ATTR`]).
+    pub retried_from: Option<u64>,
+}
+
+/// What a budgeted allocation does, decided from the study's trials as `(number, state,
+/// message)` while the allocator holds the study's lock.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BudgetPlan {
+    /// Trials that count: running or finished, stale-failed ones excluded.
+    pub counted: u64,
+    /// The number a new trial gets.
+    pub next: u64,
+    /// The lowest stale trial not yet retried.
+    pub retry: Option<u64>,
+}
+
+pub(crate) fn budget_plan<'a>(
+    rows: impl IntoIterator<Item = (u64, TrialState, Option<&'a str>)>,
+) -> BudgetPlan {
+    let mut plan = BudgetPlan {
+        counted: 0,
+        next: 0,
+        retry: None,
+    };
+    for (number, state, message) in rows {
+        plan.next = plan.next.max(number + 1);
+        if !is_stale(state, message) {
+            plan.counted += 1;
+        } else if message == Some(STALE_MESSAGE) && plan.retry.is_none_or(|r| number < r) {
+            plan.retry = Some(number);
+        }
+    }
+    plan
+}
+
+/// The error for finishing a trial that is neither running nor stale-and-unretried;
+/// `current` is its (state, message) if it exists.
+pub(crate) fn not_finishable(
+    number: u64,
+    current: Option<(TrialState, Option<&str>)>,
+) -> TuneError {
+    let message = match current {
+        None => "no such trial".to_string(),
+        Some((state, Some(m))) if is_stale(state, Some(m)) => format!("already failed ({m})"),
+        Some((state, _)) => format!("already {}", state.as_str()),
+    };
+    TuneError::Trial { number, message }
+}
 
 /// A study's identity in a storage.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +107,10 @@ pub struct StudyInfo {
 
 /// Persistent trial bookkeeping. Trial numbers are allocated atomically per study, so
 /// concurrent workers never share one.
+///
+/// Times are seconds since the Unix epoch. `now` is the caller's clock; a storage with a
+/// clock of its own that every worker shares (PostgreSQL's server clock) uses that instead, so
+/// that heartbeats from machines whose clocks disagree compare fairly.
 pub trait Storage: Send {
     /// The study named `name`, if any.
     fn find_study(&mut self, name: &str) -> Result<Option<StudyInfo>, TuneError>;
@@ -34,6 +119,18 @@ pub trait Storage: Send {
     fn create_study(&mut self, name: &str, direction: Direction) -> Result<StudyInfo, TuneError>;
     /// Allocates the next trial number (0, 1, ...) as a running trial started at `now`.
     fn create_trial(&mut self, study: i64, now: f64) -> Result<u64, TuneError>;
+    /// Allocates the next trial unless `budget` trials already count (running or finished,
+    /// stale-failed ones excluded), in one atomic step: concurrent
+    /// workers never overshoot the budget. When a stale trial has not been retried yet, the
+    /// new trial copies its parameters and gets the attribute [`RETRIED_FROM_ATTR`], and the
+    /// stale trial's message becomes `"{STALE_MESSAGE}; retried as trial N"` (so it is never
+    /// retried twice, nor finished late by its slow process).
+    fn create_trial_within(
+        &mut self,
+        study: i64,
+        budget: u64,
+        now: f64,
+    ) -> Result<Option<NewTrial>, TuneError>;
     /// Sets a running trial's parameters and merges `attrs` into its attributes.
     fn set_params(
         &mut self,
@@ -58,7 +155,9 @@ pub trait Storage: Send {
         number: u64,
         attrs: &[(String, f64)],
     ) -> Result<(), TuneError>;
-    /// Finishes a trial.
+    /// Finishes a trial that is running, or failed as stale and not yet retried (its process
+    /// was slow, not dead); otherwise a [`TuneError::Trial`] saying what it already is. The
+    /// check and the write are one atomic step.
     fn finish(
         &mut self,
         study: i64,
@@ -68,9 +167,10 @@ pub trait Storage: Send {
         message: Option<&str>,
         now: f64,
     ) -> Result<(), TuneError>;
-    /// Marks failed (with [`STALE_MESSAGE`]) every running trial whose last heartbeat is
-    /// before `cutoff`; returns how many.
-    fn fail_stale(&mut self, study: i64, cutoff: f64, now: f64) -> Result<usize, TuneError>;
+    /// Marks failed (with [`STALE_MESSAGE`]) every running trial whose last heartbeat is more
+    /// than `max_age` seconds old (`f64::NEG_INFINITY`: every running trial); returns how
+    /// many. One atomic statement: two workers running it at once fail each trial once.
+    fn fail_stale(&mut self, study: i64, max_age: f64, now: f64) -> Result<usize, TuneError>;
     /// Every trial of the study, by number.
     fn trials(&mut self, study: i64) -> Result<Vec<Trial>, TuneError>;
 }
@@ -154,6 +254,41 @@ impl Storage for MemoryStorage {
         })
     }
 
+    fn create_trial_within(
+        &mut self,
+        study: i64,
+        budget: u64,
+        now: f64,
+    ) -> Result<Option<NewTrial>, TuneError> {
+        self.with(|m| {
+            let s = m
+                .studies
+                .iter_mut()
+                .find(|s| s.0.id == study)
+                .ok_or_else(|| storage("create trial", "no such study"))?;
+            let plan = budget_plan(
+                s.1.iter()
+                    .map(|t| (t.number, t.state, t.message.as_deref())),
+            );
+            if plan.counted >= budget {
+                return Ok(None);
+            }
+            let number = s.1.len() as u64;
+            let mut trial = Trial::new(number, now);
+            if let Some(r) = plan.retry {
+                let stale = &mut s.1[r as usize];
+                stale.message = Some(retried_message(number));
+                trial.params = stale.params.clone();
+                trial.attrs.insert(RETRIED_FROM_ATTR.to_string(), r as f64);
+            }
+            s.1.push(trial);
+            Ok(Some(NewTrial {
+                number,
+                retried_from: plan.retry,
+            }))
+        })
+    }
+
     fn set_params(
         &mut self,
         study: i64,
@@ -209,6 +344,14 @@ impl Storage for MemoryStorage {
     ) -> Result<(), TuneError> {
         self.with(|m| {
             let t = trial_mut(m, study, number)?;
+            let unretried_stale =
+                t.state == TrialState::Failed && t.message.as_deref() == Some(STALE_MESSAGE);
+            if t.state != TrialState::Running && !unretried_stale {
+                return Err(not_finishable(
+                    number,
+                    Some((t.state, t.message.as_deref())),
+                ));
+            }
             t.state = state;
             t.value = value;
             t.message = message.map(str::to_string);
@@ -217,7 +360,8 @@ impl Storage for MemoryStorage {
         })
     }
 
-    fn fail_stale(&mut self, study: i64, cutoff: f64, now: f64) -> Result<usize, TuneError> {
+    fn fail_stale(&mut self, study: i64, max_age: f64, now: f64) -> Result<usize, TuneError> {
+        let cutoff = now - max_age;
         self.with(|m| {
             let mut n = 0;
             if let Some(s) = m.studies.iter_mut().find(|s| s.0.id == study) {

@@ -7,8 +7,9 @@
 //! at most the trial it was running (left `running`; see [`crate::StaleRule`]).
 //!
 //! Trial numbers are allocated inside `BEGIN IMMEDIATE` (the write lock is taken before the
-//! `MAX(number)` is read), so two processes on one file never get the same number. Connections
-//! wait up to 30 s for the lock (`busy_timeout`).
+//! `MAX(number)` is read), so two processes on one file never get the same number; a budgeted
+//! allocation counts the study's trials and picks a stale trial to retry under the same lock.
+//! Connections wait up to 30 s for the lock (`busy_timeout`).
 //!
 //! SQLite's limits, which a PostgreSQL store would lift:
 //! - one writer at a time: workers queue on the lock, fine for a handful of processes whose
@@ -23,7 +24,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::{STALE_MESSAGE, Storage, StudyInfo};
+use super::{
+    NewTrial, RETRIED_FROM_ATTR, STALE_MESSAGE, Storage, StudyInfo, budget_plan, not_finishable,
+    retried_message,
+};
 use crate::error::{TuneError, storage};
 use crate::trial::{Direction, Trial, TrialState};
 use crate::value::Params;
@@ -179,6 +183,73 @@ impl Storage for SqliteStorage {
         Ok(number as u64)
     }
 
+    fn create_trial_within(
+        &mut self,
+        study: i64,
+        budget: u64,
+        now: f64,
+    ) -> Result<Option<NewTrial>, TuneError> {
+        let ctx = "create trial";
+        // The write lock, taken first, makes the count, the retry pick and the insert one step.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db(ctx))?;
+        let rows: Vec<(i64, String, Option<String>)> = {
+            let mut stmt = tx
+                .prepare_cached("SELECT number, state, message FROM trials WHERE study_id = ?1")
+                .map_err(db(ctx))?;
+            stmt.query_map(params![study], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(db(ctx))?
+                .collect::<Result<_, _>>()
+                .map_err(db(ctx))?
+        };
+        let mut parsed = Vec::with_capacity(rows.len());
+        for (number, state, message) in &rows {
+            let state = TrialState::parse(state)
+                .ok_or_else(|| storage(ctx, format!("trial {number}: bad state {state:?}")))?;
+            parsed.push((*number as u64, state, message.as_deref()));
+        }
+        let plan = budget_plan(parsed);
+        if plan.counted >= budget {
+            return Ok(None);
+        }
+        let number = plan.next as i64;
+        let (p, attrs) = match plan.retry {
+            Some(r) => {
+                tx.execute(
+                    "UPDATE trials SET message = ?3 WHERE study_id = ?1 AND number = ?2",
+                    params![study, r as i64, retried_message(plan.next)],
+                )
+                .map_err(db(ctx))?;
+                let p: String = tx
+                    .query_row(
+                        "SELECT params FROM trials WHERE study_id = ?1 AND number = ?2",
+                        params![study, r as i64],
+                        |row| row.get(0),
+                    )
+                    .map_err(db(ctx))?;
+                let attrs = BTreeMap::from([(RETRIED_FROM_ATTR.to_string(), r as f64)]);
+                (
+                    p,
+                    serde_json::to_string(&attrs).map_err(|e| storage(ctx, e))?,
+                )
+            }
+            None => ("{}".to_string(), "{}".to_string()),
+        };
+        tx.execute(
+            "INSERT INTO trials (study_id, number, state, params, started_at, heartbeat_at, attrs)
+             VALUES (?1, ?2, 'running', ?3, ?4, ?4, ?5)",
+            params![study, number, p, now, attrs],
+        )
+        .map_err(db(ctx))?;
+        tx.commit().map_err(db(ctx))?;
+        Ok(Some(NewTrial {
+            number: plan.next,
+            retried_from: plan.retry,
+        }))
+    }
+
     fn set_params(
         &mut self,
         study: i64,
@@ -254,14 +325,41 @@ impl Storage for SqliteStorage {
             .conn
             .execute(
                 "UPDATE trials SET state = ?3, value = ?4, message = ?5, finished_at = ?6
-                 WHERE study_id = ?1 AND number = ?2",
-                params![study, number as i64, state.as_str(), value, message, now],
+                 WHERE study_id = ?1 AND number = ?2
+                   AND (state = 'running' OR (state = 'failed' AND message = ?7))",
+                params![
+                    study,
+                    number as i64,
+                    state.as_str(),
+                    value,
+                    message,
+                    now,
+                    STALE_MESSAGE
+                ],
             )
             .map_err(db("finish trial"))?;
-        expect_one(n, number)
+        if n == 1 {
+            return Ok(());
+        }
+        let current: Option<(String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT state, message FROM trials WHERE study_id = ?1 AND number = ?2",
+                params![study, number as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db("finish trial"))?;
+        Err(not_finishable(
+            number,
+            current
+                .as_ref()
+                .and_then(|(s, m)| Some((TrialState::parse(s)?, m.as_deref()))),
+        ))
     }
 
-    fn fail_stale(&mut self, study: i64, cutoff: f64, now: f64) -> Result<usize, TuneError> {
+    fn fail_stale(&mut self, study: i64, max_age: f64, now: f64) -> Result<usize, TuneError> {
+        let cutoff = now - max_age;
         self.conn
             .execute(
                 "UPDATE trials SET state = 'failed', message = ?3, finished_at = ?4
