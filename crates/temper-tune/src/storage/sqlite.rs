@@ -11,7 +11,7 @@
 //! allocation counts the study's trials and picks a stale trial to retry under the same lock.
 //! Connections wait up to 30 s for the lock (`busy_timeout`).
 //!
-//! SQLite's limits, which a PostgreSQL store would lift:
+//! SQLite's limits, which [`super::PostgresStorage`] lifts:
 //! - one writer at a time: workers queue on the lock, fine for a handful of processes whose
 //!   trials take seconds or more, not for hundreds of workers;
 //! - the file must be on a local disk of the one machine all workers run on: the WAL journal
