@@ -170,5 +170,8 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("hunter2"), "{e}");
+        // The cause, not just the `postgres` crate's "error connecting to server".
+        assert!(e.contains("error connecting to server: "), "{e}");
+        assert!(e.len() > e.find("server: ").unwrap() + 8, "{e}");
     }
 }

@@ -104,23 +104,41 @@ impl PostgresStorage {
     pub fn connect(url: &str) -> Result<PostgresStorage, TuneError> {
         let shown = redact(url);
         let ctx = format!("connect to {shown}");
-        let mut config: postgres::Config = url.parse().map_err(|e| storage(&ctx, e))?;
+        let mut config: postgres::Config = url.parse().map_err(|e| storage(&ctx, chain(&e)))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
         if config.get_application_name().is_none() {
             config.application_name("temper-tune");
         }
-        let mut client = config.connect(NoTls).map_err(|e| storage(&ctx, e))?;
-        ensure_tables(&mut client).map_err(|e| storage(&format!("create tables in {shown}"), e))?;
+        let mut client = config
+            .connect(NoTls)
+            .map_err(|e| storage(&ctx, chain(&e)))?;
+        ensure_tables(&mut client)
+            .map_err(|e| storage(&format!("create tables in {shown}"), chain(&e)))?;
         Ok(PostgresStorage { client, shown })
     }
 
     /// Turns a database error into a [`TuneError`] naming what was done and where.
     fn err(&self, context: &str) -> impl Fn(postgres::Error) -> TuneError + use<> {
         let context = format!("{context} ({})", self.shown);
-        move |e| storage(&context, e)
+        move |e| storage(&context, chain(&e))
     }
+}
+
+/// An error and its causes on one line: the `postgres` crate's own text is only the kind
+/// ("db error", "error connecting to server"), the server's message is its source.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let next = cause.to_string();
+        if !text.ends_with(&next) {
+            text = format!("{text}: {next}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 fn ensure_tables(client: &mut Client) -> Result<(), postgres::Error> {
