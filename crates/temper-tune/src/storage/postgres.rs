@@ -7,9 +7,10 @@
 //! `temper_trials(study_id, number, state, params JSON text, value, started_at, finished_at,
 //! heartbeat_at, message, attrs JSON text)` and `temper_intermediate_values(study_id, number,
 //! step, value)`. Times are seconds since the Unix epoch read from the **server's** clock
-//! (`clock_timestamp()`), as Optuna's RDB storage records heartbeats with the database's
-//! `current_timestamp` (`optuna/storages/_rdb/storage.py`, `record_heartbeat` and
-//! `_get_stale_trial_ids`): workers whose clocks disagree still judge staleness alike. NaN
+//! (`clock_timestamp()`), as Optuna's RDB storage reads the database's `now()` both to
+//! record a heartbeat and to judge it stale (`optuna/storages/_rdb/storage.py`,
+//! `record_heartbeat` and `_get_stale_trial_ids`): workers whose clocks disagree still judge
+//! staleness alike. NaN
 //! values are stored as NaN (PostgreSQL's `double precision` has one).
 //!
 //! Concurrency:
