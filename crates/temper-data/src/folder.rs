@@ -15,15 +15,18 @@
 //! channel is dropped without compositing.
 //!
 //! Every image is converted to 1 (L8) or 3 (RGB8) channels and resized to one size with
-//! [`RESIZE_FILTER`]; colour becomes gray with Pillow's ITU-R 601-2 luma (what
-//! `transforms.Grayscale` gives), not the `image` crate's Rec. 709 weights.
+//! [`RESIZE_FILTER`]. By default a dataset is RGB when some image has a pixel whose R, G, B
+//! differ, else gray (so gray scans saved as RGB load as one channel); gray images in an RGB
+//! dataset get their plane repeated, as PIL's `convert("RGB")`. Colour becomes gray with
+//! Pillow's ITU-R 601-2 luma ([`luma_601`], what `transforms.Grayscale` gives), not the
+//! `image` crate's Rec. 709 weights.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use image::imageops::FilterType;
-use image::{DynamicImage, GrayImage, ImageReader, RgbImage};
+use image::{GrayImage, ImageReader, RgbImage};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -49,7 +52,8 @@ pub struct FolderOptions {
     /// `[height, width]` every image is resized to; `None`: the size of the first image in
     /// sorted order (first class, first file).
     pub image_size: Option<[usize; 2]>,
-    /// 1 (gray) or 3 (RGB); `None`: 3 if any image is colour, else 1.
+    /// 1 (gray) or 3 (RGB); `None`: 3 if any image is colour (has a pixel whose R, G, B are
+    /// not all equal), else 1.
     pub channels: Option<usize>,
     /// Share of each class held out as the test split when the folder has no `train/` and
     /// `test/` of its own; in `[0, 1)`.
@@ -110,7 +114,7 @@ fn check_size(size: [usize; 2]) -> Result<()> {
 }
 
 /// Decodes one image file's bytes (png, jpeg or bmp, recognised by content), converts it to
-/// `channels` (`None`: 3 if the file is colour, else 1) and resizes it to `size`
+/// `channels` (`None`: 3 if some pixel has R, G, B not all equal, else 1) and resizes it to `size`
 /// (`[height, width]`; `None`: keep its own) with [`RESIZE_FILTER`]. `path` only names the
 /// file in errors. Decoding is bounded by the `image` crate's default limits (512 MiB).
 pub fn decode_image(
@@ -141,22 +145,32 @@ pub fn decode_image(
             img.height()
         )));
     }
-    let colour = img.color().has_color();
-    let channels = channels.unwrap_or(if colour { 3 } else { 1 });
     let [height, width] = size.unwrap_or([img.height() as usize, img.width() as usize]);
     let (w, h) = (width as u32, height as u32);
-    let interleaved = if channels == 3 {
-        let mut rgb = img.to_rgb8();
-        if rgb.dimensions() != (w, h) {
-            rgb = image::imageops::resize(&rgb, w, h, RESIZE_FILTER);
-        }
-        rgb.into_raw()
-    } else {
-        let mut gray = to_gray(&img, colour);
+    let (interleaved, channels) = if !img.color().has_color() && channels != Some(3) {
+        let mut gray = img.to_luma8();
         if gray.dimensions() != (w, h) {
             gray = image::imageops::resize(&gray, w, h, RESIZE_FILTER);
         }
-        gray.into_raw()
+        (gray.into_raw(), 1)
+    } else {
+        let mut rgb = img.to_rgb8();
+        // Colour by content: an RGB file whose pixels all have R = G = B (a gray scan saved
+        // as RGB, a gray palette) is gray, and storing it as one plane loses nothing.
+        let colour = rgb.pixels().any(|p| p[0] != p[1] || p[1] != p[2]);
+        let channels = channels.unwrap_or(if colour { 3 } else { 1 });
+        if channels == 3 {
+            if rgb.dimensions() != (w, h) {
+                rgb = image::imageops::resize(&rgb, w, h, RESIZE_FILTER);
+            }
+            (rgb.into_raw(), 3)
+        } else {
+            let mut gray = to_gray(&rgb);
+            if gray.dimensions() != (w, h) {
+                gray = image::imageops::resize(&gray, w, h, RESIZE_FILTER);
+            }
+            (gray.into_raw(), 1)
+        }
     };
     Ok(DecodedImage {
         channels,
@@ -166,13 +180,8 @@ pub fn decode_image(
     })
 }
 
-/// Gray pixels: Pillow's 601 luma for colour images, the `image` crate's conversion for gray
-/// ones (which only drops alpha and rescales 16-bit to 8-bit).
-fn to_gray(img: &DynamicImage, colour: bool) -> GrayImage {
-    if !colour {
-        return img.to_luma8();
-    }
-    let rgb: RgbImage = img.to_rgb8();
+/// Pillow's 601 luma of every pixel (exact for pixels with R = G = B).
+fn to_gray(rgb: &RgbImage) -> GrayImage {
     let (w, h) = rgb.dimensions();
     let data = rgb
         .as_raw()

@@ -49,7 +49,7 @@ fn classes_sorted_other_files_skipped_pixels_kept() {
     let d = tmp.path();
     // Created out of order; torchvision sorts class names: "apple" < "pear".
     gray(&d.join("pear/b.png"), 3, 2, |x, y| (10 * y + x) as u8);
-    gray(&d.join("pear/A.PNG"), 3, 2, |_, _| 200);
+    gray(&d.join("pear/A.BMP"), 3, 2, |_, _| 200);
     gray(&d.join("apple/nested/z.png"), 3, 2, |_, _| 1);
     gray(&d.join("apple/y.png"), 3, 2, |_, _| 2);
     std::fs::write(d.join("pear/notes.txt"), "not an image").unwrap();
@@ -60,7 +60,7 @@ fn classes_sorted_other_files_skipped_pixels_kept() {
     assert_eq!(s.train.image_shape(), [1, 2, 3]);
     assert_eq!(s.test.len(), 0);
     // apple/y.png before apple/nested/z.png (files of a folder before its sub-folders, as
-    // torchvision's sorted os.walk), then pear/A.PNG before pear/b.png (byte order).
+    // torchvision's sorted os.walk), then pear/A.BMP before pear/b.png (byte order).
     assert_eq!(s.train.labels(), &[0, 0, 1, 1]);
     assert_eq!(s.train.image(0), &[2; 6]);
     assert_eq!(s.train.image(1), &[1; 6]);
@@ -97,6 +97,12 @@ fn colour_goes_planar_and_gray_uses_the_601_luma() {
     assert_eq!(s.train.image_shape(), [1, 1, 2]);
     assert_eq!(s.train.image(0), &[124, 124]);
     assert_eq!(s.train.image(1), &[50, 51]);
+
+    // An RGB file whose pixels all have R = G = B is gray: no colour image, one channel.
+    rgb(&d.join("a/rgb.png"), 2, 1, |x, _| [9 + x as u8; 3]);
+    let s = read_image_folder(d, &opts(0.0, 0), &no_progress).unwrap();
+    assert_eq!(s.train.image_shape(), [1, 1, 2]);
+    assert_eq!(s.train.image(0), &[9, 10]);
 }
 
 #[test]

@@ -39,6 +39,9 @@ pub use cifar::{
 };
 pub use dataset::{DataSplits, ImageDataset, ImageItem};
 pub use error::{DataError, Result};
-pub use folder::{DecodedImage, FolderOptions, decode_image, read_image_folder};
+pub use folder::{
+    DecodedImage, FolderOptions, IMAGE_EXTENSIONS, MAX_IMAGE_SIDE, decode_image, luma_601,
+    read_image_folder,
+};
 pub use mnist::{MNIST_CLASSES, bundled_mnist, parse_mnist, read_mnist_dir, read_mnist_pair};
 pub use split::{Split, split_indices};
