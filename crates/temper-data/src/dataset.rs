@@ -1,7 +1,5 @@
 //! An in-memory labelled image dataset of 8-bit pixels.
 
-use burn::data::dataset::{Dataset, DatasetError};
-
 /// Images stored as one contiguous `[N, C, H, W]` array of `u8` with one class index each.
 ///
 /// Kept as bytes (a quarter of the memory of `f32`) and normalized per batch, which costs far
@@ -14,7 +12,14 @@ pub struct ImageDataset {
     class_names: Vec<String>,
 }
 
-/// One sample of an [`ImageDataset`], as Burn's [`Dataset`] trait hands it out.
+/// The training and test splits of a dataset, whatever format it was read from.
+#[derive(Debug, Clone)]
+pub struct DataSplits {
+    pub train: ImageDataset,
+    pub test: ImageDataset,
+}
+
+/// One sample of an [`ImageDataset`], as Burn's `Dataset` trait hands it out (feature `burn`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageItem {
     /// `C * H * W` pixels in channel-major, row-major order.
@@ -106,10 +111,11 @@ impl ImageDataset {
     }
 }
 
-impl Dataset<ImageItem> for ImageDataset {
+#[cfg(feature = "burn")]
+impl burn::data::dataset::Dataset<ImageItem> for ImageDataset {
     /// # Panics
     /// When `index >= len()`, as Burn's `Dataset` contract says.
-    fn get(&self, index: usize) -> Result<ImageItem, DatasetError> {
+    fn get(&self, index: usize) -> Result<ImageItem, burn::data::dataset::DatasetError> {
         Ok(ImageItem {
             pixels: self.image(index).to_vec(),
             label: self.label(index),
@@ -142,6 +148,13 @@ mod tests {
         let s = d.subset(&[2, 0]);
         assert_eq!(s.image(0), &[4, 5]);
         assert_eq!(s.labels(), &[0, 0]);
+    }
+
+    #[cfg(feature = "burn")]
+    #[test]
+    fn burn_dataset_hands_out_the_same_items() {
+        use burn::data::dataset::Dataset;
+        let d = tiny();
         assert_eq!(Dataset::get(&d, 1).unwrap().label, 1);
         assert_eq!(Dataset::len(&d), 3);
     }

@@ -67,6 +67,48 @@ pub enum DataError {
     /// A split was asked for with a fraction outside its range.
     #[error("valid_fraction must be in [0, 1), got {0}")]
     BadFraction(f64),
+    /// A file of fixed-size records (CIFAR-10) whose size is not a positive multiple of the
+    /// record size.
+    #[error("{path}: {size} bytes is not a positive multiple of the {record}-byte record")]
+    BadRecordSize {
+        path: PathBuf,
+        size: usize,
+        record: usize,
+    },
+    /// A class-names file (CIFAR-10 `batches.meta.txt`) that cannot be used.
+    #[error("{path}: {message}")]
+    BadClassNames { path: PathBuf, message: String },
+    /// An image that does not decode (corrupt, truncated, unsupported) or cannot be used.
+    #[error("{path}: cannot decode image: {message}")]
+    BadImage { path: PathBuf, message: String },
+    /// An image folder without any class sub-folder.
+    #[error("{dir}: no class folders (expected one sub-folder of images per class)")]
+    NoClasses { dir: PathBuf },
+    /// A class folder without any image file.
+    #[error("{dir}: holds no images (png, jpg, jpeg or bmp)")]
+    EmptyClass { dir: PathBuf },
+    /// An image folder with a single class.
+    #[error("{dir}: needs at least 2 classes, found only {class:?}")]
+    TooFewClasses { dir: PathBuf, class: String },
+    /// An image folder with more classes than an 8-bit label can index.
+    #[error("{dir}: {found} classes, at most 256 are supported")]
+    TooManyClasses { dir: PathBuf, found: usize },
+    /// A `test/` class folder that has no counterpart in `train/`.
+    #[error("{path}: class {class:?} is not among the classes of {train}")]
+    UnknownTestClass {
+        path: PathBuf,
+        class: String,
+        train: PathBuf,
+    },
+    /// The held-out test split took every image, leaving nothing to train on.
+    #[error("{dir}: test_fraction {test_fraction} leaves no training image")]
+    EmptyTrainSet { dir: PathBuf, test_fraction: f64 },
+    /// A reader option outside its range.
+    #[error("{option} {message}")]
+    BadOption {
+        option: &'static str,
+        message: String,
+    },
 }
 
 /// Result type of this crate.

@@ -51,6 +51,22 @@ pub fn decompress_if_gz(path: &Path, raw: Vec<u8>) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Finds `name` or `name.gz` in `dir`, or names both in a [`DataError::MissingFile`].
+pub fn locate_maybe_gz(dir: &Path, name: &'static str) -> Result<PathBuf> {
+    let raw = dir.join(name);
+    if raw.is_file() {
+        return Ok(raw);
+    }
+    let gz = dir.join(format!("{name}.gz"));
+    if gz.is_file() {
+        return Ok(gz);
+    }
+    Err(DataError::MissingFile {
+        dir: dir.to_path_buf(),
+        name,
+    })
+}
+
 /// Parses IDX bytes that must carry `expected_magic`; `path` names the source in errors and
 /// `what` says what the file should have been ("images", "labels").
 pub fn parse_idx(

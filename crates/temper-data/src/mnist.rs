@@ -1,21 +1,14 @@
 //! MNIST in its IDX distribution: a folder of four files, raw or gzip, or the copy bundled
 //! into the binary from `assets/mnist/`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::dataset::ImageDataset;
+use crate::dataset::{DataSplits, ImageDataset};
 use crate::error::{DataError, Result};
-use crate::idx::{IMAGES_MAGIC, LABELS_MAGIC, decompress_if_gz, parse_idx};
+use crate::idx::{IMAGES_MAGIC, LABELS_MAGIC, decompress_if_gz, locate_maybe_gz, parse_idx};
 
 /// Number of MNIST classes (digits 0–9).
 pub const MNIST_CLASSES: usize = 10;
-
-/// The training and test splits of an MNIST-format dataset.
-#[derive(Debug, Clone)]
-pub struct MnistSplits {
-    pub train: ImageDataset,
-    pub test: ImageDataset,
-}
 
 const TRAIN_IMAGES: &str = "train-images-idx3-ubyte";
 const TRAIN_LABELS: &str = "train-labels-idx1-ubyte";
@@ -87,35 +80,25 @@ fn read_raw(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
-/// Finds `name` or `name.gz` in `dir`.
-fn locate(dir: &Path, name: &'static str) -> Result<PathBuf> {
-    let raw = dir.join(name);
-    if raw.is_file() {
-        return Ok(raw);
-    }
-    let gz = dir.join(format!("{name}.gz"));
-    if gz.is_file() {
-        return Ok(gz);
-    }
-    Err(DataError::MissingFile {
-        dir: dir.to_path_buf(),
-        name,
-    })
-}
-
 /// Reads an MNIST-format folder (MNIST, Fashion-MNIST, ...) holding the four standard files,
 /// each raw or gzip-compressed.
-pub fn read_mnist_dir(dir: &Path) -> Result<MnistSplits> {
-    Ok(MnistSplits {
-        train: read_mnist_pair(&locate(dir, TRAIN_IMAGES)?, &locate(dir, TRAIN_LABELS)?)?,
-        test: read_mnist_pair(&locate(dir, TEST_IMAGES)?, &locate(dir, TEST_LABELS)?)?,
+pub fn read_mnist_dir(dir: &Path) -> Result<DataSplits> {
+    Ok(DataSplits {
+        train: read_mnist_pair(
+            &locate_maybe_gz(dir, TRAIN_IMAGES)?,
+            &locate_maybe_gz(dir, TRAIN_LABELS)?,
+        )?,
+        test: read_mnist_pair(
+            &locate_maybe_gz(dir, TEST_IMAGES)?,
+            &locate_maybe_gz(dir, TEST_LABELS)?,
+        )?,
     })
 }
 
 /// The full MNIST (60,000 train, 10,000 test) compiled into the binary from `assets/mnist/`,
 /// so `temper train` needs no file and no network. See `assets/mnist/README.md` for source
 /// and licence.
-pub fn bundled_mnist() -> Result<MnistSplits> {
+pub fn bundled_mnist() -> Result<DataSplits> {
     macro_rules! asset {
         ($name:literal) => {
             (
@@ -133,7 +116,7 @@ pub fn bundled_mnist() -> Result<MnistSplits> {
     let (tl, tlb) = asset!("train-labels-idx1-ubyte.gz");
     let (si, sib) = asset!("t10k-images-idx3-ubyte.gz");
     let (sl, slb) = asset!("t10k-labels-idx1-ubyte.gz");
-    Ok(MnistSplits {
+    Ok(DataSplits {
         train: parse_mnist(ti, tib, tl, tlb)?,
         test: parse_mnist(si, sib, sl, slb)?,
     })
@@ -143,6 +126,7 @@ pub fn bundled_mnist() -> Result<MnistSplits> {
 mod tests {
     use super::*;
     use crate::idx::{encode_idx, write_idx};
+    use std::path::PathBuf;
 
     fn write_pair(dir: &Path, images: &[u8], n_img: usize, labels: &[u8]) -> (PathBuf, PathBuf) {
         let ip = dir.join("images.gz");

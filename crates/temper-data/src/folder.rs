@@ -1,0 +1,474 @@
+//! Image folders in the layout of torchvision's `ImageFolder`: one sub-folder per class, its
+//! images inside.
+//!
+//! ```text
+//! DIR/cat/001.png  DIR/cat/002.jpg  DIR/dog/a.bmp ...            (split here, seeded)
+//! DIR/train/cat/...  DIR/train/dog/...  DIR/test/cat/...          (split given)
+//! ```
+//!
+//! As in torchvision (`torchvision/datasets/folder.py`: `find_classes`, `make_dataset`),
+//! classes are the sub-folder names sorted, labels their positions, and each class folder is
+//! walked recursively with files sorted per folder. Differences: only png, jpg, jpeg and bmp
+//! are read (case-insensitive; any other file is skipped), names starting with `.` are
+//! skipped (no `.ipynb_checkpoints` class), symlinked folders inside a class are not followed,
+//! EXIF orientation is not applied (PIL's `Image.open` does not apply it either), and the alpha
+//! channel is dropped without compositing.
+//!
+//! Every image is converted to 1 (L8) or 3 (RGB8) channels and resized to one size with
+//! [`RESIZE_FILTER`]. By default a dataset is RGB when some image has a pixel whose R, G, B
+//! differ, else gray (so gray scans saved as RGB load as one channel); gray images in an RGB
+//! dataset get their plane repeated, as PIL's `convert("RGB")`. Colour becomes gray with
+//! Pillow's ITU-R 601-2 luma ([`luma_601`], what `transforms.Grayscale` gives), not the
+//! `image` crate's Rec. 709 weights.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use image::imageops::FilterType;
+use image::{GrayImage, ImageReader, RgbImage};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::dataset::{DataSplits, ImageDataset};
+use crate::error::{DataError, Result};
+
+/// File extensions read as images (compared case-insensitively).
+pub const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
+
+/// The filter images are resized with: the `image` crate's `Triangle`, a separable linear
+/// (bilinear) filter whose support widens when shrinking, so downscaling averages instead of
+/// aliasing, like PIL's `BILINEAR` with antialiasing that torchvision's `Resize` uses.
+pub const RESIZE_FILTER: FilterType = FilterType::Triangle;
+
+/// The largest height or width [`FolderOptions::image_size`] accepts.
+pub const MAX_IMAGE_SIDE: usize = 16_384;
+
+/// How [`read_image_folder`] shapes and splits the images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FolderOptions {
+    /// `[height, width]` every image is resized to; `None`: the size of the first image in
+    /// sorted order (first class, first file).
+    pub image_size: Option<[usize; 2]>,
+    /// 1 (gray) or 3 (RGB); `None`: 3 if any image is colour (has a pixel whose R, G, B are
+    /// not all equal), else 1.
+    pub channels: Option<usize>,
+    /// Share of each class held out as the test split when the folder has no `train/` and
+    /// `test/` of its own; in `[0, 1)`.
+    pub test_fraction: f64,
+    /// Seed of that held-out draw.
+    pub seed: u64,
+}
+
+impl Default for FolderOptions {
+    fn default() -> Self {
+        Self {
+            image_size: None,
+            channels: None,
+            test_fraction: 0.2,
+            seed: 0,
+        }
+    }
+}
+
+/// One decoded image, `[channels, height, width]` bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedImage {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+    /// Channel-major, row-major pixels: `channels * height * width` bytes.
+    pub pixels: Vec<u8>,
+}
+
+/// Pillow's RGB → L conversion, ITU-R 601-2 luma in 16-bit fixed point with rounding:
+/// `L24(rgb) = R * 19595 + G * 38470 + B * 7471 + 0x8000`, then `>> 16`
+/// (`libImaging/Convert.c`). The weights sum to 65536, so gray stays exactly gray.
+pub fn luma_601(r: u8, g: u8, b: u8) -> u8 {
+    ((r as u32 * 19595 + g as u32 * 38470 + b as u32 * 7471 + 0x8000) >> 16) as u8
+}
+
+fn check_channels(channels: Option<usize>) -> Result<()> {
+    match channels {
+        None | Some(1) | Some(3) => Ok(()),
+        Some(c) => Err(DataError::BadOption {
+            option: "channels",
+            message: format!("must be 1 or 3, got {c}"),
+        }),
+    }
+}
+
+fn check_size(size: [usize; 2]) -> Result<()> {
+    if size.iter().any(|&s| s == 0 || s > MAX_IMAGE_SIDE) {
+        return Err(DataError::BadOption {
+            option: "image_size",
+            message: format!(
+                "sides must be in 1..={MAX_IMAGE_SIDE}, got {}x{}",
+                size[0], size[1]
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Decodes one image file's bytes (png, jpeg or bmp, recognised by content), converts it to
+/// `channels` (`None`: 3 if some pixel has R, G, B not all equal, else 1) and resizes it to `size`
+/// (`[height, width]`; `None`: keep its own) with [`RESIZE_FILTER`]. `path` only names the
+/// file in errors. Decoding is bounded by the `image` crate's default limits (512 MiB).
+pub fn decode_image(
+    path: &Path,
+    bytes: &[u8],
+    size: Option<[usize; 2]>,
+    channels: Option<usize>,
+) -> Result<DecodedImage> {
+    check_channels(channels)?;
+    if let Some(size) = size {
+        check_size(size)?;
+    }
+    let bad = |message: String| DataError::BadImage {
+        path: path.to_path_buf(),
+        message,
+    };
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| bad(e.to_string()))?;
+    if reader.format().is_none() {
+        return Err(bad("unrecognised format (expected png, jpeg or bmp)".into()));
+    }
+    let img = reader.decode().map_err(|e| bad(e.to_string()))?;
+    if img.width() == 0 || img.height() == 0 {
+        return Err(bad(format!(
+            "empty image ({}x{})",
+            img.width(),
+            img.height()
+        )));
+    }
+    let [height, width] = size.unwrap_or([img.height() as usize, img.width() as usize]);
+    let (w, h) = (width as u32, height as u32);
+    let (interleaved, channels) = if !img.color().has_color() && channels != Some(3) {
+        let mut gray = img.to_luma8();
+        if gray.dimensions() != (w, h) {
+            gray = image::imageops::resize(&gray, w, h, RESIZE_FILTER);
+        }
+        (gray.into_raw(), 1)
+    } else {
+        let mut rgb = img.to_rgb8();
+        // Colour by content: an RGB file whose pixels all have R = G = B (a gray scan saved
+        // as RGB, a gray palette) is gray, and storing it as one plane loses nothing.
+        let colour = rgb.pixels().any(|p| p[0] != p[1] || p[1] != p[2]);
+        let channels = channels.unwrap_or(if colour { 3 } else { 1 });
+        if channels == 3 {
+            if rgb.dimensions() != (w, h) {
+                rgb = image::imageops::resize(&rgb, w, h, RESIZE_FILTER);
+            }
+            (rgb.into_raw(), 3)
+        } else {
+            let mut gray = to_gray(&rgb);
+            if gray.dimensions() != (w, h) {
+                gray = image::imageops::resize(&gray, w, h, RESIZE_FILTER);
+            }
+            (gray.into_raw(), 1)
+        }
+    };
+    Ok(DecodedImage {
+        channels,
+        height,
+        width,
+        pixels: planar(&interleaved, channels),
+    })
+}
+
+/// Pillow's 601 luma of every pixel (exact for pixels with R = G = B).
+fn to_gray(rgb: &RgbImage) -> GrayImage {
+    let (w, h) = rgb.dimensions();
+    let data = rgb
+        .as_raw()
+        .chunks_exact(3)
+        .map(|p| luma_601(p[0], p[1], p[2]))
+        .collect();
+    GrayImage::from_raw(w, h, data).expect("one byte per pixel")
+}
+
+/// `[H, W, C]` interleaved bytes to `[C, H, W]`.
+fn planar(interleaved: &[u8], channels: usize) -> Vec<u8> {
+    if channels == 1 {
+        return interleaved.to_vec();
+    }
+    let plane = interleaved.len() / channels;
+    let mut out = vec![0; interleaved.len()];
+    for (i, px) in interleaved.chunks_exact(channels).enumerate() {
+        for (c, &v) in px.iter().enumerate() {
+            out[c * plane + i] = v;
+        }
+    }
+    out
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
+    move |source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+/// The class folders of `dir`, sorted by name, hidden ones skipped.
+fn class_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut classes = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
+        let entry = entry.map_err(io_error(dir))?;
+        let path = entry.path();
+        if !is_hidden(&entry.file_name()) && path.is_dir() {
+            classes.push((entry.file_name(), path));
+        }
+    }
+    classes.sort();
+    let classes: Vec<(String, PathBuf)> = classes
+        .into_iter()
+        .map(|(name, path)| (name.to_string_lossy().into_owned(), path))
+        .collect();
+    match classes.len() {
+        0 => Err(DataError::NoClasses {
+            dir: dir.to_path_buf(),
+        }),
+        1 => Err(DataError::TooFewClasses {
+            dir: dir.to_path_buf(),
+            class: classes[0].0.clone(),
+        }),
+        n if n > 256 => Err(DataError::TooManyClasses {
+            dir: dir.to_path_buf(),
+            found: n,
+        }),
+        _ => Ok(classes),
+    }
+}
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+/// The image files under `class_dir`, recursively, ordered like torchvision's
+/// `sorted(os.walk(...))` then `sorted(fnames)`: by folder, then by name. Empty is an error.
+fn image_files(class_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut pending = vec![class_dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).map_err(io_error(&dir))? {
+            let entry = entry.map_err(io_error(&dir))?;
+            if is_hidden(&entry.file_name()) {
+                continue;
+            }
+            let path = entry.path();
+            // `file_type` does not follow symlinks: a linked folder cannot loop the walk.
+            let kind = entry.file_type().map_err(io_error(&path))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if is_image(&path) && path.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort_by(|a, b| (a.parent(), a.file_name()).cmp(&(b.parent(), b.file_name())));
+    if files.is_empty() {
+        return Err(DataError::EmptyClass {
+            dir: class_dir.to_path_buf(),
+        });
+    }
+    Ok(files)
+}
+
+/// Labelled file lists of both splits, in sorted order, and the class names.
+struct Listing {
+    classes: Vec<String>,
+    train: Vec<(PathBuf, u8)>,
+    test: Vec<(PathBuf, u8)>,
+    /// The first image in sorted order, whose size is the default `image_size`.
+    first: PathBuf,
+}
+
+fn list(dir: &Path, options: &FolderOptions) -> Result<Listing> {
+    let (train_dir, test_dir) = (dir.join("train"), dir.join("test"));
+    if train_dir.is_dir() && test_dir.is_dir() {
+        let classes = class_dirs(&train_dir)?;
+        let mut train = Vec::new();
+        for (label, (_, path)) in classes.iter().enumerate() {
+            train.extend(image_files(path)?.into_iter().map(|f| (f, label as u8)));
+        }
+        let mut test_classes = Vec::new();
+        for entry in std::fs::read_dir(&test_dir).map_err(io_error(&test_dir))? {
+            let entry = entry.map_err(io_error(&test_dir))?;
+            let path = entry.path();
+            if !is_hidden(&entry.file_name()) && path.is_dir() {
+                test_classes.push((entry.file_name(), path));
+            }
+        }
+        if test_classes.is_empty() {
+            return Err(DataError::NoClasses { dir: test_dir });
+        }
+        test_classes.sort();
+        let mut test = Vec::new();
+        for (name, path) in test_classes {
+            let name = name.to_string_lossy().into_owned();
+            let Some(label) = classes.iter().position(|(c, _)| *c == name) else {
+                return Err(DataError::UnknownTestClass {
+                    path,
+                    class: name,
+                    train: train_dir,
+                });
+            };
+            test.extend(image_files(&path)?.into_iter().map(|f| (f, label as u8)));
+        }
+        let first = train[0].0.clone();
+        let classes = classes.into_iter().map(|(c, _)| c).collect();
+        return Ok(Listing {
+            classes,
+            train,
+            test,
+            first,
+        });
+    }
+    let classes = class_dirs(dir)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    let mut first = None;
+    for (label, (_, path)) in classes.iter().enumerate() {
+        let files = image_files(path)?;
+        first.get_or_insert_with(|| files[0].clone());
+        // Stratified: each class gives round(n * test_fraction) of its images, chosen by a
+        // seeded shuffle, and both splits keep the sorted order.
+        let mut order: Vec<usize> = (0..files.len()).collect();
+        order.shuffle(&mut rng);
+        let n_test = (files.len() as f64 * options.test_fraction).round() as usize;
+        let mut held_out = vec![false; files.len()];
+        for &i in &order[..n_test] {
+            held_out[i] = true;
+        }
+        for (file, held) in files.into_iter().zip(held_out) {
+            if held { &mut test } else { &mut train }.push((file, label as u8));
+        }
+    }
+    if train.is_empty() {
+        return Err(DataError::EmptyTrainSet {
+            dir: dir.to_path_buf(),
+            test_fraction: options.test_fraction,
+        });
+    }
+    Ok(Listing {
+        classes: classes.into_iter().map(|(c, _)| c).collect(),
+        train,
+        test,
+        first: first.expect("at least two classes"),
+    })
+}
+
+/// Reads a torchvision-style image folder (see the module doc). When `dir/train` and
+/// `dir/test` both exist they are the splits (classes from `train/`); otherwise the class
+/// folders are `dir/*` and each class gives `round(n * test_fraction)` of its images, drawn
+/// with `seed`, to the test split. Images are decoded in parallel on the current rayon pool
+/// and stored in sorted order whatever the thread count; `progress(done, total)` is called
+/// once per image as it finishes, from the worker threads.
+pub fn read_image_folder(
+    dir: &Path,
+    options: &FolderOptions,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<DataSplits> {
+    check_channels(options.channels)?;
+    let f = options.test_fraction;
+    if !(0.0..1.0).contains(&f) {
+        return Err(DataError::BadOption {
+            option: "test_fraction",
+            message: format!("must be in [0, 1), got {f}"),
+        });
+    }
+    if !dir.is_dir() {
+        return Err(DataError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
+        });
+    }
+    let listing = list(dir, options)?;
+    let size = match options.image_size {
+        Some(size) => {
+            check_size(size)?;
+            size
+        }
+        None => first_size(&listing.first)?,
+    };
+
+    let all: Vec<&PathBuf> = listing
+        .train
+        .iter()
+        .chain(&listing.test)
+        .map(|(p, _)| p)
+        .collect();
+    let (done, total) = (AtomicUsize::new(0), all.len());
+    let decoded: Vec<Result<DecodedImage>> = all
+        .par_iter()
+        .map(|path| {
+            let image = std::fs::read(path)
+                .map_err(io_error(path))
+                .and_then(|bytes| decode_image(path, &bytes, Some(size), options.channels));
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            image
+        })
+        .collect();
+    // The first failure in sorted order, so the error does not depend on thread timing.
+    let mut decoded = decoded.into_iter().collect::<Result<Vec<_>>>()?.into_iter();
+    // Default: 3 when any image is colour, else 1.
+    let channels = options.channels.unwrap_or_else(|| {
+        decoded
+            .as_slice()
+            .iter()
+            .map(|d| d.channels)
+            .max()
+            .unwrap_or(1)
+    });
+
+    let mut assemble = |files: &[(PathBuf, u8)]| {
+        let mut pixels = Vec::with_capacity(files.len() * channels * size[0] * size[1]);
+        for image in decoded.by_ref().take(files.len()) {
+            // Gray images in a colour dataset: the gray plane repeated, as PIL's L → RGB.
+            for _ in 0..channels / image.channels {
+                pixels.extend_from_slice(&image.pixels);
+            }
+        }
+        let labels = files.iter().map(|&(_, l)| l).collect();
+        ImageDataset::new(
+            pixels,
+            labels,
+            [channels, size[0], size[1]],
+            listing.classes.clone(),
+        )
+    };
+    let train = assemble(&listing.train);
+    let test = assemble(&listing.test);
+    Ok(DataSplits { train, test })
+}
+
+/// `[height, width]` of the image at `path`, from its header.
+fn first_size(path: &Path) -> Result<[usize; 2]> {
+    let bad = |message: String| DataError::BadImage {
+        path: path.to_path_buf(),
+        message,
+    };
+    let (w, h) = ImageReader::open(path)
+        .map_err(io_error(path))?
+        .with_guessed_format()
+        .map_err(io_error(path))?
+        .into_dimensions()
+        .map_err(|e| bad(e.to_string()))?;
+    let size = [h as usize, w as usize];
+    check_size(size).map_err(|_| {
+        bad(format!(
+            "first image is {h}x{w}; pass an image_size with sides in 1..={MAX_IMAGE_SIDE}"
+        ))
+    })?;
+    Ok(size)
+}

@@ -1,0 +1,178 @@
+//! A bounded, deterministic mutation fuzzer for every parser that reads user bytes: valid seed
+//! inputs are mutated with seeded bit flips, byte overwrites, truncations, insertions,
+//! deletions and header length-field edits (sometimes gzip-wrapped), and each parser must
+//! return `Ok` or `Err`, never panic. The coverage-guided version is `fuzz/` (cargo-fuzz);
+//! inputs it found crashing belong in the seeds here.
+
+use std::io::Write;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::cifar::{CIFAR10_CLASS_NAMES, parse_cifar10_batch, parse_class_names};
+use crate::folder::decode_image;
+use crate::idx::{IMAGES_MAGIC, LABELS_MAGIC, encode_idx, parse_idx};
+use crate::mnist::parse_mnist;
+
+/// u32 values that tend to break length arithmetic.
+const INTERESTING: [u32; 8] = [0, 1, 3, 0x7f, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff];
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(bytes).unwrap();
+    gz.finish().unwrap()
+}
+
+/// One to four random edits of `seed`.
+fn mutate(rng: &mut ChaCha8Rng, seed: &[u8]) -> Vec<u8> {
+    let mut b = seed.to_vec();
+    for _ in 0..rng.random_range(1..=4) {
+        let len = b.len();
+        match rng.random_range(0..7) {
+            0 if len > 0 => {
+                let i = rng.random_range(0..len);
+                b[i] ^= 1 << rng.random_range(0..8);
+            }
+            1 if len > 0 => {
+                let i = rng.random_range(0..len);
+                b[i] = [0, 1, 0x7f, 0x80, 0xff][rng.random_range(0..5)];
+            }
+            2 => b.truncate(rng.random_range(0..=len)),
+            3 => {
+                let at = rng.random_range(0..=len);
+                let n = rng.random_range(1..=16);
+                let extra: Vec<u8> = (0..n).map(|_| rng.random()).collect();
+                b.splice(at..at, extra);
+            }
+            4 if len > 0 => {
+                let at = rng.random_range(0..len);
+                let end = (at + rng.random_range(1..=16)).min(len);
+                b.drain(at..end);
+            }
+            // A big-endian u32 in the header (IDX dimensions, PNG chunk lengths and sizes,
+            // BMP offsets are little-endian but an edit there still lands).
+            5 if len >= 4 => {
+                let at = rng.random_range(0..=(len - 4).min(40));
+                let v = if rng.random_bool(0.7) {
+                    INTERESTING[rng.random_range(0..INTERESTING.len())]
+                } else {
+                    rng.random::<u32>() >> rng.random_range(0..32)
+                };
+                b[at..at + 4].copy_from_slice(&v.to_be_bytes());
+            }
+            _ => {
+                // Duplicate a stretch, growing the input.
+                if len > 0 {
+                    let at = rng.random_range(0..len);
+                    let end = (at + rng.random_range(1..=64)).min(len);
+                    let copy = b[at..end].to_vec();
+                    b.extend_from_slice(&copy);
+                }
+            }
+        }
+    }
+    if rng.random_bool(0.1) { gzip(&b) } else { b }
+}
+
+/// Runs `parse` on `iterations` mutants of the seeds (and on each seed itself), failing with
+/// the iteration and the input's bytes when it panics. Returns how many returned `Ok`.
+fn fuzz(name: &str, seeds: &[Vec<u8>], iterations: usize, parse: impl Fn(&[u8]) -> bool) -> usize {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x7e3d_2024);
+    let mut ok = 0;
+    for i in 0..iterations + seeds.len() {
+        let input = match seeds.get(i) {
+            Some(seed) => seed.clone(),
+            None => {
+                let seed = &seeds[rng.random_range(0..seeds.len())];
+                mutate(&mut rng, seed)
+            }
+        };
+        match catch_unwind(AssertUnwindSafe(|| parse(&input))) {
+            Ok(true) => ok += 1,
+            Ok(false) => {}
+            Err(_) => panic!(
+                "{name}: parser panicked at iteration {i} on {} bytes: {:02x?}",
+                input.len(),
+                &input[..input.len().min(256)]
+            ),
+        }
+    }
+    ok
+}
+
+fn path() -> &'static Path {
+    Path::new("fuzz-input")
+}
+
+#[test]
+fn idx_and_mnist_parsers_never_panic() {
+    let images = encode_idx(&[2, 3, 3], &(0..18).collect::<Vec<u8>>());
+    let labels = encode_idx(&[2], &[7, 9]);
+    let seeds = vec![images.clone(), labels.clone(), gzip(&images), Vec::new()];
+    let ok = fuzz("parse_idx", &seeds, 5000, |b| {
+        let a = parse_idx(path(), b, IMAGES_MAGIC, "images").is_ok();
+        let b = parse_idx(path(), b, LABELS_MAGIC, "labels").is_ok();
+        a || b
+    });
+    // The seeds parse (images, labels); a mutant of them parses now and then.
+    assert!(ok >= 2, "{ok}");
+    // Mutate the images file against a valid labels file, then the reverse.
+    fuzz("parse_mnist(images)", &seeds, 2000, |b| {
+        parse_mnist(path(), b.to_vec(), path(), labels.clone()).is_ok()
+    });
+    fuzz("parse_mnist(labels)", &seeds, 2000, |b| {
+        parse_mnist(path(), images.clone(), path(), b.to_vec()).is_ok()
+    });
+}
+
+#[test]
+fn cifar_parsers_never_panic() {
+    let names: Vec<String> = CIFAR10_CLASS_NAMES.iter().map(|&s| s.into()).collect();
+    let record: Vec<u8> = std::iter::once(4)
+        .chain((0..3072).map(|i| i as u8))
+        .collect();
+    let two = [record.clone(), record.clone()].concat();
+    let seeds = vec![record, gzip(&two), two];
+    let ok = fuzz("parse_cifar10_batch", &seeds, 5000, |b| {
+        parse_cifar10_batch(path(), b.to_vec(), &names).is_ok()
+    });
+    assert!(ok >= 3, "{ok}");
+    let meta = b"airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n".to_vec();
+    fuzz("parse_class_names", &[meta], 3000, |b| {
+        parse_class_names(path(), b).is_ok()
+    });
+}
+
+fn encoded(format: ImageFormat, colour: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut cursor = std::io::Cursor::new(&mut out);
+    if colour {
+        RgbImage::from_fn(7, 5, |x, y| Rgb([(x * 30) as u8, (y * 50) as u8, 128]))
+            .write_to(&mut cursor, format)
+            .unwrap();
+    } else {
+        GrayImage::from_fn(7, 5, |x, y| Luma([(x * y * 7) as u8]))
+            .write_to(&mut cursor, format)
+            .unwrap();
+    }
+    out
+}
+
+#[test]
+fn image_decoder_never_panics() {
+    let seeds = vec![
+        encoded(ImageFormat::Png, true),
+        encoded(ImageFormat::Png, false),
+        encoded(ImageFormat::Bmp, true),
+        encoded(ImageFormat::Jpeg, true),
+    ];
+    let ok = fuzz("decode_image", &seeds, 5000, |b| {
+        let a = decode_image(path(), b, Some([4, 4]), None).is_ok();
+        let g = decode_image(path(), b, Some([3, 9]), Some(1)).is_ok();
+        a && g
+    });
+    assert!(ok >= seeds.len(), "{ok}");
+}
