@@ -17,10 +17,6 @@ pub enum ImageAugError {
     /// An op's parameters are out of range (`op` is its TOML name, e.g. `rotate`).
     #[error("op {op:?}: {message}")]
     Op { op: String, message: String },
-    /// The on-device path has no implementation of this op yet (`op` is its name, e.g.
-    /// `equalize`); the CPU path ([`apply`](super::apply)) has every op.
-    #[error("op {op:?}: not available on device yet")]
-    NotOnDevice { op: String },
     /// A batch-level argument (buffer shape, labels, mix settings) that does not fit.
     #[error("{what}: {message}")]
     Invalid { what: String, message: String },

@@ -23,6 +23,9 @@
 
 pub mod common;
 pub mod device;
+mod device_filters;
+mod device_geometric;
+mod device_photometric;
 mod error;
 pub mod geometric;
 pub mod geometric_ops;
@@ -37,6 +40,8 @@ pub mod policy;
 pub mod raster;
 pub mod settings;
 
+#[cfg(test)]
+mod device_ops_tests;
 #[cfg(test)]
 mod device_tests;
 #[cfg(test)]
