@@ -96,6 +96,29 @@ impl ImageDataset {
         &self.labels
     }
 
+    /// Appends `other`'s images after this dataset's.
+    ///
+    /// # Errors
+    /// A one-line reason when the image shapes or the class names differ (labels would then
+    /// mean different classes).
+    pub fn append(&mut self, other: &ImageDataset) -> std::result::Result<(), String> {
+        if other.shape != self.shape {
+            return Err(format!(
+                "images of shape {:?} cannot join images of shape {:?}",
+                other.shape, self.shape
+            ));
+        }
+        if other.class_names != self.class_names {
+            return Err(format!(
+                "classes {:?} differ from {:?}",
+                other.class_names, self.class_names
+            ));
+        }
+        self.pixels.extend_from_slice(&other.pixels);
+        self.labels.extend_from_slice(&other.labels);
+        Ok(())
+    }
+
     /// A new dataset holding the images at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> Self {
         let mut pixels = Vec::with_capacity(indices.len() * self.image(0).len());
@@ -139,6 +162,15 @@ mod tests {
             [1, 1, 2],
             vec!["a".into(), "b".into()],
         )
+    }
+
+    #[test]
+    fn append_checks_shape_and_classes() {
+        let mut d = tiny();
+        d.append(&tiny().subset(&[1])).unwrap();
+        assert_eq!((d.len(), d.image(3), d.label(3)), (4, &[2u8, 3][..], 1));
+        let other = ImageDataset::new(vec![0; 2], vec![0], [2, 1, 1], vec!["a".into(), "b".into()]);
+        assert!(d.append(&other).unwrap_err().contains("shape"));
     }
 
     #[test]

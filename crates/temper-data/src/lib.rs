@@ -4,7 +4,7 @@
 //! producing normalized `[N, C, H, W]` tensors.
 //!
 //! - [`idx`]: the IDX container and gzip detection shared by the readers.
-//! - `mnist`: [`read_mnist_dir`], [`parse_mnist`], [`bundled_mnist`].
+//! - `mnist`: [`read_mnist_dir`], [`parse_mnist`], [`bundled_mnist`], [`write_mnist_dir`].
 //! - `cifar`: [`read_cifar10_dir`], [`parse_cifar10_batch`].
 //! - `folder`: [`read_image_folder`] (one sub-folder per class, decoded in parallel) and
 //!   [`decode_image`], the single-image decode/convert/resize step it is built on.
@@ -43,5 +43,7 @@ pub use folder::{
     DecodedImage, FolderOptions, IMAGE_EXTENSIONS, MAX_IMAGE_SIDE, decode_image, luma_601,
     read_image_folder,
 };
-pub use mnist::{MNIST_CLASSES, bundled_mnist, parse_mnist, read_mnist_dir, read_mnist_pair};
+pub use mnist::{
+    MNIST_CLASSES, bundled_mnist, parse_mnist, read_mnist_dir, read_mnist_pair, write_mnist_dir,
+};
 pub use split::{Split, split_indices};

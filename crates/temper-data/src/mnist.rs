@@ -5,7 +5,9 @@ use std::path::Path;
 
 use crate::dataset::{DataSplits, ImageDataset};
 use crate::error::{DataError, Result};
-use crate::idx::{IMAGES_MAGIC, LABELS_MAGIC, decompress_if_gz, locate_maybe_gz, parse_idx};
+use crate::idx::{
+    IMAGES_MAGIC, LABELS_MAGIC, decompress_if_gz, locate_maybe_gz, parse_idx, write_idx,
+};
 
 /// Number of MNIST classes (digits 0–9).
 pub const MNIST_CLASSES: usize = 10;
@@ -93,6 +95,58 @@ pub fn read_mnist_dir(dir: &Path) -> Result<DataSplits> {
             &locate_maybe_gz(dir, TEST_LABELS)?,
         )?,
     })
+}
+
+/// Writes `splits` as an MNIST-format folder: the four uncompressed IDX files under their
+/// official names (`train-images-idx3-ubyte`, ...), each a big-endian header (magic `0x803`
+/// for images, `0x801` for labels, then the dimensions as 32-bit integers) and the bytes, as
+/// <http://yann.lecun.com/exdb/mnist/> describes them. [`read_mnist_dir`] reads it back.
+/// `dir` is created when missing; existing files of those names are replaced.
+///
+/// Only one-channel images with labels below [`MNIST_CLASSES`] fit the format; anything else
+/// is an error naming the split, before any file is written.
+pub fn write_mnist_dir(dir: &Path, splits: &DataSplits) -> Result<()> {
+    let parts = [
+        ("train", &splits.train, TRAIN_IMAGES, TRAIN_LABELS),
+        ("test", &splits.test, TEST_IMAGES, TEST_LABELS),
+    ];
+    for (split, data, images, _) in parts {
+        let [c, _, _] = data.image_shape();
+        if c != 1 {
+            return Err(DataError::BadDimensions {
+                path: dir.join(images),
+                message: format!(
+                    "the {split} split has {c}-channel images; the MNIST format holds one channel"
+                ),
+            });
+        }
+        if let Some((index, &label)) = data
+            .labels()
+            .iter()
+            .enumerate()
+            .find(|&(_, &l)| l as usize >= MNIST_CLASSES)
+        {
+            return Err(DataError::LabelOutOfRange {
+                path: dir.join(images),
+                index,
+                label,
+                num_classes: MNIST_CLASSES,
+            });
+        }
+    }
+    std::fs::create_dir_all(dir).map_err(|source| DataError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for (_, data, images, labels) in parts {
+        let [_, h, w] = data.image_shape();
+        let pixels: Vec<u8> = (0..data.len())
+            .flat_map(|i| data.image(i).iter().copied())
+            .collect();
+        write_idx(&dir.join(images), &[data.len(), h, w], &pixels)?;
+        write_idx(&dir.join(labels), &[data.len()], data.labels())?;
+    }
+    Ok(())
 }
 
 /// The full MNIST (60,000 train, 10,000 test) compiled into the binary from `assets/mnist/`,
@@ -232,6 +286,46 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let err = read_mnist_dir(dir.path()).unwrap_err();
         assert!(err.to_string().contains("train-images-idx3-ubyte"), "{err}");
+    }
+
+    #[test]
+    fn written_dir_reads_back_byte_for_byte_and_colour_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..MNIST_CLASSES).map(|d| d.to_string()).collect();
+        let train = ImageDataset::new((0..24).collect(), vec![3, 9], [1, 3, 4], names.clone());
+        let test = ImageDataset::new(vec![7; 12], vec![0], [1, 3, 4], names.clone());
+        let splits = DataSplits { train, test };
+        write_mnist_dir(dir.path(), &splits).unwrap();
+        let back = read_mnist_dir(dir.path()).unwrap();
+        assert_eq!(back.train, splits.train);
+        assert_eq!(back.test, splits.test);
+        // The header per the MNIST page: magic 0x00000803, then 2 images, 3 rows, 4 columns,
+        // all big-endian, then the 24 pixels.
+        let raw = std::fs::read(dir.path().join(TRAIN_IMAGES)).unwrap();
+        assert_eq!(
+            &raw[..16],
+            &[0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4]
+        );
+        assert_eq!(raw.len(), 16 + 24);
+        let raw = std::fs::read(dir.path().join(TEST_LABELS)).unwrap();
+        assert_eq!(raw, [0, 0, 8, 1, 0, 0, 0, 1, 0]);
+
+        let rgb = ImageDataset::new(vec![0; 12], vec![1], [3, 2, 2], names);
+        let other = tempfile::tempdir().unwrap();
+        let target = other.path().join("out");
+        let err = write_mnist_dir(
+            &target,
+            &DataSplits {
+                train: splits.train.clone(),
+                test: rgb,
+            },
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("test split has 3-channel"),
+            "{err}"
+        );
+        assert!(!target.exists(), "nothing is written for a refused split");
     }
 
     #[test]
