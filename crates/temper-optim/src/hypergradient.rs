@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 
-use burn::module::{Module, ModuleVisitor, Param, ParamId};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
@@ -159,6 +159,65 @@ impl Hypergradient {
             .into_iter()
             .filter_map(|(id, after)| before.get(&id).map(|b| (id, after - b.clone())))
             .collect();
+    }
+}
+
+/// What a checkpoint keeps of a [`Hypergradient`]: the rates, and the last update as a
+/// module shaped like the model (see [`Hypergradient::state`]).
+#[derive(Debug, Clone)]
+pub struct HypergradientState<M> {
+    pub lr: f64,
+    pub last_lr: f64,
+    /// `theta_t - theta_{t-1}` in the model's parameters (same [`ParamId`]s); `None` before
+    /// the first step.
+    pub delta: Option<M>,
+}
+
+impl Hypergradient {
+    /// The state between two steps, for a checkpoint. `model` gives the shapes: the returned
+    /// delta is `model` with every float parameter replaced by its last update, so Burn's
+    /// module records store it and keep its parameter ids.
+    pub fn state<M: Module>(&self, model: &M) -> HypergradientState<M> {
+        let delta = (!self.delta.is_empty()).then(|| {
+            model.clone().map(&mut Replace {
+                values: &self.delta,
+            })
+        });
+        HypergradientState {
+            lr: self.lr,
+            last_lr: self.last_lr,
+            delta,
+        }
+    }
+
+    /// Continues from a checkpoint's [`state`](Self::state).
+    pub fn restore<M: Module>(&mut self, state: &HypergradientState<M>) {
+        self.lr = state.lr;
+        self.last_lr = state.last_lr;
+        self.before.clear();
+        self.delta = match &state.delta {
+            Some(delta) => {
+                let mut snapshot = Snapshot::default();
+                delta.visit(&mut snapshot);
+                snapshot.values
+            }
+            None => HashMap::new(),
+        };
+    }
+}
+
+/// Replaces float parameters by the flattened tensors of the same id (others untouched).
+struct Replace<'a> {
+    values: &'a HashMap<ParamId, Tensor<1>>,
+}
+
+impl ModuleMapper for Replace<'_> {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let id = param.id;
+        param.map(|t| match self.values.get(&id) {
+            Some(v) => v.clone().reshape(t.shape()),
+            None => t,
+        })
     }
 }
 

@@ -30,6 +30,7 @@ pub mod dropout;
 mod early_stopping;
 mod ema;
 mod error;
+mod freeze;
 mod hypergradient;
 mod optimizer;
 mod regularization;
@@ -43,12 +44,15 @@ pub use dropout::{
     DropPathConfig, Dropout2d, Dropout2dConfig,
 };
 pub use early_stopping::{
-    Best, EarlyStopping, EarlyStoppingSettings, LearnerEarlyStopping, MinDeltaMode, MonitorMode,
-    StopReason, Update,
+    Best, EarlyStopping, EarlyStoppingSettings, EarlyStoppingState, LearnerEarlyStopping,
+    MinDeltaMode, MonitorMode, StopReason, Update,
 };
 pub use ema::{EmaSettings, ModelEma};
 pub use error::OptimError;
-pub use hypergradient::{Hypergradient, HypergradientRule, HypergradientSettings};
+pub use freeze::freeze;
+pub use hypergradient::{
+    Hypergradient, HypergradientRule, HypergradientSettings, HypergradientState,
+};
 pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
 pub use regularization::RegularizationSettings;
 pub use schedule::{

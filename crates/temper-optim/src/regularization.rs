@@ -132,7 +132,7 @@ impl RegularizationSettings {
 
 /// `Ok` for a non-empty pattern of `.`-separated non-empty segments made of ASCII letters,
 /// digits, `_` and `*`; otherwise why not.
-fn check_pattern(pattern: &str) -> Result<(), &'static str> {
+pub(crate) fn check_pattern(pattern: &str) -> Result<(), &'static str> {
     if pattern.is_empty() {
         return Err("is empty");
     }
@@ -153,7 +153,7 @@ fn check_pattern(pattern: &str) -> Result<(), &'static str> {
 }
 
 /// Whole-string glob match where `*` matches any (possibly empty) run of characters.
-fn glob_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
     let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     // Position of the last `*` seen and the text index it is currently matched up to.
@@ -178,7 +178,7 @@ fn glob_match(pattern: &str, text: &str) -> bool {
 }
 
 /// Every float parameter's path and rank, in traversal order.
-fn parameter_paths<M: Module>(module: &M) -> Vec<(String, usize)> {
+pub(crate) fn parameter_paths<M: Module>(module: &M) -> Vec<(String, usize)> {
     struct Paths {
         path: Vec<String>,
         out: Vec<(String, usize)>,

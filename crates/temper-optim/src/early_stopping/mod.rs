@@ -216,7 +216,7 @@ impl EarlyStoppingSettings {
 }
 
 /// The best monitored value so far and its epoch.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Best {
     pub epoch: usize,
     pub value: f64,
@@ -394,6 +394,15 @@ pub struct Update {
     pub stop: Option<StopReason>,
 }
 
+/// What an [`EarlyStopping`] has learned so far: the part of it a checkpoint keeps so a
+/// resumed run decides exactly as an uninterrupted one would.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EarlyStoppingState {
+    pub best: Option<Best>,
+    pub wait: usize,
+    pub beat_baseline: bool,
+}
+
 /// The early-stopping decision, fed one value per epoch by [`update`](Self::update).
 #[derive(Debug, Clone, PartialEq)]
 pub struct EarlyStopping {
@@ -552,6 +561,24 @@ impl EarlyStopping {
     /// The settings this was built from.
     pub fn settings(&self) -> &EarlyStoppingSettings {
         &self.settings
+    }
+
+    /// The state a checkpoint keeps (a stop already decided is not part of it: a run that
+    /// stopped has nothing to resume).
+    pub fn state(&self) -> EarlyStoppingState {
+        EarlyStoppingState {
+            best: self.best,
+            wait: self.wait,
+            beat_baseline: self.beat_baseline,
+        }
+    }
+
+    /// Continues from a checkpoint's [`state`](Self::state).
+    pub fn restore(&mut self, state: EarlyStoppingState) {
+        self.best = state.best;
+        self.wait = state.wait;
+        self.beat_baseline = state.beat_baseline;
+        self.stopped = None;
     }
 }
 

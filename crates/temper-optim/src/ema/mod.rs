@@ -178,6 +178,12 @@ impl<M: Module> ModelEma<M> {
         self.ema
     }
 
+    /// Continues from a checkpoint: `ema` is the saved average, `step` its update count.
+    pub fn restore(&mut self, ema: M, step: usize) {
+        self.ema = ema.valid();
+        self.step = step;
+    }
+
     /// Updates so far.
     pub fn step(&self) -> usize {
         self.step
