@@ -1,6 +1,7 @@
 //! The `temper` command line: parses flags, wires them into the library, shows progress.
 
 mod augment;
+mod monitor;
 mod progress;
 
 use std::path::{Path, PathBuf};
@@ -9,8 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use temper_train::{
-    DeviceChoice, Experiment, LrFindSettings, ScheduleCurve, describe_params, eval_run, lr_find,
-    next_run_dir, train, tune,
+    CONFIG_FILE, DeviceChoice, Experiment, LrFindSettings, ScheduleCurve, describe_params,
+    eval_run, lr_find, next_run_dir, resume, train, tune,
 };
 
 use crate::progress::Bars;
@@ -42,6 +43,9 @@ enum Command {
     /// Data augmentation outside training.
     #[command(subcommand)]
     Augment(augment::AugmentCommand),
+    /// Compare new data with a saved run's training data and model: input, prediction and
+    /// accuracy drift, a verdict, monitor.json and monitor.png; exit status 4 on drift.
+    Monitor(monitor::MonitorArgs),
 }
 
 #[derive(Subcommand)]
@@ -65,7 +69,7 @@ struct ExperimentArgs {
     /// Device: auto (GPU if present, else the fastest CPU backend), wgpu, flex or ndarray.
     #[arg(long)]
     device: Option<DeviceChoice>,
-    /// Data source: "bundled" or "mnist:DIR".
+    /// Data source: "bundled", "mnist:DIR", "cifar10:DIR" or "folder:DIR".
     #[arg(long, value_name = "SOURCE")]
     data: Option<String>,
     /// Number of epochs.
@@ -89,15 +93,47 @@ struct TrainArgs {
     /// Run directory to create (default: the next free runs/run-N).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Continue an interrupted run after its last completed epoch, with the experiment saved
+    /// in RUN_DIR/config.toml (so no other flag applies); it ends as if never interrupted.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
+        "out", "config", "device", "data", "epochs", "batch_size", "seed", "limit_train", "from",
+    ])]
+    resume: Option<PathBuf>,
+    /// Fine-tune: start from this finished run's weights, on --data, with its experiment as
+    /// the base unless --config is given ([finetune] from). The learning rate is multiplied
+    /// by --lr-factor, 0.1 unless set.
+    #[arg(long, value_name = "RUN_DIR")]
+    from: Option<PathBuf>,
+    /// With --from: keep the parameters whose path matches fixed (`*` wildcards, e.g.
+    /// "*conv*"); repeatable.
+    #[arg(long, value_name = "PATTERN", requires = "from")]
+    freeze: Vec<String>,
+    /// With --from: also start from the parent's optimizer state.
+    #[arg(long, requires = "from")]
+    resume_optimizer: bool,
+    /// With --from: parent training images mixed in per new one, to limit forgetting.
+    #[arg(long, value_name = "FRACTION", requires = "from")]
+    replay: Option<f64>,
+    /// With --from: multiplies optim.lr (default 0.1).
+    #[arg(long, value_name = "FACTOR", requires = "from")]
+    lr_factor: Option<f64>,
+    /// With --from: the parent's "best" (default) or "last" weights.
+    #[arg(long, value_name = "WHICH", requires = "from")]
+    weights: Option<String>,
 }
 
 impl ExperimentArgs {
     /// The experiment file (or defaults) with the flags applied and validated.
     fn experiment(&self) -> anyhow::Result<Experiment> {
-        let mut exp = match &self.config {
+        let exp = match &self.config {
             Some(path) => Experiment::load(path)?,
             None => Experiment::default(),
         };
+        self.apply(exp)
+    }
+
+    /// `exp` with the flags applied, validated.
+    fn apply(&self, mut exp: Experiment) -> anyhow::Result<Experiment> {
         if let Some(d) = self.device {
             exp.train.device = d;
         }
@@ -143,9 +179,18 @@ struct TuneArgs {
     /// none, median, asha or hyperband (tune.pruner).
     #[arg(long)]
     pruner: Option<String>,
-    /// sqlite:PATH or memory (tune.storage); default OUT/study.sqlite3.
+    /// sqlite:PATH, postgres://USER@HOST/DB or memory (tune.storage); default
+    /// OUT/study.sqlite3.
     #[arg(long, value_name = "URL")]
     storage: Option<String>,
+    /// One of several processes sharing the study in --storage (tune.worker): start as many
+    /// as you like, on any machine; together they run --trials trials.
+    #[arg(long)]
+    worker: bool,
+    /// Seconds without a report after which a worker's trial counts as dead and is retried
+    /// (tune.heartbeat_timeout, default 600).
+    #[arg(long, value_name = "SECONDS")]
+    heartbeat_timeout: Option<f64>,
     /// The epoch metric to optimize, e.g. valid_accuracy or valid_loss (tune.metric).
     #[arg(long)]
     metric: Option<String>,
@@ -188,9 +233,13 @@ struct LrFindArgs {
     out: Option<PathBuf>,
 }
 
+/// Exit status of a run that stopped on a NaN or infinite loss: its run directory is complete
+/// (with the weights from before), but a scheduled job should notice.
+const EXIT_DIVERGED: u8 = 3;
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
@@ -198,21 +247,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Train(args) => run_train(args),
+        Command::Train(args) => return run_train(args),
         Command::Tune(args) => run_tune(args),
         Command::Eval(args) => run_eval(args),
         Command::Schedule(ScheduleCommand::Plot { exp, out }) => run_schedule_plot(exp, out),
         Command::LrFind(args) => run_lr_find(args),
         Command::Augment(cmd) => augment::run(cmd),
+        Command::Monitor(args) => return monitor::run(args),
     }
+    .map(|()| ExitCode::SUCCESS)
 }
 
-fn run_train(args: TrainArgs) -> anyhow::Result<()> {
-    let exp = args.exp.experiment()?;
-    let run_dir = out_dir(args.out, "run")?;
-    let summary = train(&exp, &run_dir, &mut Bars::default())?;
+fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let summary = match args.resume {
+        Some(run_dir) => resume(&run_dir, &mut Bars::default())?,
+        None => {
+            let exp = match &args.from {
+                Some(parent) => finetune_experiment(&args, parent)?,
+                None => args.exp.experiment()?,
+            };
+            let run_dir = out_dir(args.out, "run")?;
+            train(&exp, &run_dir, &mut Bars::default())?
+        }
+    };
     println!(
         "test accuracy {:.2}% (loss {:.4}) on {} images; run directory {}",
         summary.test.accuracy * 100.0,
@@ -220,7 +279,53 @@ fn run_train(args: TrainArgs) -> anyhow::Result<()> {
         summary.test_images,
         summary.run_dir.display()
     );
-    Ok(())
+    if summary.diverged {
+        eprintln!(
+            "warning: {}",
+            summary
+                .stop_reason
+                .as_deref()
+                .unwrap_or("training diverged")
+        );
+        return Ok(ExitCode::from(EXIT_DIVERGED));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The experiment of `temper train --from PARENT`: `--config`, else the parent's own
+/// experiment, with the flags and a `[finetune]` section from the fine-tuning flags.
+fn finetune_experiment(args: &TrainArgs, parent: &Path) -> anyhow::Result<Experiment> {
+    let base = match &args.exp.config {
+        Some(path) => Experiment::load(path)?,
+        None => {
+            let config = parent.join(CONFIG_FILE);
+            if !config.is_file() {
+                anyhow::bail!(
+                    "--from {}: not a temper run directory (no {CONFIG_FILE})",
+                    parent.display()
+                );
+            }
+            Experiment::load(&config)?
+        }
+    };
+    let mut exp = base;
+    let mut section = exp.finetune.take().unwrap_or_default();
+    section.from = parent.to_path_buf();
+    if !args.freeze.is_empty() {
+        section.freeze.clone_from(&args.freeze);
+    }
+    section.resume_optimizer |= args.resume_optimizer;
+    if let Some(r) = args.replay {
+        section.replay = r;
+    }
+    if let Some(f) = args.lr_factor {
+        section.lr_factor = f;
+    }
+    if let Some(w) = &args.weights {
+        section.weights.clone_from(w);
+    }
+    exp.finetune = Some(section);
+    args.exp.apply(exp)
 }
 
 fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
@@ -237,6 +342,12 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
     }
     if let Some(s) = args.storage {
         section.storage = Some(s);
+    }
+    if args.worker {
+        section.worker = true;
+    }
+    if let Some(t) = args.heartbeat_timeout {
+        section.heartbeat_timeout = t;
     }
     if let Some(m) = args.metric {
         section.metric = m;

@@ -11,6 +11,8 @@ pub struct Bars {
     bar: Option<ProgressBar>,
     /// Trials of a search, above the epoch bar.
     trials: Option<ProgressBar>,
+    /// Files of a data set being loaded.
+    loading: Option<ProgressBar>,
 }
 
 impl Bars {
@@ -29,7 +31,25 @@ impl Progress for Bars {
         self.line(text);
     }
 
+    fn loading(&mut self, done: usize, total: usize) {
+        let bar = self.loading.get_or_insert_with(|| {
+            let style = ProgressStyle::with_template(
+                "loading [{bar:30}] {pos}/{len} files {elapsed}<{eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> ");
+            self.multi
+                .add(ProgressBar::new(total as u64).with_style(style))
+        });
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    }
+
     fn epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        if let Some(bar) = self.loading.take() {
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
+        }
         let style = ProgressStyle::with_template(
             "{prefix} [{bar:30}] {pos}/{len} steps {msg} {elapsed}<{eta}",
         )

@@ -44,15 +44,16 @@ fn train_one_epoch_writes_the_run_directory() {
     let lines: Vec<&str> = metrics.lines().collect();
     assert_eq!(
         lines[0],
-        "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,\
-         valid_precision,valid_recall,valid_f1,lr,seconds"
+        "epoch,train_loss,train_accuracy,train_precision,train_recall,train_f1,\
+         valid_loss,valid_accuracy,valid_precision,valid_recall,valid_f1,lr,seconds"
     );
     assert_eq!(lines.len(), 2, "{metrics}");
     assert!(lines[1].starts_with("1,"));
     for f in [
         "checkpoints/best.bpk",
         "checkpoints/last.bpk",
-        "checkpoints/last-optimizer.bpk",
+        "checkpoints/resume/latest",
+        "checkpoints/resume/epoch-0001/optimizer.bpk",
         "summary.toml",
     ] {
         let len = std::fs::metadata(run.join(f)).map(|m| m.len()).unwrap_or(0);
@@ -219,4 +220,353 @@ fn tune_without_a_space_and_audio_with_a_bad_op_fail_naming_what_is_wrong() {
         stderr(&out)
     );
     assert!(!tmp.path().join("y.wav").exists(), "no output on failure");
+}
+
+/// The 3-epoch run the resume test trains twice: the MLP on 3,000 bundled images, about a
+/// second per epoch on flex.
+const RESUME_CONFIG: &str = r#"
+[data]
+limit_train = 3000
+[model]
+kind = "mlp"
+[train]
+epochs = 3
+batch_size = 32
+device = "flex"
+"#;
+
+/// `metrics.csv` without its wall-time column, which differs between any two runs.
+fn metrics_without_seconds(run: &Path) -> Vec<String> {
+    std::fs::read_to_string(run.join("metrics.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+#[test]
+fn a_run_killed_mid_epoch_and_resumed_ends_bit_identical_to_an_uninterrupted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("exp.toml");
+    std::fs::write(&config, RESUME_CONFIG).unwrap();
+    let (whole, killed) = (tmp.path().join("whole"), tmp.path().join("killed"));
+    let out = temper(
+        &["train", "--config", "exp.toml", "--out", "whole"],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+
+    // SIGKILL (what `Child::kill` sends on Unix) as soon as epoch 1's checkpoint is complete,
+    // that is, early in epoch 2.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_temper"))
+        .args(["train", "--config", "exp.toml", "--out", "killed"])
+        .current_dir(tmp.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let latest = killed.join("checkpoints/resume/latest");
+    let started = std::time::Instant::now();
+    while !latest.exists() {
+        assert!(started.elapsed().as_secs() < 300, "epoch 1 never finished");
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the run ended ({status}) before it could be killed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        !killed.join("summary.toml").exists(),
+        "the kill came too late"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&latest).unwrap().trim(),
+        "epoch-0001"
+    );
+
+    let out = temper(&["train", "--resume", "killed"], tmp.path());
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    // Bit-identical: every metric of every epoch, and the test scores, to the last digit.
+    assert_eq!(
+        metrics_without_seconds(&killed),
+        metrics_without_seconds(&whole)
+    );
+    // report.json: the test scores, per class, and the confusion matrix.
+    let report = |run: &Path| std::fs::read_to_string(run.join("report.json")).unwrap();
+    assert_eq!(report(&killed), report(&whole));
+
+    // A finished run, a folder that is not a run, and --resume with another flag: one line each.
+    let out = temper(&["train", "--resume", "killed"], tmp.path());
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("has finished"), "{}", stderr(&out));
+    let out = temper(&["train", "--resume", "."], tmp.path());
+    assert!(
+        stderr(&out).contains("not a temper run directory"),
+        "{}",
+        stderr(&out)
+    );
+    let out = temper(
+        &["train", "--resume", "killed", "--epochs", "5"],
+        tmp.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+/// A 6-trial random search of the MLP's learning rate, 2 short epochs per trial.
+const WORKER_CONFIG: &str = r#"
+[data]
+limit_train = 600
+[model]
+kind = "mlp"
+hidden = [32]
+[train]
+epochs = 2
+batch_size = 64
+device = "flex"
+[tune]
+trials = 6
+sampler = "random"
+pruner = "none"
+[tune.space]
+"optim.lr" = { log_uniform = [1e-4, 1e-1] }
+"#;
+
+/// `trials.csv` rows as (number, state, params) with the value and duration left out.
+fn trial_rows(csv: &str) -> Vec<(u64, String, String)> {
+    csv.lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (
+                cells[0].parse().unwrap(),
+                cells[1].to_string(),
+                cells[4..].join(","),
+            )
+        })
+        .collect()
+}
+
+/// Three `temper tune --worker` processes on one study, one of them SIGKILLed mid-trial: the
+/// study still ends with exactly `trials` trials counted, no number twice, and the dead trial
+/// failed and re-run with the same parameters by a surviving worker.
+fn three_workers_one_killed(storage: &str) {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("t.toml"), WORKER_CONFIG).unwrap();
+    let spawn = |out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_temper"))
+            .args([
+                "tune",
+                "--config",
+                "t.toml",
+                "--storage",
+                storage,
+                "--worker",
+            ])
+            .args(["--heartbeat-timeout", "3", "--out", out])
+            .current_dir(tmp.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let mut victim = spawn("w0");
+    // Kill w0 once it is inside its first trial's training run.
+    let started = std::time::Instant::now();
+    let trial_started = || {
+        std::fs::read_dir(tmp.path().join("w0"))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("trial-"))
+            })
+            .unwrap_or(false)
+    };
+    while !trial_started() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "w0 never started a trial"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let survivors: Vec<_> = ["w1", "w2"].iter().map(|o| spawn(o)).collect();
+    for child in survivors {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "stderr: {}", stderr(&out));
+    }
+    // Each survivor writes trials.csv for the whole study once every trial has ended.
+    let rows = trial_rows(&std::fs::read_to_string(tmp.path().join("w1/trials.csv")).unwrap());
+    let mut numbers: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    numbers.dedup();
+    assert_eq!(numbers.len(), rows.len(), "a trial number twice: {rows:?}");
+    let complete: Vec<_> = rows.iter().filter(|r| r.1 == "complete").collect();
+    let failed: Vec<_> = rows.iter().filter(|r| r.1 == "failed").collect();
+    assert_eq!((complete.len(), failed.len()), (6, 1), "{rows:?}");
+    assert_eq!(failed[0].0, 0, "w0 held trial 0: {rows:?}");
+    assert!(
+        complete.iter().any(|r| r.2 == failed[0].2),
+        "the dead trial's parameters were re-run: {rows:?}"
+    );
+}
+
+#[test]
+fn tune_workers_share_a_sqlite_study_and_retry_a_killed_workers_trial() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("study.db");
+    three_workers_one_killed(&format!("sqlite:{}", db.display()));
+}
+
+/// The same on PostgreSQL; `.ci/run` starts a throwaway server and sets the URL
+/// (`crates/temper-tune/scripts/start-test-postgres.sh`).
+#[test]
+fn tune_workers_share_a_postgres_study_and_retry_a_killed_workers_trial() {
+    let Ok(url) = std::env::var("TEMPER_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "TEMPER_TEST_POSTGRES is not set but CI is"
+        );
+        return;
+    };
+    // A fresh database per run: the study name is fixed by the experiment file.
+    let db = format!("temper_cli_{}", std::process::id());
+    let admin = Command::new("psql")
+        .args(["-X", url.as_str(), "-qc", &format!("CREATE DATABASE {db}")])
+        .output()
+        .expect("psql runs");
+    assert!(admin.status.success(), "{}", stderr(&admin));
+    let (base, _) = url.rsplit_once('/').unwrap();
+    three_workers_one_killed(&format!("{base}/{db}"));
+}
+
+/// A full disk, simulated without privileges: the file-size limit (`ulimit -f`, 32 KiB) with
+/// SIGXFSZ ignored makes every larger write fail with EFBIG, as ENOSPC would. The run stops
+/// with one line naming the file, and leaves neither a half-written checkpoint nor a temp file.
+#[test]
+fn a_write_that_fails_mid_file_is_one_line_and_leaves_no_partial_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 64; exec '{}' train --epochs 1 --limit-train 300 \
+         --device flex --out run",
+        env!("CARGO_BIN_EXE_temper")
+    );
+    let out = Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "stderr: {}", stderr(&out));
+    let err = stderr(&out);
+    let last = err.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("error: ") && last.contains(".bpk") && last.contains("large"),
+        "{err}"
+    );
+    let mut leftovers = Vec::new();
+    let mut stack = vec![tmp.path().join("run")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "tmp" || e == "bpk") {
+                leftovers.push(path);
+            }
+        }
+    }
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Wrong types and out-of-range values in the experiment file: one line naming the key.
+#[test]
+fn out_of_range_and_mistyped_keys_fail_naming_the_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (text, key) in [
+        ("[optim]\nlr = -0.1\n", "optim.lr"),
+        ("[model]\ndropout = { p = 1.0 }\n", "model.dropout"),
+        ("[early_stopping]\npatience = -1\n", "patience"),
+        ("[train]\nepochs = \"ten\"\n", "epochs"),
+        ("[data]\nsource = \"cifar10:\"\n", "data.source"),
+        (
+            "[data]\nsource = \"folder:x\"\nchannels = 2\n",
+            "data.channels",
+        ),
+        ("[data]\nimage_size = [32, 32]\n", "data.image_size"),
+    ] {
+        std::fs::write(tmp.path().join("bad.toml"), text).unwrap();
+        let out = temper(&["train", "--config", "bad.toml", "--out", "r"], tmp.path());
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        let err = stderr(&out);
+        assert_eq!(err.trim().lines().count(), 1, "{text}: {err}");
+        assert!(err.contains(key), "{text}: {err}");
+        assert!(
+            !tmp.path().join("r").exists(),
+            "{text}: the run directory was created"
+        );
+    }
+}
+
+/// `temper monitor`: the run's own data exits 0 with "no drift"; darkened digits (pixels
+/// halved, written as IDX) exit 4 with input drift; both write monitor.json.
+#[test]
+fn monitor_exits_0_without_drift_and_4_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("mlp.toml"), "[model]\nkind = \"mlp\"\n").unwrap();
+    let train = temper(
+        &[
+            "train",
+            "--config",
+            "mlp.toml",
+            "--epochs",
+            "1",
+            "--limit-train",
+            "1000",
+            "--device",
+            "flex",
+            "--out",
+            "run",
+        ],
+        tmp.path(),
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+
+    let same = temper(
+        &["monitor", "run", "--data", "bundled", "--out", "same"],
+        tmp.path(),
+    );
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    let stdout = String::from_utf8_lossy(&same.stdout);
+    assert_eq!(stdout.lines().next(), Some("no drift"), "{stdout}");
+    assert!(tmp.path().join("same/monitor.json").exists());
+
+    let mnist = temper_data::bundled_mnist().unwrap();
+    let dark = |d: &temper_data::ImageDataset| {
+        let pixels = (0..d.len())
+            .flat_map(|i| d.image(i).iter().map(|p| p / 2))
+            .collect();
+        temper_data::ImageDataset::new(
+            pixels,
+            d.labels().to_vec(),
+            d.image_shape(),
+            d.class_names().to_vec(),
+        )
+    };
+    let splits = temper_data::DataSplits {
+        train: dark(&mnist.train),
+        test: dark(&mnist.test),
+    };
+    temper_data::write_mnist_dir(&tmp.path().join("dark"), &splits).unwrap();
+    let drift = temper(&["monitor", "run", "--data", "mnist:dark"], tmp.path());
+    assert_eq!(drift.status.code(), Some(4), "{}", stderr(&drift));
+    let stdout = String::from_utf8_lossy(&drift.stdout);
+    assert!(stdout.starts_with("drift in inputs"), "{stdout}");
+    let json = std::fs::read_to_string(tmp.path().join("run/monitor-1/monitor.json")).unwrap();
+    assert!(json.contains("\"drift\": true"), "{json}");
+
+    let bad = temper(
+        &["monitor", "run", "--data", "bundled", "--ks-p", "2"],
+        tmp.path(),
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("--ks-p"), "{}", stderr(&bad));
 }

@@ -106,8 +106,10 @@ impl BatchAugmenter {
     /// The same augmentation built on `device` (the trainer's choice on wgpu): the raw pixels
     /// go up once as `0..=255` floats, each sample's parameters — drawn exactly as
     /// [`augment`](Self::augment) draws them — are replayed there by temper-augment's
-    /// `apply_batch_device`, and the batch is normalized on the device. An op without a device
-    /// implementation is an [`ImageAugError::NotOnDevice`]; the caller falls back to the CPU.
+    /// `apply_batch_device`, and the batch is normalized on the device. Every op has a device
+    /// implementation; noise and random erase fills are drawn by the device's RNG (same
+    /// distribution, other values), which the trainer re-seeds from (seed, epoch). An error
+    /// (e.g. ops giving the samples different sizes) makes the caller fall back to the CPU.
     ///
     /// # Shapes
     /// - output: `[indices.len(), C, H, W]`, normalized
@@ -200,7 +202,7 @@ pub fn augment_preview(
             settings.pipeline().map_err(augment_err)?,
         ),
         None => {
-            let data = load_data(&exp.data.data_source()?)?;
+            let data = load_data(&exp.data.data_source()?, &mut crate::trainer::Silent)?;
             let augmenter = BatchAugmenter::new(&settings, exp.train.seed, &data.train)?;
             let images = (0..rows.min(data.train.len()))
                 .map(|i| augmenter.to_image(data.train.image(i)))

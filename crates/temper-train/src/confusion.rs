@@ -16,6 +16,18 @@ impl ConfusionMatrix {
         }
     }
 
+    /// A matrix from row-major `[true][predicted]` counts.
+    ///
+    /// # Panics
+    /// When `counts` does not hold `num_classes²` values.
+    pub fn from_counts(num_classes: usize, counts: Vec<u64>) -> Self {
+        assert_eq!(counts.len(), num_classes * num_classes, "a square matrix");
+        Self {
+            num_classes,
+            counts,
+        }
+    }
+
     /// Records one prediction per target.
     ///
     /// # Panics

@@ -4,14 +4,16 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::store::ModuleRecord;
-use temper_data::{ImageBatcher, Normalization};
+use temper_data::{DataSplits, ImageBatcher, Normalization};
+use temper_model::Classifier;
 
-use crate::device::{DeviceChoice, select_device};
+use crate::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::error::TrainError;
+use crate::evaluate::evaluate_with_confusion;
 use crate::experiment::Experiment;
 use crate::report::TestReport;
 use crate::run_dir::{BEST_MODEL, CONFIG_FILE, LAST_MODEL, SUMMARY_FILE};
-use crate::trainer::{Progress, evaluate_with_confusion, load_data};
+use crate::trainer::{Progress, load_data};
 
 /// What `eval_run` scored.
 #[derive(Debug, Clone)]
@@ -32,54 +34,19 @@ pub fn eval_run(
     out: &Path,
     progress: &mut dyn Progress,
 ) -> Result<EvalRun, TrainError> {
-    let config = run_dir.join(CONFIG_FILE);
-    if !config.exists() {
-        return Err(TrainError::Config(format!(
-            "{}: not a temper run directory (no {CONFIG_FILE})",
-            run_dir.display()
-        )));
-    }
-    let mut exp = Experiment::load(&config)?;
+    let mut saved = SavedRun::open(run_dir, device)?;
     if let Some(source) = data {
-        exp.data.source = source.to_string();
+        saved.exp.data.source = source.to_string();
     }
-    if let Some(d) = device {
-        exp.train.device = d;
-    }
-    let weights = [BEST_MODEL, LAST_MODEL]
-        .iter()
-        .map(|f| run_dir.join(f))
-        .find(|p| p.exists())
-        .ok_or_else(|| {
-            TrainError::Config(format!("{}: no checkpoint to evaluate", run_dir.display()))
-        })?;
+    let exp = &saved.exp;
     progress.message(&format!("loading data: {}", exp.data.source));
-    let loaded = load_data(&exp.data.data_source()?)?;
-    let plan = exp
-        .model
-        .plan(loaded.test.image_shape(), loaded.test.num_classes())?;
-    let selected = select_device(exp.train.device)?;
-    progress.message(&format!("device: {}", selected.reason));
-    let record = ModuleRecord::load(&weights).map_err(|e| TrainError::Checkpoint {
-        path: weights.clone(),
-        message: e.to_string(),
-    })?;
-    let model = plan
-        .init(&selected.device)
-        .try_load_record(record)
-        .map_err(|e| TrainError::Checkpoint {
-            path: weights.clone(),
-            message: format!("does not fit the model of {CONFIG_FILE}: {e}"),
-        })?
-        .valid();
-    let normalization = match run_normalization(run_dir) {
-        Some(n) => n,
-        // No summary (the run was killed): the same split and seed give the same statistics.
-        None => {
-            let split = exp.split(loaded.train.len())?;
-            Normalization::fit(&loaded.train, &split.train)
-        }
-    };
+    let loaded = load_data(&exp.data.data_source()?, progress)?;
+    let LoadedModel {
+        model,
+        device: selected,
+        normalization,
+    } = saved.load_model(&loaded, progress)?;
+    let weights = saved.weights.clone();
     let batcher = ImageBatcher::new(normalization, loaded.test.image_shape());
     let all: Vec<usize> = (0..loaded.test.len()).collect();
     let (scores, confusion) =
@@ -104,20 +71,97 @@ pub fn eval_run(
     })
 }
 
+/// A saved run opened for scoring (`temper eval`, `temper monitor`): its experiment and the
+/// checkpoint to load.
+pub(crate) struct SavedRun {
+    pub dir: PathBuf,
+    /// `config.toml`, with the device override applied.
+    pub exp: Experiment,
+    /// The best checkpoint, or the last when there is no best.
+    pub weights: PathBuf,
+}
+
+/// A saved run's model, loaded and in validation mode, with what scoring it needs.
+pub(crate) struct LoadedModel {
+    pub model: Classifier,
+    pub device: SelectedDevice,
+    /// The normalization the run trained with.
+    pub normalization: Normalization,
+}
+
+impl SavedRun {
+    /// Reads `run_dir`'s `config.toml` (`device` overriding its `[train] device`) and finds its
+    /// checkpoint, before any slow loading.
+    pub fn open(run_dir: &Path, device: Option<DeviceChoice>) -> Result<Self, TrainError> {
+        let config = run_dir.join(CONFIG_FILE);
+        if !config.exists() {
+            return Err(TrainError::Config(format!(
+                "{}: not a temper run directory (no {CONFIG_FILE})",
+                run_dir.display()
+            )));
+        }
+        let mut exp = Experiment::load(&config)?;
+        if let Some(d) = device {
+            exp.train.device = d;
+        }
+        let weights = [BEST_MODEL, LAST_MODEL]
+            .iter()
+            .map(|f| run_dir.join(f))
+            .find(|p| p.exists())
+            .ok_or_else(|| {
+                TrainError::Config(format!("{}: no checkpoint to evaluate", run_dir.display()))
+            })?;
+        Ok(Self {
+            dir: run_dir.to_path_buf(),
+            exp,
+            weights,
+        })
+    }
+
+    /// Loads the weights into the model `config.toml` describes for `data`'s image shape and
+    /// classes, on the chosen device. The normalization comes from `summary.toml`; a run
+    /// killed before writing one is refitted on `data`'s training split with the run's split
+    /// and seed, which gives the same statistics when `data` is the run's own.
+    pub fn load_model(
+        &self,
+        data: &DataSplits,
+        progress: &mut dyn Progress,
+    ) -> Result<LoadedModel, TrainError> {
+        let plan = self
+            .exp
+            .model
+            .plan(data.test.image_shape(), data.test.num_classes())?;
+        let selected = select_device(self.exp.train.device)?;
+        progress.message(&format!("device: {}", selected.reason));
+        let record = ModuleRecord::load(&self.weights).map_err(|e| TrainError::Checkpoint {
+            path: self.weights.clone(),
+            message: e.to_string(),
+        })?;
+        let model = plan
+            .init(&selected.device)
+            .try_load_record(record)
+            .map_err(|e| TrainError::Checkpoint {
+                path: self.weights.clone(),
+                message: format!("does not fit the model of {CONFIG_FILE}: {e}"),
+            })?
+            .valid();
+        let normalization = match run_normalization(&self.dir) {
+            Some(n) => n,
+            None => {
+                let split = self.exp.split(data.train.len())?;
+                Normalization::fit(&data.train, &split.train)
+            }
+        };
+        Ok(LoadedModel {
+            model,
+            device: selected,
+            normalization,
+        })
+    }
+}
+
 /// The normalization the run fitted, from its `summary.toml`.
 fn run_normalization(run_dir: &Path) -> Option<Normalization> {
     let text = std::fs::read_to_string(run_dir.join(SUMMARY_FILE)).ok()?;
-    let table: toml::Table = toml::from_str(&text).ok()?;
-    let floats = |key: &str| -> Option<Vec<f32>> {
-        table
-            .get(key)?
-            .as_array()?
-            .iter()
-            .map(|v| v.as_float().map(|f| f as f32))
-            .collect()
-    };
-    Some(Normalization {
-        mean: floats("normalization_mean")?,
-        std: floats("normalization_std")?,
-    })
+    crate::finetune::normalization_of(&text)
 }

@@ -15,8 +15,9 @@ use crate::device::DeviceChoice;
 use crate::error::{TrainError, io_err};
 use crate::metrics::METRIC_NAMES;
 use crate::model_section::ModelSection;
-use temper_data::{Split, split_indices};
+use temper_data::{FolderOptions, Split, split_indices};
 
+use crate::finetune::FinetuneSection;
 use crate::tune::TuneSection;
 
 /// A whole experiment (`train`; later `tune`, `augment preview`, `schedule plot`).
@@ -38,14 +39,28 @@ pub struct Experiment {
     /// `temper tune`'s search; ignored by `temper train`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tune: Option<TuneSection>,
+    /// Start from a finished run's weights (`temper train --from RUN_DIR`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finetune: Option<FinetuneSection>,
 }
 
 /// `[data]`: where the images come from and how they are split.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataSection {
-    /// `"bundled"` (MNIST compiled into the binary) or `"mnist:DIR"` (an IDX folder).
+    /// `"bundled"` (MNIST compiled into the binary), `"mnist:DIR"` (IDX files),
+    /// `"cifar10:DIR"` (CIFAR-10's binary batches) or `"folder:DIR"` (one sub-folder of
+    /// images per class, torchvision's `ImageFolder`).
     pub source: String,
+    /// folder: `[height, width]` every image is resized to; default the first image's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<[usize; 2]>,
+    /// folder: 1 (gray) or 3 (RGB); default 3 when any image has colour, else 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<usize>,
+    /// folder without `train/` and `test/`: the share of each class held out as the test
+    /// split (always drawn with seed 0, so runs of any seed test on the same images).
+    pub test_fraction: f64,
     /// Fraction of the training images held out for validation, in `[0, 1)`.
     pub valid_fraction: f64,
     /// Use only this many training images (drawn with the seed) before the validation split;
@@ -57,6 +72,9 @@ impl Default for DataSection {
     fn default() -> Self {
         Self {
             source: "bundled".into(),
+            image_size: None,
+            channels: None,
+            test_fraction: 0.2,
             valid_fraction: 0.1,
             limit_train: 0,
         }
@@ -64,23 +82,67 @@ impl Default for DataSection {
 }
 
 /// Where the data of a run comes from, parsed from `[data] source`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DataSource {
     Bundled,
     Mnist(PathBuf),
+    Cifar10(PathBuf),
+    Folder(PathBuf, FolderOptions),
 }
 
 impl DataSection {
-    /// Parses `source`.
+    /// Parses `source` (and, for a folder, its options).
     pub fn data_source(&self) -> Result<DataSource, TrainError> {
-        match self.source.split_once(':') {
-            None if self.source == "bundled" => Ok(DataSource::Bundled),
-            Some(("mnist", dir)) if !dir.is_empty() => Ok(DataSource::Mnist(dir.into())),
-            _ => Err(TrainError::Config(format!(
-                "data.source: unknown source {:?}; expected \"bundled\" or \"mnist:DIR\"",
-                self.source
-            ))),
+        let folder_only = [
+            ("image_size", self.image_size.is_some()),
+            ("channels", self.channels.is_some()),
+        ];
+        let source = match self.source.split_once(':') {
+            None if self.source == "bundled" => DataSource::Bundled,
+            Some(("mnist", dir)) if !dir.is_empty() => DataSource::Mnist(dir.into()),
+            Some(("cifar10", dir)) if !dir.is_empty() => DataSource::Cifar10(dir.into()),
+            Some(("folder", dir)) if !dir.is_empty() => {
+                if let Some(c) = self.channels.filter(|c| ![1, 3].contains(c)) {
+                    return Err(TrainError::Config(format!(
+                        "data.channels: must be 1 or 3, got {c}"
+                    )));
+                }
+                if let Some(size) = self.image_size.filter(|s| s.contains(&0)) {
+                    return Err(TrainError::Config(format!(
+                        "data.image_size: both sides must be positive, got {size:?}"
+                    )));
+                }
+                if !(0.0..1.0).contains(&self.test_fraction) {
+                    return Err(TrainError::Config(format!(
+                        "data.test_fraction: must be in [0, 1), got {}",
+                        self.test_fraction
+                    )));
+                }
+                return Ok(DataSource::Folder(
+                    dir.into(),
+                    FolderOptions {
+                        image_size: self.image_size,
+                        channels: self.channels,
+                        test_fraction: self.test_fraction,
+                        seed: 0,
+                    },
+                ));
+            }
+            _ => {
+                return Err(TrainError::Config(format!(
+                    "data.source: unknown source {:?}; expected \"bundled\", \"mnist:DIR\", \
+                     \"cifar10:DIR\" or \"folder:DIR\"",
+                    self.source
+                )));
+            }
+        };
+        if let Some((key, _)) = folder_only.iter().find(|(_, set)| *set) {
+            return Err(TrainError::Config(format!(
+                "data.{key}: only applies to source = \"folder:DIR\" (the others have a fixed \
+                 size)"
+            )));
         }
+        Ok(source)
     }
 }
 
@@ -123,6 +185,9 @@ impl Experiment {
     /// rather than after minutes of loading.
     pub fn validate(&self) -> Result<(), TrainError> {
         self.data.data_source()?;
+        if let Some(section) = &self.finetune {
+            section.validate()?;
+        }
         if !(0.0..1.0).contains(&self.data.valid_fraction) {
             return Err(TrainError::Config(format!(
                 "data.valid_fraction: must be in [0, 1), got {}",
@@ -272,7 +337,18 @@ fn describe_toml_error(text: &str, origin: &str, err: &toml::de::Error) -> Strin
         .find(|l| l.starts_with('[') && l.ends_with(']'))
         .map(|s| format!("{s} "))
         .unwrap_or_default();
-    format!("{origin}:{line}: {section}{message}")
+    // A bad value's span points at the value: name the key of its line too, unless the
+    // message already does (serde's "unknown field `x`").
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let key = text[line_start..]
+        .lines()
+        .next()
+        .and_then(|l| l.split_once('='))
+        .map(|(k, _)| k.trim().trim_matches('"'))
+        .filter(|k| !k.is_empty() && !k.starts_with('[') && !message.contains(&format!("`{k}`")))
+        .map(|k| format!("{k}: "))
+        .unwrap_or_default();
+    format!("{origin}:{line}: {section}{key}{message}")
 }
 
 #[cfg(test)]
@@ -297,6 +373,18 @@ mod tests {
             "{err}"
         );
         assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        let text = "[early_stopping]\npatience = -1\n";
+        let err = Experiment::from_toml_str(text, "e.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("e.toml:2: [early_stopping] patience: invalid value: integer `-1`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -156,7 +156,7 @@ pub fn lr_find(
     settings.validate()?;
     let seed = exp.train.seed;
     progress.message(&format!("loading data: {}", exp.data.source));
-    let data = load_data(&exp.data.data_source()?)?;
+    let data = load_data(&exp.data.data_source()?, progress)?;
     let plan = exp
         .model
         .plan(data.train.image_shape(), data.train.num_classes())?;

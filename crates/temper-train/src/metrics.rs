@@ -1,20 +1,15 @@
 //! Per-epoch figures and `metrics.csv`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-/// Loss and accuracy over a set of samples.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Scores {
-    /// Mean cross-entropy per sample.
-    pub loss: f64,
-    /// Fraction of samples whose arg-max logit is the label.
-    pub accuracy: f64,
-}
-
-/// Scores of a held-out split: loss, accuracy and macro-averaged precision, recall and F1
-/// (scikit-learn's `average='macro'`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// Scores over a set of samples: mean cross-entropy, accuracy and macro-averaged precision,
+/// recall and F1 (scikit-learn's `average='macro'`).
+///
+/// Training scores are accumulated over the epoch's batches as the weights change (what
+/// Keras and Lightning log as the training metric), not re-measured at the epoch's end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvalScores {
+    /// Mean cross-entropy per sample (the data loss, without penalties).
     pub loss: f64,
     pub accuracy: f64,
     pub precision: f64,
@@ -23,10 +18,10 @@ pub struct EvalScores {
 }
 
 /// One row of `metrics.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     pub epoch: usize,
-    pub train: Scores,
+    pub train: EvalScores,
     /// `None` when `valid_fraction = 0`.
     pub valid: Option<EvalScores>,
     /// Learning rate of the epoch's last step.
@@ -36,13 +31,17 @@ pub struct EpochMetrics {
 }
 
 /// Header of `metrics.csv`; the metric columns are also the names `monitor` keys accept.
-pub const METRICS_HEADER: &str = "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,\
-     valid_precision,valid_recall,valid_f1,lr,seconds";
+pub const METRICS_HEADER: &str = "epoch,train_loss,train_accuracy,train_precision,\
+     train_recall,train_f1,valid_loss,valid_accuracy,valid_precision,valid_recall,valid_f1,lr,\
+     seconds";
 
 /// Names of the per-epoch metrics, as `monitor` settings spell them.
-pub const METRIC_NAMES: [&str; 7] = [
+pub const METRIC_NAMES: [&str; 10] = [
     "train_loss",
     "train_accuracy",
+    "train_precision",
+    "train_recall",
+    "train_f1",
     "valid_loss",
     "valid_accuracy",
     "valid_precision",
@@ -58,6 +57,9 @@ impl EpochMetrics {
         match name {
             "train_loss" => Some(self.train.loss),
             "train_accuracy" => Some(self.train.accuracy),
+            "train_precision" => Some(self.train.precision),
+            "train_recall" => Some(self.train.recall),
+            "train_f1" => Some(self.train.f1),
             "valid_loss" => v.map(|v| v.loss),
             "valid_accuracy" => v.map(|v| v.accuracy),
             "valid_precision" => v.map(|v| v.precision),
@@ -100,9 +102,12 @@ mod tests {
     fn csv_has_header_and_blank_valid_cells() {
         let row = EpochMetrics {
             epoch: 1,
-            train: Scores {
+            train: EvalScores {
                 loss: 0.5,
                 accuracy: 0.75,
+                precision: 0.5,
+                recall: 0.25,
+                f1: 0.125,
             },
             valid: None,
             lr: 0.001,
@@ -110,9 +115,9 @@ mod tests {
         };
         assert_eq!(
             metrics_csv(&[row]),
-            "epoch,train_loss,train_accuracy,valid_loss,valid_accuracy,\
-             valid_precision,valid_recall,valid_f1,lr,seconds\n\
-             1,0.5,0.75,,,,,,0.001,1.235\n"
+            "epoch,train_loss,train_accuracy,train_precision,train_recall,train_f1,\
+             valid_loss,valid_accuracy,valid_precision,valid_recall,valid_f1,lr,seconds\n\
+             1,0.5,0.75,0.5,0.25,0.125,,,,,,0.001,1.235\n"
         );
     }
 }

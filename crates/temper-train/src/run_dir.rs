@@ -12,8 +12,6 @@ pub const SUMMARY_FILE: &str = "summary.toml";
 pub const CHECKPOINT_DIR: &str = "checkpoints";
 pub const BEST_MODEL: &str = "checkpoints/best.bpk";
 pub const LAST_MODEL: &str = "checkpoints/last.bpk";
-pub const LAST_OPTIMIZER: &str = "checkpoints/last-optimizer.bpk";
-pub const LAST_SCHEDULE: &str = "checkpoints/last-schedule.bpk";
 
 /// Creates `dir` for a new run. An existing non-empty directory is refused so a finished run
 /// is never overwritten.
@@ -58,10 +56,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
         "{}.tmp",
         path.extension().and_then(|e| e.to_str()).unwrap_or("")
     ));
-    let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-    file.write_all(bytes).map_err(io_err(&tmp))?;
-    file.sync_all().map_err(io_err(&tmp))?;
-    drop(file);
+    let written = std::fs::File::create(&tmp).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    if let Err(e) = written {
+        // A full disk leaves no half-written temp file behind either.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(&tmp)(e));
+    }
     std::fs::rename(&tmp, path).map_err(io_err(path))
 }
 

@@ -24,7 +24,7 @@ impl ScheduleCurve {
     /// A plateau rule is drawn as if the metric never stopped improving.
     pub fn for_experiment(exp: &Experiment) -> Result<Self, TrainError> {
         exp.validate()?;
-        let data = load_data(&exp.data.data_source()?)?;
+        let data = load_data(&exp.data.data_source()?, &mut crate::trainer::Silent)?;
         let split = exp.split(data.train.len())?;
         let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size).max(1);
         let lr = exp.optim.resolve()?.learning_rate();

@@ -1,12 +1,14 @@
 //! One optimizer step with everything the experiment adds around Burn's optimizer.
 
-use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::Tensor;
 use burn::tensor::activation::log_softmax;
 use burn::train::ClassificationOutput;
 use temper_data::ImageBatch;
 use temper_model::Classifier;
-use temper_optim::{Hypergradient, OptimError, OptimizerSettings, RegularizationSettings};
+use temper_optim::{
+    Hypergradient, HypergradientState, OptimError, OptimizerSettings, RegularizationSettings,
+};
 
 /// The optimizer, its settings and the loss penalties: what a training step needs besides the
 /// model and the batch.
@@ -106,5 +108,27 @@ impl Stepper {
     /// The optimizer, for checkpoints.
     pub fn optimizer(&self) -> &ModuleOptimizer {
         &self.optim
+    }
+
+    /// The hypergradient's state between steps (shapes from `model`), when it drives the rate.
+    pub fn hypergradient_state(
+        &self,
+        model: &Classifier,
+    ) -> Option<HypergradientState<Classifier>> {
+        self.hypergradient.as_ref().map(|hd| hd.state(model))
+    }
+
+    /// Continues from a checkpoint: the optimizer's record and, when hypergradient descent
+    /// drives the rate, its state.
+    pub fn restore(
+        &mut self,
+        optimizer: OptimizerRecord,
+        hypergradient: Option<&HypergradientState<Classifier>>,
+    ) -> Result<(), OptimError> {
+        self.optim = self.settings.init()?.load_record(optimizer);
+        if let (Some(hd), Some(state)) = (self.hypergradient.as_mut(), hypergradient) {
+            hd.restore(state);
+        }
+        Ok(())
     }
 }

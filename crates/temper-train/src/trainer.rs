@@ -13,30 +13,31 @@ use std::time::Instant;
 
 use burn::lr_scheduler::LrScheduler;
 use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor};
-use rand::SeedableRng;
+use burn::store::ModuleRecord;
 use rand::seq::SliceRandom;
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
-use temper_data::{
-    ImageBatcher, ImageDataset, MnistSplits, Normalization, bundled_mnist, read_mnist_dir,
-};
 use temper_model::Classifier;
-use temper_optim::{EarlyStopping, LrSchedule, ModelEma};
+use temper_optim::{EarlyStopping, HypergradientState, LrSchedule, ModelEma, freeze};
 
 use crate::augment::{BatchAugmenter, has_image_ops, parse_augment};
 use crate::batches::BatchBuilder;
-use crate::confusion::ConfusionMatrix;
+use crate::checkpoint::{self, ResumeSet, ResumeState};
 use crate::device::{DeviceChoice, select_device};
 use crate::error::TrainError;
-use crate::experiment::{DataSource, Experiment};
-use crate::metrics::{EpochMetrics, EvalScores, Scores, metrics_csv};
+use crate::evaluate::{StepTotals, evaluate, evaluate_with_confusion};
+use crate::experiment::Experiment;
+use crate::finetune::Parent;
+use crate::metrics::{EpochMetrics, EvalScores, metrics_csv};
 use crate::report::{TestReport, write_curves};
 use crate::run_dir::{
-    BEST_MODEL, CONFIG_FILE, LAST_MODEL, LAST_OPTIMIZER, LAST_SCHEDULE, METRICS_FILE, SUMMARY_FILE,
-    check_run_dir, create_run_dir, write_atomic,
+    BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, SUMMARY_FILE, check_run_dir, create_run_dir,
+    write_atomic,
 };
 use crate::step::Stepper;
+
+pub use crate::data_source::load_data;
 
 /// Receives what a run is doing, for a progress display. Every method has an empty default.
 pub trait Progress {
@@ -46,6 +47,8 @@ pub trait Progress {
     fn epoch_start(&mut self, _epoch: usize, _epochs: usize, _steps: usize) {}
     /// `done` steps of the epoch are finished; `loss` is the running mean when it was read.
     fn step(&mut self, _done: usize, _loss: Option<f64>) {}
+    /// Loading a large data set: `done` of `total` files read.
+    fn loading(&mut self, _done: usize, _total: usize) {}
     /// The epoch and its validation are finished.
     fn epoch_end(&mut self, _metrics: &EpochMetrics) {}
     /// Asked after each epoch's checkpoints are written; `false` ends training there (a tuning
@@ -64,10 +67,9 @@ pub trait Progress {
 pub struct Silent;
 impl Progress for Silent {}
 
-/// How often (in steps) the running loss is read back from the device for display.
+/// How often (in steps) the running loss is read back from the device for display (and
+/// checked for NaN).
 const READ_EVERY: usize = 10;
-/// Batch size for validation and test passes (no gradients, so larger is cheaper).
-const EVAL_BATCH: usize = 500;
 
 /// What a finished run reports; also written to `summary.toml`.
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +92,13 @@ pub struct RunSummary {
     pub best_epoch: usize,
     /// Why training stopped before its last epoch, when it did.
     pub stop_reason: Option<String>,
+    /// Training stopped because the loss became NaN or infinite; the scores are of the
+    /// weights kept from before (see `tested_weights`).
+    pub diverged: bool,
+    /// Epochs this process ran (fewer than `epochs_run` after `--resume`).
+    pub epochs_this_process: usize,
+    /// The run this one was fine-tuned from (`[finetune] from`).
+    pub parent: Option<PathBuf>,
     /// Which weights the test scores are of: `"best epoch N"` (restore-best) or `"last epoch"`.
     pub tested_weights: String,
     /// Scores of those weights on the test split.
@@ -103,14 +112,6 @@ pub struct RunSummary {
     pub epochs: Vec<EpochMetrics>,
 }
 
-/// Loads the data an experiment names.
-pub fn load_data(source: &DataSource) -> Result<MnistSplits, TrainError> {
-    Ok(match source {
-        DataSource::Bundled => bundled_mnist()?,
-        DataSource::Mnist(dir) => read_mnist_dir(dir)?,
-    })
-}
-
 /// Runs `exp` and writes its run directory at `run_dir` (which must be new or empty).
 pub fn train(
     exp: &Experiment,
@@ -119,16 +120,124 @@ pub fn train(
 ) -> Result<RunSummary, TrainError> {
     exp.validate()?;
     check_run_dir(run_dir)?;
+    run(exp, run_dir, Start::New, progress)
+}
+
+/// Continues the run in `run_dir` after its last completed epoch, with the experiment saved in
+/// its `config.toml`. The result equals an uninterrupted run's (see `checkpoint.rs`).
+///
+/// # Errors
+/// When `run_dir` is not a temper run directory, has already finished, or its checkpoint
+/// cannot be read.
+pub fn resume(run_dir: &Path, progress: &mut dyn Progress) -> Result<RunSummary, TrainError> {
+    let config = run_dir.join(CONFIG_FILE);
+    if !run_dir.is_dir() {
+        return Err(TrainError::Config(format!(
+            "--resume {}: no such directory",
+            run_dir.display()
+        )));
+    }
+    if !config.is_file() {
+        return Err(TrainError::Config(format!(
+            "--resume {}: not a temper run directory (no {CONFIG_FILE})",
+            run_dir.display()
+        )));
+    }
+    if run_dir.join(SUMMARY_FILE).exists() {
+        return Err(TrainError::Config(format!(
+            "--resume {}: the run has finished ({SUMMARY_FILE} exists); nothing to resume",
+            run_dir.display()
+        )));
+    }
+    let exp = Experiment::load(&config)?;
+    exp.validate()?;
+    let start = match checkpoint::load(run_dir)? {
+        Some(loaded) => {
+            progress.message(&format!(
+                "resuming {} after epoch {}",
+                run_dir.display(),
+                loaded.state.epoch
+            ));
+            Start::Resume(Box::new(loaded))
+        }
+        None => {
+            progress.message(&format!(
+                "{}: no epoch had completed; starting it again",
+                run_dir.display()
+            ));
+            Start::Again
+        }
+    };
+    run(&exp, run_dir, start, progress)
+}
+
+/// Where [`run`] begins.
+enum Start {
+    /// A new run directory.
+    New,
+    /// The run directory exists, but no epoch completed: start from scratch inside it.
+    Again,
+    /// After the checkpoint's epoch.
+    Resume(Box<checkpoint::Loaded>),
+}
+
+/// The per-epoch random stream: the shuffle, then the seed of Burn's device RNG (dropout,
+/// device-side augmentation noise). Deriving both from `(seed, epoch)` alone is what lets a
+/// resumed run draw what an uninterrupted one would.
+fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(epoch as u64);
+    rng
+}
+
+fn load_module(
+    plan_model: Classifier,
+    record: ModuleRecord,
+    what: &str,
+) -> Result<Classifier, TrainError> {
+    plan_model
+        .try_load_record(record)
+        .map_err(|e| TrainError::Checkpoint {
+            path: PathBuf::from(checkpoint::RESUME_DIR),
+            message: format!("{what} does not fit the model of {CONFIG_FILE}: {e}"),
+        })
+}
+
+fn run(
+    exp: &Experiment,
+    run_dir: &Path,
+    start: Start,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, TrainError> {
     let resolved = exp.resolved()?;
     let (seed, batch_size, epochs) = (exp.train.seed, exp.train.batch_size, exp.train.epochs);
 
     let source = exp.data.data_source()?;
     progress.message(&format!("loading data: {}", exp.data.source));
-    let data = load_data(&source)?;
+    let mut data = load_data(&source, progress)?;
     let plan = exp
         .model
         .plan(data.train.image_shape(), data.train.num_classes())?;
-    let split = exp.split(data.train.len())?;
+    let mut split = exp.split(data.train.len())?;
+    let mut parent = match &exp.finetune {
+        Some(section) => {
+            let parent = Parent::open(section)?;
+            let added =
+                parent.replay_into(section.replay, seed, &mut data.train, &mut split, progress)?;
+            let replay = if added > 0 {
+                format!(", replaying {added} of its training images")
+            } else {
+                String::new()
+            };
+            progress.message(&format!(
+                "fine-tuning from {} ({} weights){replay}",
+                parent.dir.display(),
+                section.weights,
+            ));
+            Some(parent)
+        }
+        None => None,
+    };
     let selected = select_device(exp.train.device)?;
     progress.message(&format!("device: {}", selected.reason));
 
@@ -147,8 +256,11 @@ pub fn train(
         ),
         _ => None,
     };
-    let normalization = Normalization::fit(&data.train, &split.train);
-    let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
+    let normalization = match &parent {
+        Some(parent) => parent.normalization.clone(),
+        None => temper_data::Normalization::fit(&data.train, &split.train),
+    };
+    let batcher = temper_data::ImageBatcher::new(normalization.clone(), data.train.image_shape());
     let train_device = selected.device.clone().autodiff();
     let eval_device = selected.device.clone();
     let mut batches = BatchBuilder {
@@ -165,16 +277,31 @@ pub fn train(
     };
     train_device.seed(seed);
     let mut model = plan.init(&train_device);
+    let mut optim = resolved.optim.clone();
+    let resuming = matches!(start, Start::Resume(_));
+    if let (Some(section), Some(parent)) = (&exp.finetune, &parent) {
+        optim.lr = Some(optim.learning_rate() * section.lr_factor);
+        if !resuming {
+            model = model.try_load_record(parent.weights.clone()).map_err(|e| {
+                TrainError::Config(format!(
+                    "finetune.from {}: its weights do not fit the model for this data (the new \
+                     data needs the parent's image shape and classes): {e}",
+                    parent.dir.display()
+                ))
+            })?;
+        }
+    }
     exp.regularization.check_patterns(&model)?;
-    let mut stepper = Stepper::new(&resolved.optim, &exp.regularization)?;
-    let mut ema = match &resolved.optim.ema {
-        Some(settings) => Some(ModelEma::new(&model, settings)?),
-        None => None,
-    };
+    let mut stepper = Stepper::new(&optim, &exp.regularization)?;
+    if let Some(record) = parent.as_mut().and_then(|p| p.optimizer.take())
+        && !resuming
+    {
+        stepper.restore(record, None)?;
+    }
     let steps_per_epoch = split.train.len().div_ceil(batch_size);
     let mut schedule = LrSchedule::new(
         &exp.schedule,
-        resolved.optim.learning_rate(),
+        optim.learning_rate(),
         epochs,
         steps_per_epoch,
     )?;
@@ -190,29 +317,100 @@ pub fn train(
     let watch = exp.best_epoch_watch(!split.valid.is_empty());
     let mut stopper = EarlyStopping::new(&watch)?;
 
-    // Only now, with everything checked, touch the file system.
-    create_run_dir(run_dir)?;
-    write_atomic(
-        &run_dir.join(CONFIG_FILE),
-        resolved.to_toml_string().as_bytes(),
-    )?;
-
-    let started = Instant::now();
     let mut history: Vec<EpochMetrics> = Vec::with_capacity(epochs);
     let mut best_model: Option<Classifier> = None;
     let mut stop_reason = None;
+    let mut first_epoch = 1;
+    let mut ema_resume = None;
+    match start {
+        Start::New => {
+            // Only now, with everything checked, touch the file system.
+            create_run_dir(run_dir)?;
+            write_atomic(
+                &run_dir.join(CONFIG_FILE),
+                resolved.to_toml_string().as_bytes(),
+            )?;
+        }
+        Start::Again => {}
+        Start::Resume(loaded) => {
+            let checkpoint::Loaded {
+                state,
+                model: model_record,
+                optimizer,
+                schedule: schedule_record,
+                ema: ema_record,
+                hypergradient_delta,
+            } = *loaded;
+            model = load_module(model, model_record, "the model")?;
+            let delta = match hypergradient_delta {
+                Some(record) => Some(load_module(
+                    plan.init(&eval_device),
+                    record,
+                    "the hypergradient state",
+                )?),
+                None => None,
+            };
+            let hd = state
+                .hypergradient_lr
+                .map(|(lr, last_lr)| HypergradientState { lr, last_lr, delta });
+            stepper.restore(optimizer, hd.as_ref())?;
+            schedule.load_record(schedule_record);
+            ema_resume = ema_record.zip(state.ema_step);
+            stopper.restore(state.early_stopping);
+            if stopper.best_epoch().is_some() && run_dir.join(BEST_MODEL).exists() {
+                let record = ModuleRecord::load(run_dir.join(BEST_MODEL)).map_err(|e| {
+                    TrainError::Checkpoint {
+                        path: run_dir.join(BEST_MODEL),
+                        message: e.to_string(),
+                    }
+                })?;
+                best_model = Some(load_module(plan.init(&eval_device), record, "best.bpk")?);
+            }
+            first_epoch = state.epoch + 1;
+            stop_reason = state.stop_reason;
+            history = state.history;
+        }
+    }
+
+    // Frozen flags are not part of a record: apply them after any load.
+    if let Some(section) = exp.finetune.as_ref().filter(|s| !s.freeze.is_empty()) {
+        let (frozen_model, frozen) = freeze(model, &section.freeze, "finetune.freeze")?;
+        model = frozen_model;
+        progress.message(&format!("frozen: {}", frozen.join(", ")));
+    }
+    let mut ema = match &resolved.optim.ema {
+        Some(settings) => Some(ModelEma::new(&model, settings)?),
+        None => None,
+    };
+    if let (Some(ema), Some((record, step))) = (ema.as_mut(), ema_resume) {
+        ema.restore(
+            load_module(plan.init(&eval_device), record, "the EMA average")?,
+            step,
+        );
+    }
+
+    let started = Instant::now();
+    let mut diverged = false;
+    let mut evaluated = match &ema {
+        Some(ema) => ema.ema().clone(),
+        None => model.valid(),
+    };
+    let num_classes = data.train.num_classes();
     let mut order = split.train.clone();
-    let mut evaluated = model.valid();
-    for epoch in 1..=epochs {
+    let last_epoch = if stop_reason.is_some() {
+        first_epoch - 1
+    } else {
+        epochs
+    };
+    'epochs: for epoch in first_epoch..=last_epoch {
         let epoch_started = Instant::now();
         progress.epoch_start(epoch, epochs, steps_per_epoch);
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        rng.set_stream(epoch as u64);
+        let mut rng = epoch_rng(seed, epoch);
+        order.clone_from(&split.train);
         order.shuffle(&mut rng);
+        train_device.seed(rng.next_u64());
 
-        let mut loss_sum = Tensor::<1>::zeros([1], &train_device);
-        let mut correct = Tensor::<1, Int>::zeros([1], &train_device);
-        let mut seen = 0usize;
+        let mut totals = StepTotals::new(num_classes, &train_device);
         for (step, chunk) in order.chunks(batch_size).enumerate() {
             let lr = schedule.next_lr();
             let (batch, soft) = batches.build(chunk, epoch, step, progress)?;
@@ -224,26 +422,31 @@ pub fn train(
             if let Some(ema) = ema.as_mut() {
                 ema.update(&model)?;
             }
-            loss_sum = loss_sum + out.loss.mul_scalar(chunk.len() as f32);
-            correct = correct + count_correct(out.output, out.targets);
-            seen += chunk.len();
+            totals.add(out.loss, out.output, out.targets, chunk.len());
 
             let done = step + 1;
-            let shown = (done % READ_EVERY == 0 || done == steps_per_epoch)
-                .then(|| read_f64(&loss_sum) / seen as f64);
+            let shown =
+                (done % READ_EVERY == 0 || done == steps_per_epoch).then(|| totals.mean_loss());
             if let Some(loss) = shown.filter(|l| !l.is_finite()) {
-                return Err(TrainError::Diverged {
-                    epoch,
-                    step: done,
-                    loss,
-                });
+                if history.is_empty() {
+                    return Err(TrainError::Diverged {
+                        epoch,
+                        step: done,
+                        loss,
+                    });
+                }
+                let reason = format!(
+                    "the training loss became {loss} at epoch {epoch}, step {done}; the \
+                     weights of the epochs before are kept (lower optim.lr?)"
+                );
+                progress.message(&format!("stopped: {reason}"));
+                stop_reason = Some(format!("diverged: {reason}"));
+                diverged = true;
+                break 'epochs;
             }
             progress.step(done, shown);
         }
-        let train_scores = Scores {
-            loss: read_f64(&loss_sum) / seen as f64,
-            accuracy: read_int(&correct) as f64 / seen as f64,
-        };
+        let (train_scores, _) = totals.read();
         // With EMA on, the average is the model that is validated, kept and saved.
         evaluated = match &ema {
             Some(ema) => ema.ema().clone(),
@@ -293,149 +496,148 @@ pub fn train(
             write_atomic(&run_dir.join(BEST_MODEL), &model_bytes)?;
         }
         write_atomic(&run_dir.join(LAST_MODEL), &model_bytes)?;
-        let optim_bytes = stepper
-            .optimizer()
-            .into_bytes()
-            .map_err(|e| TrainError::Checkpoint {
-                path: run_dir.join(LAST_OPTIMIZER),
-                message: e.to_string(),
-            })?;
-        write_atomic(&run_dir.join(LAST_OPTIMIZER), &optim_bytes)?;
-        let schedule_bytes =
-            schedule
-                .to_record()
-                .into_bytes()
-                .map_err(|e| TrainError::Checkpoint {
-                    path: run_dir.join(LAST_SCHEDULE),
-                    message: e.to_string(),
-                })?;
-        write_atomic(&run_dir.join(LAST_SCHEDULE), &schedule_bytes)?;
         if let Some(reason) = update.stop {
             progress.message(&format!("early stopping after epoch {epoch}: {reason}"));
             stop_reason = Some(reason.to_string());
-            break;
-        }
-        if !progress.keep_going() {
+        } else if !progress.keep_going() {
             stop_reason = Some(format!("stopped by the caller after epoch {epoch}"));
+        }
+        let hd = stepper.hypergradient_state(&model.valid());
+        checkpoint::save(
+            run_dir,
+            ResumeSet {
+                state: ResumeState {
+                    format: checkpoint::FORMAT,
+                    epoch,
+                    early_stopping: stopper.state(),
+                    ema_step: ema.as_ref().map(ModelEma::step),
+                    hypergradient_lr: hd.as_ref().map(|h| (h.lr, h.last_lr)),
+                    stop_reason: stop_reason.clone(),
+                    history: history.clone(),
+                },
+                model: &model,
+                optimizer: stepper.optimizer().to_record(),
+                schedule: schedule.to_record(),
+                ema: ema.as_ref().map(ModelEma::ema),
+                hypergradient_delta: hd.and_then(|h| h.delta),
+            },
+        )?;
+        if stop_reason.is_some() {
             break;
         }
     }
 
-    let best_epoch = stopper.best_epoch().unwrap_or(history.len());
+    finish(
+        Finish {
+            exp,
+            run_dir,
+            data: &data,
+            batcher: &batcher,
+            eval_device: &eval_device,
+            device_reason: selected.reason,
+            split: &split,
+            normalization: &normalization,
+            monitor: watch.monitor.clone(),
+            restore_best: watch.restore_best_weights,
+            best_epoch: stopper.best_epoch(),
+            started,
+            first_epoch,
+            parent: parent.map(|p| p.dir),
+        },
+        best_model,
+        evaluated,
+        history,
+        stop_reason,
+        diverged,
+        progress,
+    )
+}
+
+/// What [`finish`] needs of the run's set-up.
+struct Finish<'a> {
+    exp: &'a Experiment,
+    run_dir: &'a Path,
+    data: &'a temper_data::DataSplits,
+    batcher: &'a temper_data::ImageBatcher,
+    eval_device: &'a burn::tensor::Device,
+    device_reason: String,
+    split: &'a temper_data::Split,
+    normalization: &'a temper_data::Normalization,
+    monitor: String,
+    restore_best: bool,
+    best_epoch: Option<usize>,
+    started: Instant,
+    first_epoch: usize,
+    parent: Option<PathBuf>,
+}
+
+/// Tests the kept weights and writes the report, the curves and `summary.toml`.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    f: Finish<'_>,
+    best_model: Option<Classifier>,
+    evaluated: Classifier,
+    history: Vec<EpochMetrics>,
+    stop_reason: Option<String>,
+    diverged: bool,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, TrainError> {
+    let best_epoch = f.best_epoch.unwrap_or(history.len());
     // Restore-best applies whether or not early stopping fired (unlike Keras, issue #12511).
     let (final_model, tested_weights) = match best_model {
-        Some(best) if watch.restore_best_weights => (best, format!("best epoch {best_epoch}")),
-        _ => (evaluated, "last epoch".to_string()),
+        Some(best) if f.restore_best => (best, format!("best epoch {best_epoch}")),
+        _ => (evaluated, format!("last epoch ({})", history.len())),
     };
     progress.message(&format!(
         "testing the {tested_weights} weights on {} images",
-        data.test.len()
+        f.data.test.len()
     ));
-    let all_test: Vec<usize> = (0..data.test.len()).collect();
-    let (test, confusion) =
-        evaluate_with_confusion(&final_model, &data.test, &all_test, &batcher, &eval_device);
-    let report = TestReport::new(test, &confusion, data.test.class_names());
+    let all_test: Vec<usize> = (0..f.data.test.len()).collect();
+    let (test, confusion) = evaluate_with_confusion(
+        &final_model,
+        &f.data.test,
+        &all_test,
+        f.batcher,
+        f.eval_device,
+    );
+    let report = TestReport::new(test, &confusion, f.data.test.class_names());
     report.write(
-        run_dir,
+        f.run_dir,
         "Test report",
         &format!(
             "{} weights of `{}` on the {} test images of `{}`; device: {}.",
             tested_weights,
-            run_dir.display(),
-            data.test.len(),
-            exp.data.source,
-            selected.reason
+            f.run_dir.display(),
+            f.data.test.len(),
+            f.exp.data.source,
+            f.device_reason
         ),
     )?;
-    write_curves(run_dir, &history)?;
+    write_curves(f.run_dir, &history)?;
     let summary = RunSummary {
-        run_dir: run_dir.to_path_buf(),
-        device: selected.reason,
-        train_images: split.train.len(),
-        valid_images: split.valid.len(),
-        test_images: data.test.len(),
-        normalization_mean: normalization.mean,
-        normalization_std: normalization.std,
+        run_dir: f.run_dir.to_path_buf(),
+        device: f.device_reason,
+        train_images: f.split.train.len(),
+        valid_images: f.split.valid.len(),
+        test_images: f.data.test.len(),
+        normalization_mean: f.normalization.mean.clone(),
+        normalization_std: f.normalization.std.clone(),
         epochs_run: history.len(),
-        monitor: watch.monitor.clone(),
+        epochs_this_process: (history.len() + 1).saturating_sub(f.first_epoch),
+        parent: f.parent,
+        monitor: f.monitor,
         best_epoch,
         stop_reason,
+        diverged,
         tested_weights,
         test,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: f.started.elapsed().as_secs_f64(),
         report,
         epochs: history,
     };
     let text = toml::to_string_pretty(&summary).expect("summary serializes");
-    write_atomic(&run_dir.join(SUMMARY_FILE), text.as_bytes())?;
+    write_atomic(&f.run_dir.join(SUMMARY_FILE), text.as_bytes())?;
     Ok(summary)
-}
-
-/// Number of rows whose arg-max logit equals the target.
-///
-/// # Shapes
-/// - logits: `[batch, classes]`, targets: `[batch]`, output: `[1]`
-fn count_correct(logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1, Int> {
-    logits
-        .argmax(1)
-        .squeeze_dim::<1>(1)
-        .equal(targets)
-        .int()
-        .sum()
-}
-
-/// Scores of `model` (already in validation mode) on `indices` of `dataset`.
-pub fn evaluate(
-    model: &Classifier,
-    dataset: &ImageDataset,
-    indices: &[usize],
-    batcher: &ImageBatcher,
-    device: &Device,
-) -> EvalScores {
-    evaluate_with_confusion(model, dataset, indices, batcher, device).0
-}
-
-/// [`evaluate`], with the confusion matrix the scores come from.
-pub fn evaluate_with_confusion(
-    model: &Classifier,
-    dataset: &ImageDataset,
-    indices: &[usize],
-    batcher: &ImageBatcher,
-    device: &Device,
-) -> (EvalScores, ConfusionMatrix) {
-    let mut loss_sum = Tensor::<1>::zeros([1], device);
-    let mut confusion = ConfusionMatrix::new(dataset.num_classes());
-    for chunk in indices.chunks(EVAL_BATCH) {
-        let out = model.forward_classification(batcher.batch_indices(dataset, chunk, device));
-        loss_sum = loss_sum + out.loss.mul_scalar(chunk.len() as f32);
-        let predicted: Vec<usize> = out
-            .output
-            .argmax(1)
-            .into_data_as::<i64>()
-            .try_to_vec::<i64>()
-            .expect("arg-max indices read back as i64")
-            .into_iter()
-            .map(|p| p as usize)
-            .collect();
-        let targets: Vec<usize> = chunk.iter().map(|&i| dataset.label(i)).collect();
-        confusion.add(&targets, &predicted);
-    }
-    let scores = EvalScores {
-        loss: read_f64(&loss_sum) / indices.len().max(1) as f64,
-        accuracy: confusion.accuracy(),
-        precision: confusion.macro_precision(),
-        recall: confusion.macro_recall(),
-        f1: confusion.macro_f1(),
-    };
-    (scores, confusion)
-}
-
-fn read_f64(t: &Tensor<1>) -> f64 {
-    t.clone().into_scalar::<f32>() as f64
-}
-
-fn read_int(t: &Tensor<1, Int>) -> i64 {
-    t.clone().into_scalar::<i64>()
 }
 
 fn save_bytes(run_dir: &Path, model: Classifier) -> Result<Vec<u8>, TrainError> {

@@ -147,3 +147,106 @@ fn early_stopping_stops_after_patience_and_tests_the_best_epoch() {
     let last_bytes = std::fs::read(run.join(crate::LAST_MODEL)).unwrap();
     assert_ne!(best_bytes, last_bytes);
 }
+
+/// A run whose loss turns NaN in epoch 2 (the cyclic schedule jumps from 0.05 to its peak
+/// of 1e6 there) stops, keeps epoch 1's weights and still tests them; one that diverges in
+/// its first epoch has nothing to keep and is an error.
+#[test]
+fn a_loss_that_becomes_nan_stops_the_run_and_keeps_the_epoch_before() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut exp = Experiment::default();
+    exp.model.kind = ModelKind::Mlp;
+    exp.data.limit_train = 1000;
+    exp.train.epochs = 3;
+    exp.train.batch_size = 32;
+    exp.train.device = DeviceChoice::Flex;
+    exp.optim = toml::from_str("kind = 'sgd'\nlr = 1e6").unwrap();
+    exp.schedule = toml::from_str("kind = 'cyclic'\nbase_lr = 0.05\nstep_size_up = 1").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let summary = train(&exp, &run, &mut Silent).unwrap();
+    assert!(summary.diverged);
+    assert_eq!(summary.epochs_run, 1);
+    let reason = summary.stop_reason.unwrap();
+    assert!(
+        reason.starts_with("diverged: the training loss became"),
+        "{reason}"
+    );
+    assert!(reason.contains("epoch 2"), "{reason}");
+    // Epoch 1 at lr 0.05 on 900 images: far above chance (10%).
+    assert!(summary.test.accuracy > 0.6, "{}", summary.test.accuracy);
+    for f in ["checkpoints/best.bpk", "summary.toml", "report.json"] {
+        assert!(run.join(f).exists(), "{f}");
+    }
+
+    exp.schedule = toml::from_str("kind = 'constant'").unwrap();
+    let err = train(&exp, &dir.path().join("first"), &mut Silent).unwrap_err();
+    assert!(
+        matches!(err, crate::TrainError::Diverged { epoch: 1, .. }),
+        "{err}"
+    );
+}
+
+/// A [`Progress`](crate::Progress) that panics when epoch `at` starts: a crash after the
+/// previous epoch's checkpoint, as SIGKILL would leave it (the CLI test kills for real).
+struct CrashAt(usize);
+impl crate::Progress for CrashAt {
+    fn epoch_start(&mut self, epoch: usize, _epochs: usize, _steps: usize) {
+        assert!(
+            epoch != self.0,
+            "simulated crash at the start of epoch {epoch}"
+        );
+    }
+}
+
+/// Resume restores every piece of state, not only the model and optimizer: EMA weights and
+/// their update count, early stopping's best and patience, the plateau schedule, and (second
+/// experiment) the hypergradient's rate and last update. The resumed run's epochs and test
+/// scores must equal an uninterrupted run's exactly.
+#[test]
+fn resume_restores_ema_hypergradient_early_stopping_and_plateau_exactly() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let experiment = |optim: &str, schedule: &str| {
+        let mut exp = Experiment::default();
+        exp.model.kind = ModelKind::Mlp;
+        exp.data.limit_train = 1200;
+        exp.train.epochs = 4;
+        exp.train.batch_size = 64;
+        exp.train.device = DeviceChoice::Flex;
+        exp.optim = toml::from_str(optim).unwrap();
+        exp.schedule = toml::from_str(schedule).unwrap();
+        exp.early_stopping =
+            Some(toml::from_str("monitor = 'valid_accuracy'\npatience = 10").unwrap());
+        exp
+    };
+    let ema_plateau = experiment(
+        "kind = 'adam'\nlr = 1e-3\nema = { decay = 0.9 }",
+        "kind = 'plateau'\n[plateau]\nmonitor = 'valid_loss'\nmode = 'max'\npatience = 0",
+    );
+    let hypergradient = experiment("kind = 'adam-hd'\nlr = 1e-4", "kind = 'constant'");
+    for (name, exp) in [
+        ("ema-plateau", ema_plateau),
+        ("hypergradient", hypergradient),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let whole = train(&exp, &dir.path().join("whole"), &mut Silent).unwrap();
+
+        let crashed = dir.path().join("crashed");
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            train(&exp, &crashed, &mut CrashAt(3))
+        }));
+        assert!(result.is_err(), "{name}: the simulated crash happened");
+        assert!(!crashed.join("summary.toml").exists());
+        let resumed = crate::resume(&crashed, &mut Silent).unwrap();
+        assert_eq!(resumed.epochs_this_process, 2, "{name}");
+        let strip = |s: &crate::RunSummary| {
+            s.epochs
+                .iter()
+                .map(|m| (m.epoch, m.train, m.valid, m.lr))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(strip(&resumed), strip(&whole), "{name}");
+        assert_eq!(resumed.test, whole.test, "{name}");
+        assert_eq!(resumed.best_epoch, whole.best_epoch, "{name}");
+    }
+}

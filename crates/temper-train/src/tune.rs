@@ -6,11 +6,12 @@
 //! value is the metric's best epoch value (the run keeps its best checkpoint).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use temper_tune::{
-    Direction, MemoryStorage, Params, PrunerKind, SamplerKind, Space, SqliteStorage, Storage,
-    Study, Trial, TrialOutcome, TrialState, best_so_far, param_importance, trials_csv,
+    Direction, Params, PrunerKind, SamplerKind, Space, SqliteStorage, StaleRule, Storage, Study,
+    Trial, TrialOutcome, TrialState, best_so_far, open_storage, param_importance, trials_csv,
 };
 
 use crate::error::{TrainError, io_err};
@@ -24,7 +25,9 @@ use crate::trainer::{Progress, train};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TuneSection {
-    /// Trials to finish (complete or pruned), counting those a resumed study already has.
+    /// Trials the study runs, across every worker and every restart: complete, pruned or
+    /// failed (a trial whose process died is retried with the same parameters, and only the
+    /// retry counts).
     pub trials: usize,
     /// `tpe` (default), `gp`, `random`, `grid` or `sobol`.
     pub sampler: String,
@@ -33,9 +36,18 @@ pub struct TuneSection {
     /// The epoch metric to optimize: `valid_loss` (minimized) or `valid_accuracy`,
     /// `valid_precision`, `valid_recall`, `valid_f1` (maximized), or a `train_` metric.
     pub metric: String,
-    /// `sqlite:PATH` or `memory`; default `sqlite:OUT/study.sqlite3`, so a search survives
-    /// being killed and resumes where it stopped.
+    /// `sqlite:PATH` (or a path), `postgres://USER@HOST/DB` or `memory`; default
+    /// `sqlite:OUT/study.sqlite3`, so a search survives being killed and resumes where it
+    /// stopped.
     pub storage: Option<String>,
+    /// Share the study with other processes (`temper tune --worker`): a trial is declared dead
+    /// only when its last report is older than `heartbeat_timeout`. Without it, this process
+    /// is the study's only one, and trials a killed run left running are retried at once.
+    pub worker: bool,
+    /// Seconds without a report (one per epoch) after which a worker's trial is declared dead
+    /// and retried. Default 600 (Optuna's RDB storage leaves it to the user; keep it above the
+    /// longest epoch).
+    pub heartbeat_timeout: f64,
     /// Study name inside the storage.
     pub study: String,
     /// Seed of the sampler; default `train.seed`.
@@ -53,6 +65,8 @@ impl Default for TuneSection {
             pruner: "median".into(),
             metric: "valid_accuracy".into(),
             storage: None,
+            worker: false,
+            heartbeat_timeout: 600.0,
             study: "temper".into(),
             seed: None,
             space: toml::Table::new(),
@@ -116,18 +130,31 @@ pub fn tune(
     base.validate()?;
     let base_table = toml::Table::try_from(&base).expect("an experiment serializes to a table");
 
+    if !(section.heartbeat_timeout.is_finite() && section.heartbeat_timeout > 0.0) {
+        return Err(TrainError::Config(format!(
+            "tune.heartbeat_timeout: must be a positive number of seconds, got {}",
+            section.heartbeat_timeout
+        )));
+    }
+    if section.worker && matches!(section.storage.as_deref(), None | Some("memory")) {
+        return Err(TrainError::Config(
+            "--worker: needs a study other processes can open: --storage sqlite:PATH (one \
+             machine) or postgres://USER@HOST/DB (many)"
+                .into(),
+        ));
+    }
+
     std::fs::create_dir_all(out).map_err(io_err(out))?;
     let storage: Box<dyn Storage> = match section.storage.as_deref() {
         None => Box::new(SqliteStorage::open(out.join("study.sqlite3")).map_err(config)?),
-        Some("memory") => Box::new(MemoryStorage::new()),
-        Some(url) => match url.strip_prefix("sqlite:") {
-            Some(path) if !path.is_empty() => Box::new(SqliteStorage::open(path).map_err(config)?),
-            _ => {
-                return Err(TrainError::Config(format!(
-                    "tune.storage: unsupported {url:?}; expected \"sqlite:PATH\" or \"memory\""
-                )));
-            }
-        },
+        Some(spec) => {
+            open_storage(spec).map_err(|e| TrainError::Config(format!("tune.storage: {e}")))?
+        }
+    };
+    let stale = if section.worker {
+        StaleRule::After(Duration::from_secs_f64(section.heartbeat_timeout))
+    } else {
+        StaleRule::OnOpen
     };
     let seed = section.seed.unwrap_or(exp.train.seed);
     let mut study = Study::create(
@@ -139,20 +166,29 @@ pub fn tune(
         pruner,
         seed,
     )
+    .map_err(config)?
+    .with_stale_rule(stale)
     .map_err(config)?;
 
+    // Other workers' trials still running when the budget is handed out may yet die and need
+    // a retry: a worker polls until none runs, so every worker ends with the study.
+    let poll = Duration::from_secs_f64((section.heartbeat_timeout / 4.0).clamp(0.05, 5.0));
     loop {
-        let finished = study
-            .trials()
-            .map_err(config)?
+        let trials = study.trials().map_err(config)?;
+        let finished = trials
             .iter()
-            .filter(|t| matches!(t.state, TrialState::Complete | TrialState::Pruned))
+            .filter(|t| {
+                t.state.is_finished()
+                    && !temper_tune::storage::is_stale(t.state, t.message.as_deref())
+            })
             .count();
-        if finished >= section.trials {
-            break;
-        }
-        let trial = match study.ask() {
-            Ok(t) => t,
+        let trial = match study.ask_within(section.trials) {
+            Ok(Some(t)) => t,
+            Ok(None) if section.worker && trials.iter().any(|t| t.state == TrialState::Running) => {
+                std::thread::sleep(poll);
+                continue;
+            }
+            Ok(None) => break,
             // A grid that has run out of points ends the search.
             Err(temper_tune::TuneError::GridExhausted(_)) => break,
             Err(e) => return Err(config(e)),
@@ -187,7 +223,11 @@ pub fn tune(
     let best = study.best_trial().map_err(config)?;
     let importance = param_importance(&space, &trials);
     let summary = TuneSummary {
-        best_run_dir: best.as_ref().map(|t| trial_dir(out, t.number)),
+        // The best trial may have run on another machine's worker.
+        best_run_dir: best
+            .as_ref()
+            .map(|t| trial_dir(out, t.number))
+            .filter(|d| d.exists()),
         best,
         direction,
         trials,

@@ -104,7 +104,7 @@ fn plateau_in_a_run_reduces_the_rate_after_a_bad_epoch() {
     assert_eq!(lrs, vec![1e-3, 1e-3, 5e-4]);
     assert!(
         dir.path()
-            .join("run/checkpoints/last-schedule.bpk")
+            .join("run/checkpoints/resume/epoch-0003/schedule.bpk")
             .exists()
     );
 }
@@ -208,10 +208,22 @@ fn tune_runs_trials_writes_its_report_and_resumes() {
     assert!((1e-4..=1e-2).contains(&lr));
     // The best trial's value is its best epoch's validation accuracy, read from its run.
     let metrics = std::fs::read_to_string(first.best_run_dir.unwrap().join("metrics.csv")).unwrap();
+    let column = |name: &str| {
+        crate::METRICS_HEADER
+            .split(',')
+            .position(|c| c == name)
+            .unwrap()
+    };
     let accuracies: Vec<f64> = metrics
         .lines()
         .skip(1)
-        .map(|l| l.split(',').nth(4).unwrap().parse().unwrap())
+        .map(|l| {
+            l.split(',')
+                .nth(column("valid_accuracy"))
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
         .collect();
     let top = accuracies.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     assert!((best.value.unwrap() - top).abs() < 1e-12);
