@@ -84,6 +84,15 @@ struct ExperimentArgs {
     /// Use only N training images (before the validation split); 0 = all.
     #[arg(long, value_name = "N")]
     limit_train: Option<usize>,
+    /// Data parallelism: split each batch over these devices, e.g. wgpu:0,wgpu:1 (flex,
+    /// ndarray, wgpu, wgpu:N, wgpu:integrated:N, wgpu:virtual:N, wgpu:cpu).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        conflicts_with = "device"
+    )]
+    devices: Vec<String>,
 }
 
 #[derive(clap::Args)]
@@ -97,6 +106,7 @@ struct TrainArgs {
     /// in RUN_DIR/config.toml (so no other flag applies); it ends as if never interrupted.
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
         "out", "config", "device", "data", "epochs", "batch_size", "seed", "limit_train", "from",
+        "devices",
     ])]
     resume: Option<PathBuf>,
     /// Fine-tune: start from this finished run's weights, on --data, with its experiment as
@@ -151,6 +161,10 @@ impl ExperimentArgs {
         }
         if let Some(n) = self.limit_train {
             exp.data.limit_train = n;
+        }
+        if !self.devices.is_empty() {
+            exp.train.devices.clone_from(&self.devices);
+            exp.train.device = DeviceChoice::Auto;
         }
         // Fail on a bad value before creating any directory.
         exp.validate()?;

@@ -570,3 +570,116 @@ fn monitor_exits_0_without_drift_and_4_with_it() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("--ks-p"), "{}", stderr(&bad));
 }
+
+/// Every kind of data source trains end to end from the command line, and `--devices` splits
+/// the batches: an ImageFolder tree of PNGs (two classes, dark and light squares, 12x12 gray),
+/// CIFAR-10 binary batches written here (labels by brightness), and the bundled MNIST on two
+/// flex devices.
+#[test]
+fn folder_cifar_and_two_devices_train_end_to_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("mlp.toml"),
+        "[model]\nkind = \"mlp\"\nhidden = [16]\n[train]\nepochs = 2\nbatch_size = 8\n",
+    )
+    .unwrap();
+    // folder:DIR, 30 images a class; pixel (x + 3y) mod 40 on a base of 20 or 200.
+    for (class, base) in [("dark", 20u8), ("light", 200u8)] {
+        let dir = tmp.path().join("shapes").join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for k in 0..30u32 {
+            let img = image::GrayImage::from_fn(12, 12, |x, y| {
+                image::Luma([base + ((x + 3 * y + k) % 40) as u8])
+            });
+            img.save(dir.join(format!("{k:02}.png"))).unwrap();
+        }
+    }
+    let out = temper(
+        &[
+            "train",
+            "--config",
+            "mlp.toml",
+            "--data",
+            "folder:shapes",
+            "--device",
+            "flex",
+            "--out",
+            "f",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let report = std::fs::read_to_string(tmp.path().join("f/report.json")).unwrap();
+    assert!(
+        report.contains("\"dark\"") && report.contains("\"light\""),
+        "{report}"
+    );
+
+    // cifar10:DIR, 12 records a batch file; label 0 dark, 1 light, the rest of the classes
+    // unused; pixel planes R, G, B of 32x32.
+    let cifar = tmp.path().join("cifar");
+    std::fs::create_dir_all(&cifar).unwrap();
+    let batch = |seed: u8| {
+        let mut bytes = Vec::new();
+        for k in 0..12u8 {
+            let label = k % 2;
+            bytes.push(label);
+            let base = if label == 0 { 10u8 } else { 180 };
+            bytes.extend((0..3072u32).map(|i| base + ((i as u8).wrapping_add(seed) % 50)));
+        }
+        bytes
+    };
+    for b in 1..=5u8 {
+        std::fs::write(cifar.join(format!("data_batch_{b}.bin")), batch(b)).unwrap();
+    }
+    std::fs::write(cifar.join("test_batch.bin"), batch(9)).unwrap();
+    let out = temper(
+        &[
+            "train",
+            "--config",
+            "mlp.toml",
+            "--data",
+            "cifar10:cifar",
+            "--device",
+            "flex",
+            "--out",
+            "c",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let summary = std::fs::read_to_string(tmp.path().join("c/summary.toml")).unwrap();
+    assert!(summary.contains("train_images = 54"), "{summary}");
+    let report = std::fs::read_to_string(tmp.path().join("c/report.json")).unwrap();
+    assert!(
+        report.contains("\"airplane\"") && report.contains("\"automobile\""),
+        "{report}"
+    );
+
+    let out = temper(
+        &[
+            "train",
+            "--config",
+            "mlp.toml",
+            "--epochs",
+            "1",
+            "--limit-train",
+            "600",
+            "--devices",
+            "flex,flex",
+            "--out",
+            "d",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "stderr: {}", stderr(&out));
+    let summary = std::fs::read_to_string(tmp.path().join("d/summary.toml")).unwrap();
+    assert!(summary.contains("data parallel on 2 devices"), "{summary}");
+    let out = temper(&["train", "--devices", "wgpu:7", "--out", "e"], tmp.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("train.devices: \"wgpu:7\""),
+        "{}",
+        stderr(&out)
+    );
+}

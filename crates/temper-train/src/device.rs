@@ -79,6 +79,8 @@ pub struct Adapter {
     pub api: String,
     /// False for software rasterizers (lavapipe, llvmpipe, WARP).
     pub hardware: bool,
+    /// `discrete`, `integrated`, `virtual`, `cpu` or `other`.
+    pub kind: &'static str,
 }
 
 /// Every wgpu adapter of every graphics API on this machine. Never panics: a machine without
@@ -97,6 +99,13 @@ pub fn wgpu_adapters() -> Vec<Adapter> {
                     name: info.name.clone(),
                     api: format!("{:?}", info.backend),
                     hardware: info.device_type != wgpu::DeviceType::Cpu,
+                    kind: match info.device_type {
+                        wgpu::DeviceType::DiscreteGpu => "discrete",
+                        wgpu::DeviceType::IntegratedGpu => "integrated",
+                        wgpu::DeviceType::VirtualGpu => "virtual",
+                        wgpu::DeviceType::Cpu => "cpu",
+                        wgpu::DeviceType::Other => "other",
+                    },
                 }
             })
             .collect::<Vec<_>>()
@@ -171,12 +180,82 @@ fn cpu(backend: DeviceChoice, reason: String) -> SelectedDevice {
     }
 }
 
+/// The devices of a data-parallel run (`--devices`, `[train] devices`), each entry one of
+/// `flex`, `ndarray`, `wgpu` (the default adapter), `wgpu:N` (the N-th discrete GPU),
+/// `wgpu:integrated:N`, `wgpu:virtual:N` or `wgpu:cpu` (a software adapter such as lavapipe).
+/// The first holds the model and the optimizer.
+pub fn select_devices(specs: &[String]) -> Result<Vec<SelectedDevice>, TrainError> {
+    let adapters = std::sync::OnceLock::new();
+    let count = |kind: &str| {
+        adapters
+            .get_or_init(wgpu_adapters)
+            .iter()
+            .filter(|a: &&Adapter| a.kind == kind)
+            .count()
+    };
+    let bad =
+        |spec: &str, why: String| TrainError::Config(format!("train.devices: {spec:?}: {why}"));
+    specs
+        .iter()
+        .map(|spec| {
+            let (kind, label) = match spec.as_str() {
+                "flex" => return Ok(cpu(DeviceChoice::Flex, "flex".into())),
+                "ndarray" => return Ok(cpu(DeviceChoice::NdArray, "ndarray".into())),
+                "wgpu" => (DeviceKind::DefaultDevice, "default"),
+                "wgpu:cpu" => (DeviceKind::Cpu, "cpu"),
+                other => {
+                    let rest = other.strip_prefix("wgpu:").ok_or_else(|| {
+                        bad(
+                            other,
+                            "expected flex, ndarray, wgpu, wgpu:N, wgpu:integrated:N, \
+                             wgpu:virtual:N or wgpu:cpu"
+                                .into(),
+                        )
+                    })?;
+                    let (label, index) = match rest.split_once(':') {
+                        Some((label, index)) => (label, index),
+                        None => ("discrete", rest),
+                    };
+                    let index: usize = index
+                        .parse()
+                        .map_err(|_| bad(other, format!("{index:?} is not a device index")))?;
+                    let kind = match label {
+                        "discrete" => DeviceKind::DiscreteGpu(index),
+                        "integrated" => DeviceKind::IntegratedGpu(index),
+                        "virtual" => DeviceKind::VirtualGpu(index),
+                        _ => return Err(bad(other, format!("unknown adapter kind {label:?}"))),
+                    };
+                    let found = count(label);
+                    if index >= found {
+                        return Err(bad(
+                            other,
+                            format!("this machine has {found} {label} wgpu adapter(s)"),
+                        ));
+                    }
+                    (kind, label)
+                }
+            };
+            if label == "cpu" && count("cpu") == 0 {
+                return Err(bad(
+                    spec,
+                    "no software wgpu adapter (lavapipe) found".into(),
+                ));
+            }
+            Ok(SelectedDevice {
+                device: init_wgpu_kind(kind)?,
+                backend: DeviceChoice::Wgpu,
+                reason: format!("wgpu ({label} adapter)"),
+            })
+        })
+        .collect()
+}
+
 fn init_wgpu() -> Result<Device, TrainError> {
-    let attempt = std::panic::catch_unwind(|| {
-        Device::wgpu_options()
-            .device_kind(DeviceKind::DefaultDevice)
-            .init()
-    });
+    init_wgpu_kind(DeviceKind::DefaultDevice)
+}
+
+fn init_wgpu_kind(kind: DeviceKind) -> Result<Device, TrainError> {
+    let attempt = std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).init());
     match attempt {
         Ok(Ok(device)) => Ok(device),
         Ok(Err(e)) => Err(TrainError::Device(format!("wgpu: cannot start: {e}"))),

@@ -154,6 +154,11 @@ pub struct TrainSection {
     pub batch_size: usize,
     pub seed: u64,
     pub device: DeviceChoice,
+    /// Data parallelism over several devices (`["wgpu:0", "wgpu:1"]`; see
+    /// [`select_devices`](crate::select_devices)): each batch is split across them and the
+    /// gradients summed on the first. Empty: the one `device`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<String>,
 }
 
 impl Default for TrainSection {
@@ -165,6 +170,7 @@ impl Default for TrainSection {
             batch_size: 128,
             seed: 42,
             device: DeviceChoice::Auto,
+            devices: Vec::new(),
         }
     }
 }
@@ -187,6 +193,19 @@ impl Experiment {
         self.data.data_source()?;
         if let Some(section) = &self.finetune {
             section.validate()?;
+        }
+        if !self.train.devices.is_empty() && self.train.device != DeviceChoice::Auto {
+            return Err(TrainError::Config(
+                "train.devices: set either `device` or `devices`, not both".into(),
+            ));
+        }
+        if self.train.devices.len() > self.train.batch_size {
+            return Err(TrainError::Config(format!(
+                "train.devices: {} devices need a batch of at least as many images (batch_size \
+                 is {})",
+                self.train.devices.len(),
+                self.train.batch_size
+            )));
         }
         if !(0.0..1.0).contains(&self.data.valid_fraction) {
             return Err(TrainError::Config(format!(

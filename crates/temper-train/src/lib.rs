@@ -44,7 +44,8 @@ pub use augment::augment_preview;
 pub use checkpoint::RESUME_DIR;
 pub use confusion::ConfusionMatrix;
 pub use device::{
-    Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, wgpu_adapters,
+    Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, select_devices,
+    wgpu_adapters,
 };
 pub use drift::{
     KsTest, PIXEL_BINS, PSI_EPSILON, PixelStats, histogram, kolmogorov_sf, ks_two_sample,

@@ -1,8 +1,9 @@
 //! One optimizer step with everything the experiment adds around Burn's optimizer.
 
-use burn::optim::{GradientsParams, ModuleOptimizer, OptimizerRecord};
-use burn::tensor::Tensor;
+use burn::module::Module;
+use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer, OptimizerRecord};
 use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor};
 use burn::train::ClassificationOutput;
 use temper_data::ImageBatch;
 use temper_model::Classifier;
@@ -66,12 +67,7 @@ impl Stepper {
         soft: Tensor<2>,
         lr: f64,
     ) -> (Classifier, ClassificationOutput) {
-        let logits = model.forward(batch.images);
-        let loss = (soft * log_softmax(logits.clone(), 1))
-            .sum_dim(1)
-            .mean()
-            .neg();
-        let out = ClassificationOutput::new(loss, logits, batch.targets);
+        let out = soft_output(&model, batch.images, batch.targets, soft);
         self.update(model, out, lr)
     }
 
@@ -86,8 +82,98 @@ impl Stepper {
             None => out.loss.clone(),
         };
         let grads = GradientsParams::from_grads(objective.backward(), &model);
+        let model = self.apply(model, grads, lr);
+        let out = ClassificationOutput::new(out.loss.detach(), out.output.detach(), out.targets);
+        (model, out)
+    }
+
+    /// Data parallelism: one step on `batch` split into one contiguous shard per device in
+    /// `devices` (the first is the model's). Each shard's forward and backward run on its own
+    /// device in its own thread, on a replica forked from the model; the gradients, each of its
+    /// shard's mean loss weighted by the shard's share of the batch, are moved to the first
+    /// device and summed — the all-reduce — so the update equals
+    /// [`step`](Self::step)/[`step_soft`](Self::step_soft) on the whole batch up to float
+    /// rounding. The penalty is added once, on the first shard. Returns one output per shard,
+    /// on the first device.
+    ///
+    /// # Shapes
+    /// - soft: `[batch, classes]` when given
+    pub fn step_parallel(
+        &mut self,
+        model: Classifier,
+        batch: ImageBatch,
+        soft: Option<Tensor<2>>,
+        lr: f64,
+        devices: &[Device],
+    ) -> (Classifier, Vec<ClassificationOutput>) {
+        let main = &devices[0];
+        let n = batch.targets.dims()[0];
+        let shards = devices.len().min(n);
+        let bounds: Vec<(usize, usize)> = (0..shards)
+            .map(|i| (i * n / shards, (i + 1) * n / shards))
+            .collect();
+        let regularization = &self.regularization;
+        let results: Vec<(GradientsParams, ClassificationOutput)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .zip(devices)
+                .enumerate()
+                .map(|(i, (&(lo, hi), device))| {
+                    let replica = if i == 0 {
+                        model.clone()
+                    } else {
+                        model.clone().fork(device)
+                    };
+                    let images = batch.images.clone().slice(lo..hi).to_device(device);
+                    let targets = batch.targets.clone().slice(lo..hi).to_device(device);
+                    let soft = soft
+                        .as_ref()
+                        .map(|s| s.clone().slice(lo..hi).to_device(device));
+                    let weight = (hi - lo) as f32 / n as f32;
+                    scope.spawn(move || {
+                        let out = match soft {
+                            Some(soft) => soft_output(&replica, images, targets, soft),
+                            None => replica.forward_classification(ImageBatch { images, targets }),
+                        };
+                        let mut objective = out.loss.clone().mul_scalar(weight);
+                        if i == 0
+                            && let Some(penalty) = regularization.penalty(&replica)
+                        {
+                            objective = objective + penalty;
+                        }
+                        let grads = GradientsParams::from_grads(objective.backward(), &replica);
+                        let out = ClassificationOutput::new(
+                            out.loss.detach(),
+                            out.output.detach(),
+                            out.targets,
+                        );
+                        (grads, out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a shard's step does not panic"))
+                .collect()
+        });
+        let mut sum = GradientsAccumulator::<Classifier>::new();
+        let mut outputs = Vec::with_capacity(results.len());
+        for (grads, out) in results {
+            sum.accumulate(&model, grads.to_device(main, &model));
+            outputs.push(ClassificationOutput::new(
+                out.loss.to_device(main),
+                out.output.to_device(main),
+                out.targets.to_device(main),
+            ));
+        }
+        let model = self.apply(model, sum.grads(), lr);
+        (model, outputs)
+    }
+
+    /// Clipping, the hypergradient's rate when configured, and the optimizer's update.
+    fn apply(&mut self, model: Classifier, grads: GradientsParams, lr: f64) -> Classifier {
         let (grads, _norm) = self.settings.clip_gradients(grads, &model);
-        let model = match self.hypergradient.as_mut() {
+        match self.hypergradient.as_mut() {
             Some(hd) => {
                 let lr = hd.next_lr(&model, &grads);
                 let model = self.optim.step(lr, model, grads);
@@ -95,9 +181,7 @@ impl Stepper {
                 model
             }
             None => self.optim.step(lr, model, grads),
-        };
-        let out = ClassificationOutput::new(out.loss.detach(), out.output.detach(), out.targets);
-        (model, out)
+        }
     }
 
     /// The learning rate hypergradient descent has reached, when it drives the rate.
@@ -131,4 +215,19 @@ impl Stepper {
         }
         Ok(())
     }
+}
+
+/// The soft-target cross-entropy output of `model` on `images`.
+fn soft_output(
+    model: &Classifier,
+    images: Tensor<4>,
+    targets: Tensor<1, Int>,
+    soft: Tensor<2>,
+) -> ClassificationOutput {
+    let logits = model.forward(images);
+    let loss = (soft * log_softmax(logits.clone(), 1))
+        .sum_dim(1)
+        .mean()
+        .neg();
+    ClassificationOutput::new(loss, logits, targets)
 }

@@ -24,7 +24,7 @@ use temper_optim::{EarlyStopping, HypergradientState, LrSchedule, ModelEma, free
 use crate::augment::{BatchAugmenter, has_image_ops, parse_augment};
 use crate::batches::BatchBuilder;
 use crate::checkpoint::{self, ResumeSet, ResumeState};
-use crate::device::{DeviceChoice, select_device};
+use crate::device::{DeviceChoice, select_device, select_devices};
 use crate::error::TrainError;
 use crate::evaluate::{StepTotals, evaluate, evaluate_with_confusion};
 use crate::experiment::Experiment;
@@ -238,7 +238,22 @@ fn run(
         }
         None => None,
     };
-    let selected = select_device(exp.train.device)?;
+    let (selected, parallel) = if exp.train.devices.is_empty() {
+        (select_device(exp.train.device)?, Vec::new())
+    } else {
+        let all = select_devices(&exp.train.devices)?;
+        let mut selected = all[0].clone();
+        selected.reason = format!(
+            "data parallel on {} devices: {}",
+            all.len(),
+            all.iter()
+                .map(|d| d.reason.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let parallel: Vec<_> = all.into_iter().map(|d| d.device.autodiff()).collect();
+        (selected, parallel)
+    };
     progress.message(&format!("device: {}", selected.reason));
 
     let augment = parse_augment(exp.augment.as_ref())?;
@@ -409,20 +424,31 @@ fn run(
         order.clone_from(&split.train);
         order.shuffle(&mut rng);
         train_device.seed(rng.next_u64());
+        for device in parallel.iter().skip(1) {
+            device.seed(rng.next_u64());
+        }
 
         let mut totals = StepTotals::new(num_classes, &train_device);
         for (step, chunk) in order.chunks(batch_size).enumerate() {
             let lr = schedule.next_lr();
             let (batch, soft) = batches.build(chunk, epoch, step, progress)?;
-            let out;
-            (model, out) = match soft {
-                Some(soft) => stepper.step_soft(model, batch, soft, lr),
-                None => stepper.step(model, batch, lr),
+            let outs;
+            (model, outs) = if parallel.len() > 1 {
+                stepper.step_parallel(model, batch, soft, lr, &parallel)
+            } else {
+                let (model, out) = match soft {
+                    Some(soft) => stepper.step_soft(model, batch, soft, lr),
+                    None => stepper.step(model, batch, lr),
+                };
+                (model, vec![out])
             };
             if let Some(ema) = ema.as_mut() {
                 ema.update(&model)?;
             }
-            totals.add(out.loss, out.output, out.targets, chunk.len());
+            for out in outs {
+                let n = out.targets.dims()[0];
+                totals.add(out.loss, out.output, out.targets, n);
+            }
 
             let done = step + 1;
             let shown =

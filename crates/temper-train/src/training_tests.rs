@@ -250,3 +250,83 @@ fn resume_restores_ema_hypergradient_early_stopping_and_plateau_exactly() {
         assert_eq!(resumed.best_epoch, whole.best_epoch, "{name}");
     }
 }
+
+/// Data parallelism: three steps with the batch split over two devices give the parameters
+/// three whole-batch steps on one device give, up to float rounding (the gradient of the mean
+/// loss is the size-weighted sum of the shards' gradients). No dropout, so no RNG is involved.
+fn parallel_matches_single(devices: &[Device]) {
+    let main = devices[0].clone();
+    let data = bundled_mnist().unwrap().train;
+    let indices: Vec<usize> = (0..64).collect();
+    let batcher = ImageBatcher::new(Normalization::fit(&data, &indices), data.image_shape());
+    let settings = OptimizerSettings {
+        kind: OptimizerKind::Adam,
+        ..OptimizerSettings::default()
+    };
+    main.seed(3);
+    let start = Classifier::Mlp(MlpConfig::new().with_hidden(vec![32]).init(&main));
+    let (mut single, mut split) = (start.clone(), start);
+    let mut one = Stepper::new(&settings, &RegularizationSettings::default()).unwrap();
+    let mut many = Stepper::new(&settings, &RegularizationSettings::default()).unwrap();
+    for step in 0..3 {
+        let chunk: Vec<usize> = (step * 64..(step + 1) * 64).collect();
+        let batch = || batcher.batch_indices(&data, &chunk, &main);
+        single = one.step(single, batch(), 1e-3).0;
+        let outs;
+        (split, outs) = many.step_parallel(split, batch(), None, 1e-3, devices);
+        assert_eq!(outs.len(), devices.len());
+    }
+    let flat = |m: &Classifier| -> Vec<f32> {
+        struct All(Vec<f32>);
+        impl burn::module::ModuleVisitor for All {
+            fn visit_float<const D: usize>(
+                &mut self,
+                p: &burn::module::Param<burn::tensor::Tensor<D>>,
+            ) {
+                self.0.extend(
+                    p.val()
+                        .into_data()
+                        .convert::<f32>()
+                        .try_to_vec::<f32>()
+                        .unwrap(),
+                );
+            }
+        }
+        let mut all = All(Vec::new());
+        burn::module::Module::visit(m, &mut all);
+        all.0
+    };
+    let (a, b) = (flat(&single), flat(&split));
+    assert_eq!(a.len(), b.len());
+    let worst = a
+        .iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs() / x.abs().max(1e-3))
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-4, "largest relative difference {worst}");
+}
+
+#[test]
+fn data_parallel_steps_equal_whole_batch_steps_on_one_device() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let flex = Device::flex().autodiff();
+    parallel_matches_single(&[flex.clone(), flex.clone()]);
+    parallel_matches_single(&[flex.clone(), flex.clone(), flex]);
+}
+
+/// Two wgpu devices (on a CPU-only machine: the software adapter as `wgpu:cpu` and as the
+/// default device, two runtimes). Required under CI, where lavapipe is installed.
+#[test]
+fn data_parallel_on_two_wgpu_devices_matches_one() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let devices = match crate::select_devices(&["wgpu".to_string(), "wgpu:cpu".to_string()]) {
+        Ok(devices) => devices,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: {e}");
+            return;
+        }
+        Err(e) => panic!("CI needs two wgpu devices (lavapipe): {e}"),
+    };
+    let devices: Vec<Device> = devices.into_iter().map(|d| d.device.autodiff()).collect();
+    parallel_matches_single(&devices);
+}

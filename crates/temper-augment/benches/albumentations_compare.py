@@ -1,0 +1,271 @@
+"""Albumentations' single-thread images/s for the transforms of `benches/augment.rs` (issue 5:
+temper's CPU ops should reach at least 2x these figures on the same machine).
+
+Same inputs as the Rust bench: 128 synthetic 28x28 gray images, pixel (x, y) of image i =
+(x*y + i) % 256, and 32 synthetic 224x224 RGB images, pixel = [(x + i) % 256, y, (x + y) // 2];
+uint8, HWC (gray as HxW). Each op is configured as the Rust bench's op (ranges, and the
+probability: the Rust bench's `salt-and-pepper` and the pipelines' `hflip` use p = 0.5, every
+other op p = 1). Single ops are called directly (`t(image=img)`, no `Compose`, the cheaper
+path); the pipelines go through `A.Compose`. One thread: `OMP_NUM_THREADS=1` etc. set before
+numpy / cv2 import, and `cv2.setNumThreads(0)`.
+
+Per (op, size): one warm-up pass over the batch, then >= 7 repeats (more, up to 25, until about
+0.3 s is spent); each repeat times whole passes over the batch; the figure is the median
+repeat's images/s. Output: CSV on stdout (`op,size,albu_transform,img_per_s,min,max`).
+
+Commands (as run for the issue 5 comparison):
+
+    pip install albumentations opencv-python-headless
+    # -> albumentations 2.0.8, albucore 0.0.24, opencv-python-headless 5.0.0.93 (cv2 5.0.0),
+    #    numpy 2.4.6, Python 3.11.7
+    NO_ALBUMENTATIONS_UPDATE=1 python3 crates/temper-augment/benches/albumentations_compare.py \
+        > /tmp/albu.csv
+    # temper's side (1-thread rows: the `op/*` group, and the pipelines' `threads1` ids):
+    cargo bench --bench augment -- --warm-up-time 1 --measurement-time 3 'op/'
+    cargo bench --bench augment -- --warm-up-time 1 --measurement-time 3 'cpu/.*/threads1'
+
+Optional arguments: `--repeats N` (default 7), `--only SUBSTRING` (run the ops whose name
+contains it).
+"""
+
+import os
+
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+    os.environ[_v] = "1"
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+cv2.setNumThreads(0)
+warnings.filterwarnings("ignore")
+
+import albumentations as A  # noqa: E402
+
+LIN = cv2.INTER_LINEAR
+CONST = cv2.BORDER_CONSTANT
+
+
+def images(rgb, side, n):
+    y, x = np.mgrid[0:side, 0:side].astype(np.uint32)
+    out = []
+    for i in range(n):
+        if rgb:
+            img = np.stack([(x + i) % 256, y % 256, ((x + y) // 2) % 256], axis=-1)
+        else:
+            img = (x * y + i) % 256
+        out.append(np.ascontiguousarray(img.astype(np.uint8)))
+    return out
+
+
+def ops(side):
+    """(temper op name, albumentations transform, label) for an input of side x side."""
+    s = side
+    rows = [
+        ("hflip", A.HorizontalFlip(p=1), "HorizontalFlip"),
+        ("vflip", A.VerticalFlip(p=1), "VerticalFlip"),
+        (
+            "rotate",
+            A.Rotate(limit=15, interpolation=LIN, border_mode=CONST, fill=0, p=1),
+            "Rotate(15,LINEAR,CONSTANT)",
+        ),
+        (
+            "translate",
+            A.Affine(translate_percent=(-0.1, 0.1), interpolation=LIN, border_mode=CONST, p=1),
+            "Affine(translate 0.1)",
+        ),
+        (
+            "scale",
+            A.Affine(scale=(0.9, 1.1), interpolation=LIN, border_mode=CONST, p=1),
+            "Affine(scale 0.9-1.1)",
+        ),
+        (
+            "shear",
+            A.Affine(shear={"x": (-10, 10), "y": (0, 0)}, interpolation=LIN, border_mode=CONST, p=1),
+            "Affine(shear x 10)",
+        ),
+        (
+            "shift-scale-rotate",
+            A.ShiftScaleRotate(
+                shift_limit=0.1, scale_limit=0.1, rotate_limit=15, interpolation=LIN,
+                border_mode=CONST, p=1,
+            ),
+            "ShiftScaleRotate(0.1,0.1,15)",
+        ),
+        (
+            "random-crop",
+            A.Compose([A.Pad(padding=4, border_mode=CONST, fill=0), A.RandomCrop(s, s)]),
+            "Compose[Pad(4),RandomCrop]",
+        ),
+        (
+            "random-crop/pad-if-needed",
+            A.Compose(
+                [A.PadIfNeeded(s + 8, s + 8, border_mode=CONST, fill=0), A.RandomCrop(s, s)]
+            ),
+            "Compose[PadIfNeeded(+8),RandomCrop]",
+        ),
+        (
+            "random-resized-crop",
+            A.RandomResizedCrop(size=(s, s), scale=(0.8, 1.0), interpolation=LIN, p=1),
+            "RandomResizedCrop(0.8-1,LINEAR)",
+        ),
+        (
+            "brightness",
+            A.ColorJitter(brightness=0.4, contrast=0, saturation=0, hue=0, p=1),
+            "ColorJitter(brightness=0.4)",
+        ),
+        (
+            "brightness/rbc",
+            A.RandomBrightnessContrast(brightness_limit=0.4, contrast_limit=0, p=1),
+            "RandomBrightnessContrast(b=0.4)",
+        ),
+        (
+            "contrast",
+            A.ColorJitter(brightness=0, contrast=0.4, saturation=0, hue=0, p=1),
+            "ColorJitter(contrast=0.4)",
+        ),
+        (
+            "contrast/rbc",
+            A.RandomBrightnessContrast(brightness_limit=0, contrast_limit=0.4, p=1),
+            "RandomBrightnessContrast(c=0.4)",
+        ),
+        (
+            "saturation",
+            A.ColorJitter(brightness=0, contrast=0, saturation=0.4, hue=0, p=1),
+            "ColorJitter(saturation=0.4)",
+        ),
+        (
+            "hue",
+            A.ColorJitter(brightness=0, contrast=0, saturation=0, hue=0.1, p=1),
+            "ColorJitter(hue=0.1)",
+        ),
+        (
+            "hue/hsv",
+            A.HueSaturationValue(hue_shift_limit=18, sat_shift_limit=0, val_shift_limit=0, p=1),
+            "HueSaturationValue(hue=18)",
+        ),
+        (
+            "color-jitter",
+            A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1),
+            "ColorJitter(0.4,0.4,0.4,0.1)",
+        ),
+        ("gamma", A.RandomGamma(gamma_limit=(80, 120), p=1), "RandomGamma(80-120)"),
+        (
+            "gaussian-noise",
+            A.GaussNoise(std_range=(0.05, 0.05), mean_range=(0, 0), p=1),
+            "GaussNoise(std 0.05)",
+        ),
+        (
+            "salt-and-pepper",
+            A.SaltAndPepper(amount=(0.01, 0.06), salt_vs_pepper=(0.4, 0.6), p=0.5),
+            "SaltAndPepper(p=0.5)",
+        ),
+        (
+            "gaussian-blur",
+            A.GaussianBlur(blur_limit=(3, 3), sigma_limit=(0.1, 2.0), p=1),
+            "GaussianBlur(3,0.1-2)",
+        ),
+        ("sharpness", A.Sharpen(alpha=(0.5, 0.5), lightness=(1, 1), p=1), "Sharpen(kernel 3x3)"),
+        ("grayscale", A.ToGray(p=1), "ToGray"),
+        ("invert", A.InvertImg(p=1), "InvertImg"),
+        ("solarize", A.Solarize(threshold_range=(0.5, 0.5), p=1), "Solarize(128)"),
+        ("posterize", A.Posterize(num_bits=4, p=1), "Posterize(4)"),
+        ("equalize", A.Equalize(p=1), "Equalize(cv)"),
+        ("autocontrast", A.AutoContrast(p=1), "AutoContrast"),
+        (
+            "random-erasing",
+            A.Erasing(scale=(0.02, 0.33), ratio=(0.3, 3.3), fill=0, p=1),
+            "Erasing",
+        ),
+        (
+            "random-erasing/coarse-dropout",
+            A.CoarseDropout(
+                num_holes_range=(1, 1), hole_height_range=(0.1, 0.5),
+                hole_width_range=(0.1, 0.5), fill=0, p=1,
+            ),
+            "CoarseDropout(1 hole)",
+        ),
+        ("resize", A.Resize(32, 32, interpolation=LIN), "Resize(32,LINEAR)"),
+        ("resize/area", A.Resize(32, 32, interpolation=cv2.INTER_AREA), "Resize(32,AREA)"),
+    ]
+    # `{ op = "random-crop", padding = 2 }, { op = "rotate", degrees = 15 }, { op = "hflip" }`
+    typical = A.Compose(
+        [
+            A.Pad(padding=2, border_mode=CONST, fill=0),
+            A.RandomCrop(s, s),
+            A.Rotate(limit=15, interpolation=LIN, border_mode=CONST, fill=0, p=1),
+            A.HorizontalFlip(p=0.5),
+        ],
+        seed=7,
+    )
+    # random-resized-crop [0.8, 1] + hflip + rotate 15 + color-jitter(0.4, 0.4, 0.4, 0.1)
+    # + gaussian-noise sigma 0.05
+    standard = A.Compose(
+        [
+            A.RandomResizedCrop(size=(s, s), scale=(0.8, 1.0), interpolation=LIN, p=1),
+            A.HorizontalFlip(p=0.5),
+            A.Rotate(limit=15, interpolation=LIN, border_mode=CONST, fill=0, p=1),
+            A.ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4, hue=0.1, p=1),
+            A.GaussNoise(std_range=(0.05, 0.05), mean_range=(0, 0), p=1),
+        ],
+        seed=7,
+    )
+    rows.append(("pipeline/typical", typical, "Compose[Pad(2),RandomCrop,Rotate,HFlip(.5)]"))
+    rows.append(
+        (
+            "pipeline/standard",
+            standard,
+            "Compose[RRC,HFlip(.5),Rotate,ColorJitter,GaussNoise]",
+        )
+    )
+    return rows
+
+
+def bench(t, imgs, repeats, budget=0.3):
+    for img in imgs:  # warm-up
+        t(image=img)
+    n = len(imgs)
+    start = time.perf_counter()
+    for img in imgs:
+        t(image=img)
+    one = time.perf_counter() - start
+    passes = max(1, int(0.05 / max(one, 1e-9)))  # each repeat >= ~50 ms
+    reps = max(repeats, min(25, int(budget / max(one * passes, 1e-9))))
+    rates = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        for _ in range(passes):
+            for img in imgs:
+                t(image=img)
+        rates.append(n * passes / (time.perf_counter() - start))
+    return statistics.median(rates), min(rates), max(rates)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    np.random.seed(7)
+    print("op,size,albu_transform,img_per_s,min,max")
+    for size, rgb, side, n in [("gray28", False, 28, 128), ("rgb224", True, 224, 32)]:
+        imgs = images(rgb, side, n)
+        for name, t, label in ops(side):
+            if args.only and args.only not in name:
+                continue
+            try:
+                med, lo, hi = bench(t, imgs, args.repeats)
+                print(f"{name},{size},{label},{med:.0f},{lo:.0f},{hi:.0f}", flush=True)
+            except Exception as e:  # an op albumentations refuses for this input
+                msg = str(e).splitlines()[0][:80].replace(",", ";")
+                print(f"{name},{size},{label},NA,,{type(e).__name__}: {msg}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
