@@ -35,6 +35,7 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXP
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 import argparse  # noqa: E402
+import csv  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -253,7 +254,8 @@ def main():
     ap.add_argument("--only", default="")
     args = ap.parse_args()
     np.random.seed(7)
-    print("op,size,albu_transform,img_per_s,min,max")
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["op", "size", "albu_transform", "img_per_s", "min", "max"])
     for size, rgb, side, n in [("gray28", False, 28, 128), ("rgb224", True, 224, 32)]:
         imgs = images(rgb, side, n)
         for name, t, label in ops(side):
@@ -261,10 +263,11 @@ def main():
                 continue
             try:
                 med, lo, hi = bench(t, imgs, args.repeats)
-                print(f"{name},{size},{label},{med:.0f},{lo:.0f},{hi:.0f}", flush=True)
+                out.writerow([name, size, label, f"{med:.0f}", f"{lo:.0f}", f"{hi:.0f}"])
             except Exception as e:  # an op albumentations refuses for this input
-                msg = str(e).splitlines()[0][:80].replace(",", ";")
-                print(f"{name},{size},{label},NA,,{type(e).__name__}: {msg}", flush=True)
+                msg = str(e).splitlines()[0][:80]
+                out.writerow([name, size, label, "NA", "", f"{type(e).__name__}: {msg}"])
+            sys.stdout.flush()
 
 
 if __name__ == "__main__":

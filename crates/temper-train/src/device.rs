@@ -254,15 +254,27 @@ fn init_wgpu() -> Result<Device, TrainError> {
     init_wgpu_kind(DeviceKind::DefaultDevice)
 }
 
+/// Starts the wgpu runtime of `kind` once per process: Burn refuses a second `init` of the
+/// same device ("Service already initialized"), and a process may train several runs.
 fn init_wgpu_kind(kind: DeviceKind) -> Result<Device, TrainError> {
-    let attempt = std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).init());
-    match attempt {
-        Ok(Ok(device)) => Ok(device),
-        Ok(Err(e)) => Err(TrainError::Device(format!("wgpu: cannot start: {e}"))),
-        Err(_) => Err(TrainError::Device(
-            "wgpu: the runtime panicked while starting".into(),
-        )),
+    static STARTED: std::sync::Mutex<Vec<(String, Device)>> = std::sync::Mutex::new(Vec::new());
+    let key = format!("{kind:?}");
+    let mut started = STARTED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, device)) = started.iter().find(|(k, _)| *k == key) {
+        return Ok(device.clone());
     }
+    let attempt = std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).init());
+    let device = match attempt {
+        Ok(Ok(device)) => device,
+        Ok(Err(e)) => return Err(TrainError::Device(format!("wgpu: cannot start: {e}"))),
+        Err(_) => {
+            return Err(TrainError::Device(
+                "wgpu: the runtime panicked while starting".into(),
+            ));
+        }
+    };
+    started.push((key, device.clone()));
+    Ok(device)
 }
 
 #[cfg(test)]
