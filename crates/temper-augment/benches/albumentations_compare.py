@@ -11,18 +11,29 @@ numpy / cv2 import, and `cv2.setNumThreads(0)`.
 
 Per (op, size): one warm-up pass over the batch, then >= 7 repeats (more, up to 25, until about
 0.3 s is spent); each repeat times whole passes over the batch; the figure is the median
-repeat's images/s. Output: CSV on stdout (`op,size,albu_transform,img_per_s,min,max`).
+repeat's images/s. Two figures: `img_per_s_batch` keeps a pass's outputs alive in a list until
+the pass ends, as the Rust bench's `augment_batch` returns a `Vec` of the batch (the
+comparable figure: both sides pay for fresh output memory), and `img_per_s_stream` drops each
+output at once (albumentations' own benchmark style; the allocator hands back the same hot
+buffer, so memory-bound ops look up to ~10x faster at 224x224). Output: CSV on stdout
+(`op,size,albu_transform,img_per_s_batch,min,max,img_per_s_stream`).
 
-Commands (as run for the issue 5 comparison):
+Commands (as run for the issue 5 comparison, at commit b598b50, on a 2-vCPU AMD EPYC VM
+(Zen 5 class, 1 MiB L2 per core, 32 MiB L3) shared with a concurrent cargo build, load ~3):
 
     pip install albumentations opencv-python-headless
     # -> albumentations 2.0.8, albucore 0.0.24, opencv-python-headless 5.0.0.93 (cv2 5.0.0),
-    #    numpy 2.4.6, Python 3.11.7
+    #    numpy 2.4.6, scipy 1.17.1, CPython 3.11.7
     NO_ALBUMENTATIONS_UPDATE=1 python3 crates/temper-augment/benches/albumentations_compare.py \
         > /tmp/albu.csv
-    # temper's side (1-thread rows: the `op/*` group, and the pipelines' `threads1` ids):
-    cargo bench --bench augment -- --warm-up-time 1 --measurement-time 3 'op/'
-    cargo bench --bench augment -- --warm-up-time 1 --measurement-time 3 'cpu/.*/threads1'
+    # temper's side, 1-thread rows (`op/*` runs on a 1-thread rayon pool; the pipelines'
+    # 1-thread ids are `cpu/{typical,standard}/{gray28,rgb224}/threads1`):
+    cargo bench --bench augment -- --warm-up-time 1 --measurement-time 3 'op/|cpu/.*/threads1'
+    # (run as the built binary, target/release/deps/augment-<hash> --bench <same args>, copied
+    # aside so a concurrent rebuild could not swap it; the bench's own group settings, 0.3 s
+    # warm-up, 1 s measurement, 10 samples, override the two time flags). The figure per id is
+    # criterion's middle `thrpt` estimate, and the reported value the median over 11 runs
+    # interleaved with 4 runs of this script (temper, albu, temper, albu, ...).
 
 Optional arguments: `--repeats N` (default 7), `--only SUBSTRING` (run the ops whose name
 contains it).
@@ -228,13 +239,24 @@ def ops(side):
     return rows
 
 
-def bench(t, imgs, repeats, budget=0.3):
-    for img in imgs:  # warm-up
-        t(image=img)
+def bench(t, imgs, repeats, keep, budget=0.3):
+    """Median images/s of `t` over the batch. `keep`: each pass collects the batch's outputs
+    in a list, alive until the pass ends, as the Rust bench's `augment_batch` collects a
+    `Vec`; otherwise each output is dropped at once (the albumentations benchmark's style,
+    where the allocator reuses one hot buffer)."""
+
+    def one_pass():
+        if keep:
+            outs = [t(image=img)["image"] for img in imgs]
+            del outs
+        else:
+            for img in imgs:
+                t(image=img)
+
+    one_pass()  # warm-up
     n = len(imgs)
     start = time.perf_counter()
-    for img in imgs:
-        t(image=img)
+    one_pass()
     one = time.perf_counter() - start
     passes = max(1, int(0.05 / max(one, 1e-9)))  # each repeat >= ~50 ms
     reps = max(repeats, min(25, int(budget / max(one * passes, 1e-9))))
@@ -242,8 +264,7 @@ def bench(t, imgs, repeats, budget=0.3):
     for _ in range(reps):
         start = time.perf_counter()
         for _ in range(passes):
-            for img in imgs:
-                t(image=img)
+            one_pass()
         rates.append(n * passes / (time.perf_counter() - start))
     return statistics.median(rates), min(rates), max(rates)
 
@@ -255,18 +276,23 @@ def main():
     args = ap.parse_args()
     np.random.seed(7)
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(["op", "size", "albu_transform", "img_per_s", "min", "max"])
+    out.writerow(
+        ["op", "size", "albu_transform", "img_per_s_batch", "min", "max", "img_per_s_stream"]
+    )
     for size, rgb, side, n in [("gray28", False, 28, 128), ("rgb224", True, 224, 32)]:
         imgs = images(rgb, side, n)
         for name, t, label in ops(side):
             if args.only and args.only not in name:
                 continue
             try:
-                med, lo, hi = bench(t, imgs, args.repeats)
-                out.writerow([name, size, label, f"{med:.0f}", f"{lo:.0f}", f"{hi:.0f}"])
+                med, lo, hi = bench(t, imgs, args.repeats, keep=True)
+                stream = bench(t, imgs, args.repeats, keep=False)[0]
+                out.writerow(
+                    [name, size, label, f"{med:.0f}", f"{lo:.0f}", f"{hi:.0f}", f"{stream:.0f}"]
+                )
             except Exception as e:  # an op albumentations refuses for this input
                 msg = str(e).splitlines()[0][:80]
-                out.writerow([name, size, label, "NA", "", f"{type(e).__name__}: {msg}"])
+                out.writerow([name, size, label, "NA", "", f"{type(e).__name__}: {msg}", "NA"])
             sys.stdout.flush()
 
 
