@@ -17,6 +17,7 @@ mod eval;
 mod evaluate;
 mod experiment;
 mod finetune;
+mod finish;
 mod lr_find;
 mod metrics;
 mod model_section;
