@@ -14,6 +14,10 @@ use temper_model::{Classifier, CnnConfig, MlpConfig, ResNetConfig};
 use temper_optim::{OptimizerKind, OptimizerSettings, RegularizationSettings};
 use temper_train::{DeviceChoice, ModelKind, Stepper, select_device, wgpu_adapters};
 
+/// The allocator the `temper` binary uses (src/main.rs), so the bench times what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const BATCH: usize = 128;
 
 fn bench_train_step(c: &mut Criterion) {

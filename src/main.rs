@@ -16,6 +16,13 @@ use temper_train::{
 
 use crate::progress::Bars;
 
+/// mimalloc instead of glibc's malloc: a training step allocates and frees the same large
+/// activation and gradient buffers every step, which glibc returns to the kernel (munmap,
+/// trim) and faults back in — about a tenth of the CNN's step on flex in a `perf` profile.
+/// mimalloc keeps them. Measured in `benches/train_step.rs` (README, Performance).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "temper",
