@@ -88,20 +88,34 @@ impl AffineParams {
     }
 }
 
-/// Mirrors left-right.
+/// Mirrors left-right. Works on whole rows of the raw buffer (`imageops::flip_horizontal`
+/// goes pixel by pixel through bounds-checked accessors, 2x slower on 224x224 RGB).
 pub fn hflip(img: &AugImage) -> AugImage {
-    match img {
-        AugImage::Gray(i) => AugImage::Gray(imageops::flip_horizontal(i)),
-        AugImage::Rgb(i) => AugImage::Rgb(imageops::flip_horizontal(i)),
-    }
+    img.map_raw(|src, d| {
+        // Reversing a row's bytes reverses its pixels and, within each pixel, its channels;
+        // a second reverse per pixel puts the channels back (a no-op for gray).
+        let mut out = src.to_vec();
+        for row in out.chunks_exact_mut(d.w * d.c) {
+            row.reverse();
+            if d.c > 1 {
+                for px in row.chunks_exact_mut(d.c) {
+                    px.reverse();
+                }
+            }
+        }
+        (d, out)
+    })
 }
 
-/// Mirrors top-bottom.
+/// Mirrors top-bottom: the rows copied in reverse order.
 pub fn vflip(img: &AugImage) -> AugImage {
-    match img {
-        AugImage::Gray(i) => AugImage::Gray(imageops::flip_vertical(i)),
-        AugImage::Rgb(i) => AugImage::Rgb(imageops::flip_vertical(i)),
-    }
+    img.map_raw(|src, d| {
+        let mut out = Vec::with_capacity(src.len());
+        for row in src.chunks_exact(d.w * d.c).rev() {
+            out.extend_from_slice(row);
+        }
+        (d, out)
+    })
 }
 
 /// Warps by `p` keeping the size (torchvision `F.affine` / `F.rotate(expand=False)`). Each

@@ -28,8 +28,9 @@ fn blend(a: f32, b: f32, f: f32) -> u8 {
 
 /// Applies a 256-entry table to every value.
 fn lut(img: &AugImage, table: impl Fn(u8) -> u8) -> AugImage {
-    let t: Vec<u8> = (0..=255u8).map(table).collect();
-    img.map_raw(|src, d| (d, src.iter().map(|&v| t[v as usize]).collect()))
+    // A fixed-size table indexed by a byte needs no bounds check in the loop.
+    let t: [u8; 256] = std::array::from_fn(|v| table(v as u8));
+    img.map_raw(|src, d| (d, src.iter().map(|&v| t[usize::from(v)]).collect()))
 }
 
 /// `blend(img, 0, f)` = `f v` (torchvision `adjust_brightness`, PIL `ImageEnhance.Brightness`).
