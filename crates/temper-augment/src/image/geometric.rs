@@ -177,16 +177,26 @@ pub fn crop(img: &AugImage, p: &CropParams) -> AugImage {
         let cols: Vec<Option<usize>> = (0..od.w)
             .map(|j| pad_index(p.left + j as i64, d.w, p.padding_mode))
             .collect();
-        for i in 0..od.h {
+        for (i, out_row) in out.chunks_exact_mut(od.w * d.c).enumerate() {
             let row = pad_index(p.top + i as i64, d.h, p.padding_mode);
-            for (j, col) in cols.iter().enumerate() {
-                let o = (i * od.w + j) * d.c;
-                match (row, col) {
+            let mut j = 0;
+            while j < od.w {
+                match (row, cols[j]) {
                     (Some(r), Some(c)) => {
+                        // Copy the whole run of consecutive source columns at once (the
+                        // interior of a padded crop is one run).
+                        let mut run = 1;
+                        while j + run < od.w && cols[j + run] == Some(c + run) {
+                            run += 1;
+                        }
                         let s = (r * d.w + c) * d.c;
-                        out[o..o + d.c].copy_from_slice(&src[s..s + d.c]);
+                        out_row[j * d.c..(j + run) * d.c].copy_from_slice(&src[s..s + run * d.c]);
+                        j += run;
                     }
-                    _ => out[o..o + d.c].copy_from_slice(&p.fill[..d.c]),
+                    _ => {
+                        out_row[j * d.c..(j + 1) * d.c].copy_from_slice(&p.fill[..d.c]);
+                        j += 1;
+                    }
                 }
             }
         }
