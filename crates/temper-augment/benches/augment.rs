@@ -109,7 +109,9 @@ fn bench_ops(c: &mut Criterion) {
     }
 }
 
-fn bench_pipelines(c: &mut Criterion) {
+/// The two pipelines of the README: typical (random-crop pad 2 + rotate ±15 + hflip) and
+/// standard (random resized crop + hflip + rotate ±15 + color jitter + Gaussian noise).
+fn typical_and_standard() -> (Pipeline, Pipeline) {
     let typical = pipeline(
         r#"{ op = "random-crop", padding = 2 }, { op = "rotate", degrees = 15 }, { op = "hflip" }"#,
     )
@@ -121,6 +123,11 @@ fn bench_pipelines(c: &mut Criterion) {
            { op = "gaussian-noise", sigma = 0.05 }"#,
     )
     .expect("standard pipeline");
+    (typical, standard)
+}
+
+fn bench_pipelines(c: &mut Criterion) {
+    let (typical, standard) = typical_and_standard();
     let all = rayon::current_num_threads();
     for (pname, pipe) in [("typical", &typical), ("standard", &standard)] {
         for (size, rgb, side, n) in SIZES {
@@ -149,17 +156,7 @@ fn bench_pipelines(c: &mut Criterion) {
 /// on the tensor, result read back (so the work is done, not merely queued).
 fn bench_device(c: &mut Criterion) {
     let device = Device::flex();
-    let typical = pipeline(
-        r#"{ op = "random-crop", padding = 2 }, { op = "rotate", degrees = 15 }, { op = "hflip" }"#,
-    )
-    .expect("typical pipeline");
-    let standard = pipeline(
-        r#"{ op = "random-resized-crop", scale = [0.8, 1.0] }, { op = "hflip" },
-           { op = "rotate", degrees = 15 },
-           { op = "color-jitter", brightness = 0.4, contrast = 0.4, saturation = 0.4, hue = 0.1 },
-           { op = "gaussian-noise", sigma = 0.05 }"#,
-    )
-    .expect("standard pipeline");
+    let (typical, standard) = typical_and_standard();
     for (size, rgb, side, n) in SIZES {
         let imgs = images(rgb, side, n);
         let c_ = if rgb { 3 } else { 1 };
