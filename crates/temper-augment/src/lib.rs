@@ -23,5 +23,6 @@
 //! fault; nothing here prints or panics on user input.
 
 pub mod audio;
+mod fs;
 pub mod image;
 pub mod text;

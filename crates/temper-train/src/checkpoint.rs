@@ -85,17 +85,20 @@ fn record_err(path: &Path, e: impl std::fmt::Display) -> TrainError {
     }
 }
 
+/// `model`'s record as burnpack bytes; an error names `path`, where they were to go.
+pub(crate) fn model_bytes(model: Classifier, path: &Path) -> Result<Vec<u8>, TrainError> {
+    model
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| record_err(path, e))
+}
+
 /// Writes the set of `set.state.epoch`, points `latest` at it, then removes older sets.
 pub fn save(run_dir: &Path, set: ResumeSet<'_>) -> Result<(), TrainError> {
     let epoch = set.state.epoch;
     let dir = set_dir(run_dir, epoch);
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let model_bytes = |m: Classifier, path: &Path| {
-        m.into_record()
-            .into_bytes()
-            .map(|b| b.to_vec())
-            .map_err(|e| record_err(path, e))
-    };
     let path = dir.join(MODEL);
     write_atomic(&path, &model_bytes(set.model.clone(), &path)?)?;
     if let Some(ema) = set.ema {

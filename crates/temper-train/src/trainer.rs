@@ -475,7 +475,7 @@ fn run(
         )?;
 
         let update = stopper.update(epoch, monitored);
-        let model_bytes = save_bytes(run_dir, evaluated.clone())?;
+        let model_bytes = checkpoint::model_bytes(evaluated.clone(), &run_dir.join(LAST_MODEL))?;
         if update.improved {
             best_model = Some(evaluated.clone());
             write_atomic(&run_dir.join(BEST_MODEL), &model_bytes)?;
@@ -536,15 +536,4 @@ fn run(
         diverged,
         progress,
     )
-}
-
-fn save_bytes(run_dir: &Path, model: Classifier) -> Result<Vec<u8>, TrainError> {
-    model
-        .into_record()
-        .into_bytes()
-        .map(|b| b.to_vec())
-        .map_err(|e| TrainError::Checkpoint {
-            path: run_dir.join(LAST_MODEL),
-            message: e.to_string(),
-        })
 }

@@ -161,21 +161,9 @@ fn decode<R: Read>(reader: R, name: &Path) -> Result<Audio> {
 /// Writes `audio` as a WAV file in `audio.format`.
 pub fn write_wav(path: &Path, audio: &Audio) -> Result<()> {
     let bytes = encode_wav(audio, path)?;
-    // Through a temporary file and a rename: a crash never leaves half a WAV at `path`.
-    let io = |source| AudioError::Io {
+    crate::fs::write_via_temp(path, &bytes).map_err(|source| AudioError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("out.wav")
-    ));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        io(source)
     })
 }
 

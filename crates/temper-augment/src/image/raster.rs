@@ -138,20 +138,9 @@ pub fn save_png(img: &DynamicImage, path: &Path) -> Result<()> {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-    let io = |source| ImageAugError::Io {
+    crate::fs::write_via_temp(path, &bytes.into_inner()).map_err(|source| ImageAugError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("image.png")
-    ));
-    std::fs::write(&tmp, bytes.into_inner()).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        io(source)
     })
 }
 
