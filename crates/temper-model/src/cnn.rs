@@ -1,9 +1,11 @@
 use burn::config::Config;
 use burn::module::Module;
+use burn::nn::PaddingConfig2d;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{PaddingConfig2d, Relu};
 use burn::tensor::Tensor;
+
+use temper_kernels::{conv2d_module, max_pool2d_relu};
 
 use crate::dense::{DenseHead, DropoutKind, check_head, unsupported_kind};
 use crate::error::{ModelError, check_conv_trunk};
@@ -46,7 +48,6 @@ pub struct CnnConfig {
 pub struct Cnn {
     convs: Vec<Conv2d>,
     pool: MaxPool2d,
-    activation: Relu,
     spatial_dropout: Option<Dropout2d>,
     head: DenseHead,
 }
@@ -99,7 +100,6 @@ impl CnnConfig {
         Cnn {
             convs,
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            activation: Relu::new(),
             spatial_dropout: (self.dropout_kind == DropoutKind::Spatial)
                 .then(|| Dropout2dConfig::new(self.dropout).init()),
             head: DenseHead::new(
@@ -123,7 +123,9 @@ impl Cnn {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = images;
         for conv in &self.convs {
-            x = self.pool.forward(self.activation.forward(conv.forward(x)));
+            // = pool(relu(conv(x))), on temper's kernels when on flex.
+            let (kernel, stride) = (self.pool.kernel_size, self.pool.stride);
+            x = max_pool2d_relu(conv2d_module(conv, x), kernel, stride);
             if let Some(dropout) = &self.spatial_dropout {
                 x = dropout.forward(x);
             }

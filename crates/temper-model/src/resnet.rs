@@ -6,6 +6,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::tensor::{Device, Tensor};
+use temper_kernels::conv2d_module;
 use temper_optim::dropout::{DropPath, DropPathConfig};
 
 use crate::error::{ModelError, check_conv_trunk, check_dropout, invalid};
@@ -91,12 +92,12 @@ impl BasicBlock {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let branch = self
             .activation
-            .forward(self.bn1.forward(self.conv1.forward(x.clone())));
+            .forward(self.bn1.forward(conv2d_module(&self.conv1, x.clone())));
         let branch = self
             .drop_path
-            .forward(self.bn2.forward(self.conv2.forward(branch)));
+            .forward(self.bn2.forward(conv2d_module(&self.conv2, branch)));
         let shortcut = match (&self.projection, &self.projection_bn) {
-            (Some(conv), Some(bn)) => bn.forward(conv.forward(x)),
+            (Some(conv), Some(bn)) => bn.forward(conv2d_module(conv, x)),
             _ => x,
         };
         self.activation.forward(branch + shortcut)
@@ -188,7 +189,7 @@ impl ResNet {
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
         let mut x = self
             .activation
-            .forward(self.stem_bn.forward(self.stem.forward(images)));
+            .forward(self.stem_bn.forward(conv2d_module(&self.stem, images)));
         for block in &self.blocks {
             x = block.forward(x);
         }

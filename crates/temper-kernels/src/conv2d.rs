@@ -1,0 +1,624 @@
+//! 2-D convolution on contiguous `f32` buffers: forward, input gradient and weight/bias
+//! gradients, by im2col and one matrix product per sample.
+//!
+//! Layouts are Burn's: images `[batch, channels, height, width]`, weights
+//! `[channels_out, channels_in, kernel_h, kernel_w]`, both row-major and contiguous.
+//!
+//! Why per sample: one sample's patch matrix (`channels_in·kh·kw × out_h·out_w`, 225 KB for the
+//! reference CNN's second layer) stays in L2 while `gemm` consumes it, and the output lands
+//! directly in NCHW order with no transpose. Samples are split into one contiguous chunk per
+//! rayon thread; each chunk owns its scratch buffers and, for the weight gradient, its own
+//! partial sum, added up at the end (so the result does not depend on scheduling).
+
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+use crate::im2col::{col2im_add, im2col};
+
+/// The sizes of one convolution. Build it with [`Conv2dShape::new`], which checks them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dShape {
+    pub batch: usize,
+    pub channels_in: usize,
+    /// Input `[height, width]`.
+    pub input: [usize; 2],
+    pub channels_out: usize,
+    /// `[kernel_h, kernel_w]`.
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// Zero padding before and after, per spatial dimension: `[(top, bottom), (left, right)]`.
+    pub padding: [(usize, usize); 2],
+    pub dilation: [usize; 2],
+    /// Output `[height, width]`.
+    pub output: [usize; 2],
+}
+
+impl Conv2dShape {
+    /// The shape of a convolution, or `None` when a channel count, kernel size, stride or
+    /// dilation is zero or the (padded) input is smaller than the dilated kernel.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        batch: usize,
+        channels_in: usize,
+        input: [usize; 2],
+        channels_out: usize,
+        kernel: [usize; 2],
+        stride: [usize; 2],
+        padding: [(usize, usize); 2],
+        dilation: [usize; 2],
+    ) -> Option<Self> {
+        if channels_in == 0 || channels_out == 0 {
+            return None;
+        }
+        let mut output = [0; 2];
+        for d in 0..2 {
+            if stride[d] == 0 || dilation[d] == 0 || kernel[d] == 0 {
+                return None;
+            }
+            let padded = input[d] + padding[d].0 + padding[d].1;
+            let span = dilation[d] * (kernel[d] - 1) + 1;
+            if padded < span {
+                return None;
+            }
+            output[d] = (padded - span) / stride[d] + 1;
+        }
+        Some(Self {
+            batch,
+            channels_in,
+            input,
+            channels_out,
+            kernel,
+            stride,
+            padding,
+            dilation,
+            output,
+        })
+    }
+
+    /// Rows of the patch matrix: `channels_in · kernel_h · kernel_w`.
+    pub fn patch_len(&self) -> usize {
+        self.channels_in * self.kernel[0] * self.kernel[1]
+    }
+
+    /// Output pixels per channel: `out_h · out_w`.
+    pub fn out_pixels(&self) -> usize {
+        self.output[0] * self.output[1]
+    }
+
+    /// Input pixels per channel: `h · w`.
+    pub fn in_pixels(&self) -> usize {
+        self.input[0] * self.input[1]
+    }
+
+    /// A 1×1 kernel with stride 1 and no padding: the input already is the patch matrix.
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1] && self.stride == [1, 1] && self.padding == [(0, 0); 2]
+    }
+
+    fn input_len(&self) -> usize {
+        self.batch * self.channels_in * self.in_pixels()
+    }
+
+    fn output_len(&self) -> usize {
+        self.batch * self.channels_out * self.out_pixels()
+    }
+
+    fn weight_len(&self) -> usize {
+        self.channels_out * self.patch_len()
+    }
+}
+
+/// Samples per rayon task: one contiguous chunk per thread.
+fn samples_per_task(batch: usize) -> usize {
+    batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
+}
+
+/// `dst[m×n] := (read_dst ? dst : 0) + lhs[m×k] · rhs[k×n]`, each operand given by its row and
+/// column strides, on the calling thread.
+///
+/// # Safety
+/// Every `(row, col)` of each operand, at its strides, must lie inside its slice; the callers
+/// pass strides of dense row-major (or transposed) matrices whose slices they size-check.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul(
+    [m, n, k]: [usize; 3],
+    dst: &mut [f32],
+    dst_strides: [usize; 2],
+    read_dst: bool,
+    lhs: &[f32],
+    lhs_strides: [usize; 2],
+    rhs: &[f32],
+    rhs_strides: [usize; 2],
+) {
+    debug_assert!(dst.len() > (m - 1) * dst_strides[0] + (n - 1) * dst_strides[1]);
+    debug_assert!(lhs.len() > (m - 1) * lhs_strides[0] + (k - 1) * lhs_strides[1]);
+    debug_assert!(rhs.len() > (k - 1) * rhs_strides[0] + (n - 1) * rhs_strides[1]);
+    // SAFETY: the caller guarantees the strided extents lie inside the slices (checked above in
+    // debug builds); `dst` is exclusively borrowed, so it aliases neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            dst_strides[1] as isize,
+            dst_strides[0] as isize,
+            read_dst,
+            lhs.as_ptr(),
+            lhs_strides[1] as isize,
+            lhs_strides[0] as isize,
+            rhs.as_ptr(),
+            rhs_strides[1] as isize,
+            rhs_strides[0] as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        );
+    }
+}
+
+/// Convolution output `[batch, channels_out, out_h, out_w]`.
+///
+/// # Panics
+/// When a slice's length does not match `shape`.
+pub fn forward(shape: &Conv2dShape, x: &[f32], weight: &[f32], bias: Option<&[f32]>) -> Vec<f32> {
+    assert_eq!(x.len(), shape.input_len(), "conv2d input length");
+    assert_eq!(weight.len(), shape.weight_len(), "conv2d weight length");
+    if let Some(b) = bias {
+        assert_eq!(b.len(), shape.channels_out, "conv2d bias length");
+    }
+    let per_task = samples_per_task(shape.batch);
+    let x_stride = shape.channels_in * shape.in_pixels();
+    let out_stride = shape.channels_out * shape.out_pixels();
+    let mut out = vec![0.0f32; shape.output_len()];
+    out.par_chunks_mut(per_task * out_stride)
+        .zip(x.par_chunks(per_task * x_stride))
+        .for_each(|(out, x)| forward_task(shape, x, weight, bias, out));
+    out
+}
+
+/// [`forward`] for the samples of one task: `x` and `out` hold whole samples.
+fn forward_task(
+    shape: &Conv2dShape,
+    x: &[f32],
+    weight: &[f32],
+    bias: Option<&[f32]>,
+    out: &mut [f32],
+) {
+    let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
+    let x_stride = shape.channels_in * shape.in_pixels();
+    let mut cols = if shape.is_pointwise() {
+        Vec::new()
+    } else {
+        vec![0.0f32; k * l]
+    };
+    for (out_b, x_b) in out.chunks_exact_mut(co * l).zip(x.chunks_exact(x_stride)) {
+        let patches: &[f32] = if shape.is_pointwise() {
+            x_b
+        } else {
+            im2col(shape, x_b, &mut cols);
+            &cols
+        };
+        if let Some(b) = bias {
+            for (row, &v) in out_b.chunks_exact_mut(l).zip(b) {
+                row.fill(v);
+            }
+        }
+        // out_b[co×l] (+)= weight[co×k] · patches[k×l]
+        // SAFETY: dense row-major operands of exactly these sizes.
+        unsafe {
+            matmul(
+                [co, l, k],
+                out_b,
+                [l, 1],
+                bias.is_some(),
+                weight,
+                [k, 1],
+                patches,
+                [l, 1],
+            );
+        }
+    }
+}
+
+/// Which gradients [`backward`] computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted {
+    pub input: bool,
+    pub weight: bool,
+    pub bias: bool,
+}
+
+/// Gradients of a convolution's inputs; `None` where not [`Wanted`].
+#[derive(Debug, Default)]
+pub struct Gradients {
+    /// `[batch, channels_in, h, w]`.
+    pub input: Option<Vec<f32>>,
+    /// `[channels_out, channels_in, kh, kw]`.
+    pub weight: Option<Vec<f32>>,
+    /// `[channels_out]`.
+    pub bias: Option<Vec<f32>>,
+}
+
+/// Per-task partial sums of the weight and bias gradients.
+struct Partial {
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+/// Gradients of the convolution given the gradient of its output, `grad_out`
+/// `[batch, channels_out, out_h, out_w]`. `x` is needed only for the weight gradient and
+/// `weight` only for the input gradient (pass empty slices otherwise).
+///
+/// # Panics
+/// When a needed slice's length does not match `shape`.
+pub fn backward(
+    shape: &Conv2dShape,
+    x: &[f32],
+    weight: &[f32],
+    grad_out: &[f32],
+    wanted: Wanted,
+) -> Gradients {
+    assert_eq!(
+        grad_out.len(),
+        shape.output_len(),
+        "conv2d output-gradient length"
+    );
+    if wanted.weight {
+        assert_eq!(x.len(), shape.input_len(), "conv2d input length");
+    }
+    if wanted.input {
+        assert_eq!(weight.len(), shape.weight_len(), "conv2d weight length");
+    }
+    let (k, co) = (shape.patch_len(), shape.channels_out);
+    let mut grad_x = wanted.input.then(|| vec![0.0f32; shape.input_len()]);
+    if shape.batch == 0 {
+        return Gradients {
+            input: grad_x,
+            weight: wanted.weight.then(|| vec![0.0; co * k]),
+            bias: wanted.bias.then(|| vec![0.0; co]),
+        };
+    }
+    let x_stride = shape.channels_in * shape.in_pixels();
+    let per_task = samples_per_task(shape.batch);
+    let tasks = shape.batch.div_ceil(per_task);
+    let task = |t: usize, grad_x: Option<&mut [f32]>| {
+        let samples = t * per_task..(t * per_task + per_task).min(shape.batch);
+        let inputs = BackwardInputs {
+            shape,
+            x,
+            weight,
+            grad_out,
+            wanted,
+        };
+        backward_task(&inputs, samples, grad_x)
+    };
+    let partials: Vec<Partial> = match grad_x.as_mut() {
+        Some(gx) => gx
+            .par_chunks_mut(per_task * x_stride)
+            .enumerate()
+            .map(|(t, chunk)| task(t, Some(chunk)))
+            .collect(),
+        None => (0..tasks).into_par_iter().map(|t| task(t, None)).collect(),
+    };
+
+    // Summed in task order, so the result is the same whatever thread ran which task.
+    let sum = |pick: fn(&Partial) -> &Vec<f32>| {
+        let mut total = pick(&partials[0]).clone();
+        for p in &partials[1..] {
+            total.iter_mut().zip(pick(p)).for_each(|(t, v)| *t += v);
+        }
+        total
+    };
+    Gradients {
+        input: grad_x,
+        weight: wanted.weight.then(|| sum(|p| &p.weight)),
+        bias: wanted.bias.then(|| sum(|p| &p.bias)),
+    }
+}
+
+/// What every backward task reads.
+struct BackwardInputs<'a> {
+    shape: &'a Conv2dShape,
+    x: &'a [f32],
+    weight: &'a [f32],
+    grad_out: &'a [f32],
+    wanted: Wanted,
+}
+
+/// [`backward`] for the samples `samples`: their input gradients into `grad_x` (which holds
+/// exactly those samples) and the partial sums of the weight and bias gradients.
+fn backward_task(
+    inputs: &BackwardInputs,
+    samples: std::ops::Range<usize>,
+    mut grad_x: Option<&mut [f32]>,
+) -> Partial {
+    let BackwardInputs {
+        shape,
+        x,
+        weight,
+        grad_out,
+        wanted,
+    } = *inputs;
+    let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
+    let x_stride = shape.channels_in * shape.in_pixels();
+    let out_stride = co * l;
+    let pointwise = shape.is_pointwise();
+    let mut partial = Partial {
+        weight: if wanted.weight {
+            vec![0.0; co * k]
+        } else {
+            Vec::new()
+        },
+        bias: if wanted.bias {
+            vec![0.0; co]
+        } else {
+            Vec::new()
+        },
+    };
+    let mut cols = if pointwise {
+        Vec::new()
+    } else {
+        vec![0.0f32; k * l]
+    };
+    let first = samples.start;
+    for b in samples {
+        let dout_b = &grad_out[b * out_stride..][..out_stride];
+        if wanted.bias {
+            for (acc, row) in partial.bias.iter_mut().zip(dout_b.chunks_exact(l)) {
+                *acc += row.iter().sum::<f32>();
+            }
+        }
+        if wanted.weight {
+            let x_b = &x[b * x_stride..][..x_stride];
+            let patches: &[f32] = if pointwise {
+                x_b
+            } else {
+                im2col(shape, x_b, &mut cols);
+                &cols
+            };
+            // grad_w[co×k] += dout_b[co×l] · patchesᵀ[l×k]
+            // SAFETY: dense operands of these sizes; patchesᵀ reads `k×l` row-major.
+            unsafe {
+                matmul(
+                    [co, k, l],
+                    &mut partial.weight,
+                    [k, 1],
+                    true,
+                    dout_b,
+                    [l, 1],
+                    patches,
+                    [1, l],
+                );
+            }
+        }
+        if let Some(gx) = grad_x.as_deref_mut() {
+            let dx_b = &mut gx[(b - first) * x_stride..][..x_stride];
+            if pointwise {
+                // dx_b[k×l] = weightᵀ[k×co] · dout_b[co×l]
+                // SAFETY: dense operands; weightᵀ reads `co×k` row-major.
+                unsafe {
+                    matmul(
+                        [k, l, co],
+                        dx_b,
+                        [l, 1],
+                        false,
+                        weight,
+                        [1, k],
+                        dout_b,
+                        [l, 1],
+                    );
+                }
+            } else {
+                // SAFETY: as above, into the scratch patch matrix.
+                unsafe {
+                    matmul(
+                        [k, l, co],
+                        &mut cols,
+                        [l, 1],
+                        false,
+                        weight,
+                        [1, k],
+                        dout_b,
+                        [l, 1],
+                    );
+                }
+                col2im_add(shape, &cols, dx_b);
+            }
+        }
+    }
+    partial
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-0.5, 0.5).
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                (s >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+            })
+            .collect()
+    }
+
+    /// The input pixel tap `(ky, kx)` of output `(oy, ox)` reads, if inside the image.
+    fn source(s: &Conv2dShape, [oy, ox]: [usize; 2], [ky, kx]: [usize; 2]) -> Option<usize> {
+        let iy = (oy * s.stride[0] + ky * s.dilation[0]) as isize - s.padding[0].0 as isize;
+        let ix = (ox * s.stride[1] + kx * s.dilation[1]) as isize - s.padding[1].0 as isize;
+        let inside =
+            (0..s.input[0] as isize).contains(&iy) && (0..s.input[1] as isize).contains(&ix);
+        inside.then(|| iy as usize * s.input[1] + ix as usize)
+    }
+
+    /// Every (b, co, ci, oy, ox, ky, kx) term of the convolution sum, straight from its
+    /// definition `out[b][co][oy][ox] = bias[co] + Σ x[b][ci][iy][ix] · w[co][ci][ky][kx]`.
+    fn for_each_term(s: &Conv2dShape, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let [kh, kw] = s.kernel;
+        let (hw, ohw) = (s.in_pixels(), s.out_pixels());
+        for b in 0..s.batch {
+            for co in 0..s.channels_out {
+                for ci in 0..s.channels_in {
+                    for oy in 0..s.output[0] {
+                        for ox in 0..s.output[1] {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    if let Some(p) = source(s, [oy, ox], [ky, kx]) {
+                                        let out =
+                                            (b * s.channels_out + co) * ohw + oy * s.output[1] + ox;
+                                        let inp = (b * s.channels_in + ci) * hw + p;
+                                        let wi = ((co * s.channels_in + ci) * kh + ky) * kw + kx;
+                                        f(out, inp, wi, co);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn assert_close(actual: &[f32], expected: &[f64], what: &str) {
+        assert_eq!(actual.len(), expected.len(), "{what} length");
+        let scale = expected.iter().fold(1e-3f64, |m, v| m.max(v.abs()));
+        for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+            assert!(
+                (*a as f64 - e).abs() <= 1e-5 * scale,
+                "{what}[{i}]: {a} vs {e} (scale {scale})"
+            );
+        }
+    }
+
+    fn shapes() -> Vec<Conv2dShape> {
+        vec![
+            // The reference CNN's blocks, smaller batch.
+            Conv2dShape::new(3, 1, [28, 28], 4, [3, 3], [1, 1], [(1, 1); 2], [1, 1]).unwrap(),
+            Conv2dShape::new(5, 6, [14, 14], 7, [3, 3], [1, 1], [(1, 1); 2], [1, 1]).unwrap(),
+            // Strides, dilation, asymmetric padding, a non-square kernel.
+            Conv2dShape::new(2, 3, [9, 8], 4, [3, 2], [2, 3], [(0, 2), (1, 0)], [2, 1]).unwrap(),
+            // Pointwise (the input is the patch matrix).
+            Conv2dShape::new(4, 5, [6, 7], 3, [1, 1], [1, 1], [(0, 0); 2], [1, 1]).unwrap(),
+            // Batch not divisible by the thread count, one output pixel.
+            Conv2dShape::new(7, 2, [3, 3], 2, [3, 3], [1, 1], [(0, 0); 2], [1, 1]).unwrap(),
+        ]
+    }
+
+    #[test]
+    fn forward_equals_the_definition() {
+        for s in shapes() {
+            let x = values(s.input_len(), 1);
+            let w = values(s.weight_len(), 2);
+            let bias = values(s.channels_out, 3);
+            let mut expected = vec![0.0f64; s.output_len()];
+            for (o, e) in expected.iter_mut().enumerate() {
+                *e = bias[(o / s.out_pixels()) % s.channels_out] as f64;
+            }
+            for_each_term(&s, |out, inp, wi, _| {
+                expected[out] += x[inp] as f64 * w[wi] as f64
+            });
+            assert_close(&forward(&s, &x, &w, Some(&bias)), &expected, "output");
+
+            let no_bias = forward(&s, &x, &w, None);
+            let mut expected = vec![0.0f64; s.output_len()];
+            for_each_term(&s, |out, inp, wi, _| {
+                expected[out] += x[inp] as f64 * w[wi] as f64
+            });
+            assert_close(&no_bias, &expected, "output without bias");
+        }
+    }
+
+    /// The gradients of `L = Σ out · g` for a random `g`: ∂L/∂x, ∂L/∂w and ∂L/∂bias, each the
+    /// sum of the definition's terms.
+    #[test]
+    fn gradients_equal_the_definition() {
+        for s in shapes() {
+            let x = values(s.input_len(), 4);
+            let w = values(s.weight_len(), 5);
+            let g = values(s.output_len(), 6);
+            let (mut gx, mut gw, mut gb) = (
+                vec![0.0f64; x.len()],
+                vec![0.0f64; w.len()],
+                vec![0.0f64; s.channels_out],
+            );
+            for_each_term(&s, |out, inp, wi, _| {
+                gx[inp] += g[out] as f64 * w[wi] as f64;
+                gw[wi] += g[out] as f64 * x[inp] as f64;
+            });
+            for (o, v) in g.iter().enumerate() {
+                gb[(o / s.out_pixels()) % s.channels_out] += *v as f64;
+            }
+            let all = Wanted {
+                input: true,
+                weight: true,
+                bias: true,
+            };
+            let grads = backward(&s, &x, &w, &g, all);
+            assert_close(grads.input.as_ref().unwrap(), &gx, "grad input");
+            assert_close(grads.weight.as_ref().unwrap(), &gw, "grad weight");
+            assert_close(grads.bias.as_ref().unwrap(), &gb, "grad bias");
+
+            // Asking for less computes less and gives the same values.
+            let only_weight = backward(
+                &s,
+                &x,
+                &[],
+                &g,
+                Wanted {
+                    input: false,
+                    weight: true,
+                    bias: false,
+                },
+            );
+            assert!(only_weight.input.is_none() && only_weight.bias.is_none());
+            assert_eq!(only_weight.weight, grads.weight);
+            let only_input = backward(
+                &s,
+                &[],
+                &w,
+                &g,
+                Wanted {
+                    input: true,
+                    weight: false,
+                    bias: false,
+                },
+            );
+            assert_eq!(only_input.input, grads.input);
+        }
+    }
+
+    #[test]
+    fn shapes_that_cannot_convolve_are_refused() {
+        let ok = |k, s, p, d| Conv2dShape::new(1, 1, [4, 4], 1, k, s, p, d);
+        assert!(ok([5, 5], [1, 1], [(0, 0); 2], [1, 1]).is_none());
+        assert_eq!(
+            ok([5, 5], [1, 1], [(1, 0); 2], [1, 1]).unwrap().output,
+            [1, 1]
+        );
+        assert!(ok([3, 3], [0, 1], [(0, 0); 2], [1, 1]).is_none());
+        assert!(ok([3, 3], [1, 1], [(0, 0); 2], [2, 0]).is_none());
+        assert!(ok([3, 3], [1, 1], [(0, 0); 2], [2, 1]).is_none());
+        assert!(Conv2dShape::new(1, 0, [4, 4], 1, [1, 1], [1, 1], [(0, 0); 2], [1, 1]).is_none());
+    }
+
+    #[test]
+    fn an_empty_batch_has_empty_outputs_and_zero_parameter_gradients() {
+        let s = Conv2dShape::new(0, 2, [5, 5], 3, [3, 3], [1, 1], [(1, 1); 2], [1, 1]).unwrap();
+        assert!(forward(&s, &[], &values(s.weight_len(), 1), None).is_empty());
+        let all = Wanted {
+            input: true,
+            weight: true,
+            bias: true,
+        };
+        let g = backward(&s, &[], &values(s.weight_len(), 1), &[], all);
+        assert_eq!(g.input.unwrap().len(), 0);
+        assert_eq!(g.weight.unwrap(), vec![0.0; 54]);
+        assert_eq!(g.bias.unwrap(), vec![0.0; 3]);
+    }
+}

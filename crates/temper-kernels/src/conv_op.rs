@@ -1,0 +1,456 @@
+//! [`conv2d`]: Burn's `conv2d` with temper's kernels on flex, as a differentiable op.
+//!
+//! Burn 0.22 tensors carry their backend at run time. On a flex device (with or without
+//! autodiff) and `f32` data, the tensors are unwrapped to flex primitives through Burn's
+//! extension API (`Tensor::try_into_primitive`), computed by [`crate::conv2d`], and — under
+//! autodiff — recorded as one graph node whose backward pass is [`crate::conv2d::backward`].
+//! Anywhere else (wgpu, ndarray, other dtypes, grouped convolutions) it is Burn's own
+//! `conv2d`, so callers can use it unconditionally.
+//!
+//! Why not Burn's flex conv: Burn computes the weight gradient as a convolution of the
+//! transposed input with the transposed output gradient and the input gradient as a transposed
+//! convolution, each with copies and small matrix products; on the reference CNN the three
+//! passes of its second layer took most of a training step (see `benches/train_step.rs`).
+
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Tensor};
+use burn_autodiff::NodeId;
+use burn_autodiff::checkpoint::base::Checkpointer;
+use burn_autodiff::checkpoint::strategy::{
+    BalancedCheckpointing, CheckpointStrategy, NoCheckpointing,
+};
+use burn_autodiff::grads::Gradients;
+use burn_autodiff::ops::{Backward, Ops, OpsKind};
+use burn_flex::{Flex, FlexTensor};
+
+use crate::conv2d::{self, Conv2dShape, Wanted};
+use crate::flex::{
+    AutodiffTensor, FlexPrimitive, Strategy, f32s, flex_tensor, wrap_autodiff, wrap_plain,
+};
+
+/// 2-D convolution, as `burn::tensor::module::conv2d`.
+///
+/// # Shapes
+/// - x: `[batch, channels_in, height, width]`
+/// - weight: `[channels_out, channels_in / groups, kernel_h, kernel_w]`
+/// - bias: `[channels_out]`
+/// - output: `[batch, channels_out, out_h, out_w]`
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    flex_shape(&x, &weight, bias.as_ref(), &options)
+        .and_then(|shape| on_flex(&x, &weight, bias.as_ref(), shape))
+        .unwrap_or_else(|| burn::tensor::module::conv2d(x, weight, bias, options))
+}
+
+/// The forward pass of a `burn::nn::conv::Conv2d` module through [`conv2d`]: the same
+/// parameters, padding rule and result as `Conv2d::forward`.
+///
+/// # Shapes
+/// - input: `[batch, channels_in, height, width]`
+/// - output: `[batch, channels_out, out_h, out_w]`
+pub fn conv2d_module(conv: &Conv2d, input: Tensor<4>) -> Tensor<4> {
+    let [_, _, height, width] = input.dims();
+    let (rows, cols) = match conv.padding {
+        PaddingConfig2d::Valid => ((0, 0), (0, 0)),
+        PaddingConfig2d::Same => (
+            same_padding(conv.kernel_size[0], conv.stride[0], height),
+            same_padding(conv.kernel_size[1], conv.stride[1], width),
+        ),
+        PaddingConfig2d::Explicit(top, left, bottom, right) => ((top, bottom), (left, right)),
+    };
+    let options =
+        ConvOptions::new_with_padding(conv.stride, [rows, cols], conv.dilation, conv.groups);
+    conv2d(
+        input,
+        conv.weight.val(),
+        conv.bias.as_ref().map(|b| b.val()),
+        options,
+    )
+}
+
+/// `Same` padding as burn-nn 0.22 computes it (`padding.rs`, private there): the output has
+/// `ceil(size / stride)` pixels and the extra padding goes after.
+fn same_padding(kernel: usize, stride: usize, size: usize) -> (usize, usize) {
+    let out = size.div_ceil(stride);
+    let total = if out > 0 {
+        ((out - 1) * stride + kernel).saturating_sub(size)
+    } else {
+        0
+    };
+    (total / 2, total - total / 2)
+}
+
+/// The convolution's shape when temper's kernels can compute it: `f32` tensors, one group,
+/// consistent dimensions. The backend is checked later, by unwrapping.
+fn flex_shape(
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: Option<&Tensor<1>>,
+    options: &ConvOptions<2>,
+) -> Option<Conv2dShape> {
+    let f32s = x.dtype() == DType::F32
+        && weight.dtype() == DType::F32
+        && bias.is_none_or(|b| b.dtype() == DType::F32);
+    let [batch, channels_in, h, w] = x.dims();
+    let [channels_out, weight_in, kh, kw] = weight.dims();
+    if !f32s || options.groups != 1 || weight_in != channels_in {
+        return None;
+    }
+    if bias.is_some_and(|b| b.dims() != [channels_out]) {
+        return None;
+    }
+    Conv2dShape::new(
+        batch,
+        channels_in,
+        [h, w],
+        channels_out,
+        [kh, kw],
+        options.stride,
+        options.padding,
+        options.dilation,
+    )
+}
+
+/// Runs the convolution on flex, or returns `None` when the inputs are not all flex tensors
+/// of one kind (plain, or autodiff with one checkpointing strategy).
+fn on_flex(
+    x: &Tensor<4>,
+    weight: &Tensor<4>,
+    bias: Option<&Tensor<1>>,
+    shape: Conv2dShape,
+) -> Option<Tensor<4>> {
+    use FlexPrimitive::{Autodiff, Plain};
+    let bias = match bias {
+        Some(b) => Some(FlexPrimitive::of(b)?),
+        None => None,
+    };
+    match (FlexPrimitive::of(x)?, FlexPrimitive::of(weight)?, bias) {
+        (Plain(x), Plain(w), None) => Some(wrap_plain(forward_flex(&x, &w, None, &shape))),
+        (Plain(x), Plain(w), Some(Plain(b))) => {
+            Some(wrap_plain(forward_flex(&x, &w, Some(&b), &shape)))
+        }
+        (Autodiff(x, s), Autodiff(w, sw), None) if s == sw => {
+            Some(wrap_autodiff(tracked(s, x, w, None, shape), s))
+        }
+        (Autodiff(x, s), Autodiff(w, sw), Some(Autodiff(b, sb))) if s == sw && s == sb => {
+            Some(wrap_autodiff(tracked(s, x, w, Some(b), shape), s))
+        }
+        // Mixed plain and autodiff inputs: Burn's op knows how to treat the plain ones as
+        // constants.
+        _ => None,
+    }
+}
+
+fn forward_flex(
+    x: &FlexTensor,
+    w: &FlexTensor,
+    b: Option<&FlexTensor>,
+    s: &Conv2dShape,
+) -> FlexTensor {
+    let bias = b.map(f32s);
+    let out = conv2d::forward(s, &f32s(x), &f32s(w), bias.as_deref());
+    flex_tensor(out, [s.batch, s.channels_out, s.output[0], s.output[1]])
+}
+
+/// Backward state: the checkpointed input and weight, and the shape.
+type State = (NodeId, NodeId, Conv2dShape);
+
+#[derive(Debug)]
+struct Conv2dWithBias;
+
+#[derive(Debug)]
+struct Conv2dNoBias;
+
+impl Backward<Flex, 3> for Conv2dWithBias {
+    type State = State;
+
+    fn backward(self, ops: Ops<State, 3>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let grad_out = grads.consume::<Flex>(&ops.node);
+        let [x, w, b] = ops.parents.map(|p| p.map(|node| node.id));
+        register_gradients(grad_out, [x, w, b], ops.state, grads, checkpointer);
+    }
+}
+
+impl Backward<Flex, 2> for Conv2dNoBias {
+    type State = State;
+
+    fn backward(self, ops: Ops<State, 2>, grads: &mut Gradients, checkpointer: &mut Checkpointer) {
+        let grad_out = grads.consume::<Flex>(&ops.node);
+        let [x, w] = ops.parents.map(|p| p.map(|node| node.id));
+        register_gradients(grad_out, [x, w, None], ops.state, grads, checkpointer);
+    }
+}
+
+/// Computes the wanted gradients (those of the parents that track one: `Some(node)`) and
+/// registers them.
+fn register_gradients(
+    grad_out: FlexTensor,
+    [node_x, node_w, node_b]: [Option<NodeId>; 3],
+    (x_id, w_id, s): State,
+    grads: &mut Gradients,
+    checkpointer: &mut Checkpointer,
+) {
+    let x: FlexTensor = checkpointer.retrieve_node_output(x_id);
+    let w: FlexTensor = checkpointer.retrieve_node_output(w_id);
+    let wanted = Wanted {
+        input: node_x.is_some(),
+        weight: node_w.is_some(),
+        bias: node_b.is_some(),
+    };
+    let (x, w) = (f32s(&x), f32s(&w));
+    let computed = conv2d::backward(&s, &x, &w, &f32s(&grad_out), wanted);
+    if let (Some(node), Some(g)) = (node_x, computed.input) {
+        let dims = [s.batch, s.channels_in, s.input[0], s.input[1]];
+        grads.register::<Flex>(node, flex_tensor(g, dims));
+    }
+    if let (Some(node), Some(g)) = (node_w, computed.weight) {
+        let dims = [s.channels_out, s.channels_in, s.kernel[0], s.kernel[1]];
+        grads.register::<Flex>(node, flex_tensor(g, dims));
+    }
+    if let (Some(node), Some(g)) = (node_b, computed.bias) {
+        grads.register::<Flex>(node, flex_tensor(g, [s.channels_out]));
+    }
+}
+
+/// The convolution as one autodiff node (tracked when any input needs a gradient).
+fn tracked(
+    strategy: Strategy,
+    x: AutodiffTensor,
+    w: AutodiffTensor,
+    b: Option<AutodiffTensor>,
+    shape: Conv2dShape,
+) -> AutodiffTensor {
+    match strategy {
+        Strategy::NoCheckpointing => tracked_with::<NoCheckpointing>(x, w, b, shape),
+        Strategy::Balanced => tracked_with::<BalancedCheckpointing>(x, w, b, shape),
+    }
+}
+
+fn tracked_with<C: CheckpointStrategy>(
+    x: AutodiffTensor,
+    w: AutodiffTensor,
+    b: Option<AutodiffTensor>,
+    shape: Conv2dShape,
+) -> AutodiffTensor {
+    let output = forward_flex(
+        x.primitive(),
+        w.primitive(),
+        b.as_ref().map(|b| b.primitive()),
+        &shape,
+    );
+    match b {
+        Some(b) => match Conv2dWithBias
+            .prepare::<C>([x.node(), w.node(), b.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&w), shape);
+                prep.finish(state, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        },
+        None => match Conv2dNoBias
+            .prepare::<C>([x.node(), w.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(mut prep) => {
+                let state = (prep.checkpoint(&x), prep.checkpoint(&w), shape);
+                prep.finish(state, output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{Device, Distribution, Tensor};
+
+    use super::*;
+
+    /// Largest |a − b| relative to the largest |b| (both flattened).
+    fn relative_error(a: Tensor<4>, b: Tensor<4>) -> f32 {
+        let a = a.into_data().try_to_vec::<f32>().unwrap();
+        let b = b.into_data().try_to_vec::<f32>().unwrap();
+        assert_eq!(a.len(), b.len());
+        let scale = b.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
+        a.iter()
+            .zip(&b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max)
+            / scale
+    }
+
+    fn cases() -> Vec<([usize; 4], [usize; 4], ConvOptions<2>)> {
+        vec![
+            // The reference CNN's two layers.
+            (
+                [8, 1, 28, 28],
+                [32, 1, 3, 3],
+                ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            ),
+            (
+                [8, 32, 14, 14],
+                [64, 32, 3, 3],
+                ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+            ),
+            // Stride 2 with asymmetric padding, dilation, a 1×1 projection.
+            (
+                [3, 4, 11, 9],
+                [6, 4, 3, 3],
+                ConvOptions::new_with_padding([2, 2], [(1, 0), (0, 1)], [1, 1], 1),
+            ),
+            (
+                [3, 4, 11, 9],
+                [5, 4, 3, 2],
+                ConvOptions::new([1, 2], [2, 1], [2, 1], 1),
+            ),
+            (
+                [3, 4, 8, 8],
+                [6, 4, 1, 1],
+                ConvOptions::new([2, 2], [0, 0], [1, 1], 1),
+            ),
+        ]
+    }
+
+    /// Outputs and the gradients of x, weight and bias equal Burn's own flex convolution within
+    /// 1e-4 relative (issue 9's tolerance), with and without bias.
+    #[test]
+    fn equals_burns_convolution_in_outputs_and_gradients() {
+        let device = Device::flex().autodiff();
+        device.seed(7);
+        for (x_dims, w_dims, options) in cases() {
+            for with_bias in [true, false] {
+                let x = Tensor::<4>::random(x_dims, Distribution::Normal(0.0, 1.0), &device);
+                let w = Tensor::<4>::random(w_dims, Distribution::Normal(0.0, 0.3), &device);
+                let b = Tensor::<1>::random([w_dims[0]], Distribution::Normal(0.0, 0.3), &device);
+                let run = |ours: bool| {
+                    let (x, w, b) = (
+                        x.clone().require_grad(),
+                        w.clone().require_grad(),
+                        b.clone().require_grad(),
+                    );
+                    let bias = with_bias.then(|| b.clone());
+                    let out = if ours {
+                        conv2d(x.clone(), w.clone(), bias, options.clone())
+                    } else {
+                        burn::tensor::module::conv2d(x.clone(), w.clone(), bias, options.clone())
+                    };
+                    // A non-uniform upstream gradient, so every output position weighs differently.
+                    let weights = out.clone().detach().sin();
+                    let grads = (out.clone() * weights).sum().backward();
+                    let gb = with_bias.then(|| b.grad(&grads).unwrap());
+                    (
+                        out.detach(),
+                        x.grad(&grads).unwrap(),
+                        w.grad(&grads).unwrap(),
+                        gb,
+                    )
+                };
+                let (out, gx, gw, gb) = run(true);
+                let (ref_out, ref_gx, ref_gw, ref_gb) = run(false);
+                let what = format!("{x_dims:?} * {w_dims:?}, bias {with_bias}");
+                assert!(relative_error(out, ref_out) < 1e-4, "output {what}");
+                assert!(relative_error(gx, ref_gx) < 1e-4, "grad x {what}");
+                assert!(relative_error(gw, ref_gw) < 1e-4, "grad weight {what}");
+                if let (Some(gb), Some(ref_gb)) = (gb, ref_gb) {
+                    let (gb, ref_gb) = (
+                        gb.reshape([1, 1, 1, w_dims[0]]),
+                        ref_gb.reshape([1, 1, 1, w_dims[0]]),
+                    );
+                    assert!(relative_error(gb, ref_gb) < 1e-4, "grad bias {what}");
+                }
+            }
+        }
+    }
+
+    /// Without autodiff (evaluation) the flex path computes the same output; on ndarray the op
+    /// is Burn's own convolution.
+    #[test]
+    fn plain_flex_and_other_backends_give_burns_output() {
+        #[allow(deprecated)] // ndarray stands for "a backend that is not flex"
+        let devices = [Device::flex(), Device::ndarray()];
+        for device in devices {
+            device.seed(3);
+            for (x_dims, w_dims, options) in cases() {
+                let x = Tensor::<4>::random(x_dims, Distribution::Normal(0.0, 1.0), &device);
+                let w = Tensor::<4>::random(w_dims, Distribution::Normal(0.0, 0.3), &device);
+                let b = Tensor::<1>::random([w_dims[0]], Distribution::Normal(0.0, 0.3), &device);
+                let ours = conv2d(x.clone(), w.clone(), Some(b.clone()), options.clone());
+                let reference = burn::tensor::module::conv2d(x, w, Some(b), options);
+                assert!(
+                    relative_error(ours, reference) < 1e-4,
+                    "{device:?} {x_dims:?}"
+                );
+            }
+        }
+    }
+
+    /// `conv2d_module` pads as `Conv2d::forward` does, for each padding rule.
+    #[test]
+    fn module_forward_equals_burns_for_every_padding_rule() {
+        use burn::nn::conv::Conv2dConfig;
+        let device = Device::flex();
+        for padding in [
+            PaddingConfig2d::Valid,
+            PaddingConfig2d::Same,
+            PaddingConfig2d::Explicit(2, 0, 1, 1),
+        ] {
+            for stride in [[1, 1], [2, 3]] {
+                let conv = Conv2dConfig::new([3, 5], [4, 3])
+                    .with_stride(stride)
+                    .with_padding(padding.clone())
+                    .init(&device);
+                let x = Tensor::<4>::random([2, 3, 9, 10], Distribution::Default, &device);
+                let ours = conv2d_module(&conv, x.clone());
+                let reference = conv.forward(x);
+                assert_eq!(ours.dims(), reference.dims(), "{padding:?} {stride:?}");
+                assert!(
+                    relative_error(ours, reference) < 1e-5,
+                    "{padding:?} {stride:?}"
+                );
+            }
+        }
+    }
+
+    /// temper's kernels run on flex (with and without autodiff) and Burn's op elsewhere; a
+    /// grouped convolution is Burn's even on flex.
+    #[test]
+    fn temper_kernels_run_exactly_where_expected() {
+        let calls = || crate::flex::WRAPPED.with(|w| w.get());
+        #[allow(deprecated)] // ndarray stands for "a backend that is not flex"
+        let cases = [
+            (Device::flex(), 1, 1),
+            (Device::flex().autodiff(), 1, 1),
+            (Device::ndarray(), 1, 0),
+            (Device::flex(), 2, 0),
+        ];
+        for (device, groups, expected) in cases {
+            let x = Tensor::<4>::zeros([1, 2, 5, 5], &device);
+            let w = Tensor::<4>::zeros([2, 2 / groups, 3, 3], &device);
+            let before = calls();
+            conv2d(x, w, None, ConvOptions::new([1, 1], [1, 1], [1, 1], groups));
+            assert_eq!(calls() - before, expected, "{device:?}, groups {groups}");
+        }
+    }
+
+    /// Grouped convolutions are not temper's; they must still work (through Burn).
+    #[test]
+    fn grouped_convolutions_fall_back_to_burn() {
+        let device = Device::flex().autodiff();
+        let x = Tensor::<4>::random([2, 4, 6, 6], Distribution::Default, &device).require_grad();
+        let w = Tensor::<4>::random([4, 2, 3, 3], Distribution::Default, &device).require_grad();
+        let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 2);
+        let ours = conv2d(x.clone(), w.clone(), None, options.clone());
+        let reference = burn::tensor::module::conv2d(x, w, None, options);
+        assert!(relative_error(ours, reference) < 1e-6);
+    }
+}
