@@ -6,11 +6,12 @@
 
 use std::time::Duration;
 
+use burn::optim::{AdamConfig, Optimizer};
 use burn::tensor::module::{conv2d as burn_conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Distribution, Tensor, activation::relu};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use temper_kernels::{conv2d, max_pool2d_relu};
+use temper_kernels::{AdamHyper, adam_update, conv2d, max_pool2d_relu};
 
 /// The allocator the `temper` binary uses (src/main.rs).
 #[global_allocator]
@@ -85,6 +86,36 @@ fn bench_kernels(c: &mut Criterion) {
             })
         });
     }
+
+    // The reference MLP's first weight matrix (200,704 of its 203,530 parameters), one Adam
+    // step after the first (so both moments exist).
+    let plain = Device::flex();
+    let param = Tensor::<2>::random([784, 256], Distribution::Normal(0.0, 0.05), &plain);
+    let grad = Tensor::<2>::random([784, 256], Distribution::Normal(0.0, 0.01), &plain);
+    let hyper = AdamHyper {
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-8,
+        weight_decay: None,
+    };
+    let burn_adam = AdamConfig::new().build();
+    let (_, burn_state) = burn_adam.step(1e-3, param.clone(), grad.clone(), None);
+    let moments = adam_update(&hyper, 1e-3, 1, &param, &grad, None).unwrap();
+    group.bench_function("adam_784x256/temper", |b| {
+        b.iter(|| {
+            adam_update(
+                &hyper,
+                1e-3,
+                2,
+                &param,
+                &grad,
+                Some((&moments[1], &moments[2])),
+            )
+        })
+    });
+    group.bench_function("adam_784x256/burn", |b| {
+        b.iter(|| burn_adam.step(1e-3, param.clone(), grad.clone(), burn_state.clone()))
+    });
     group.finish();
 }
 

@@ -4,11 +4,14 @@
 //!   gradients) by im2col and one `gemm` product per sample, recorded as a single autodiff
 //!   node.
 //! - [`max_pool2d_relu`]: `max_pool2d(relu(x))` in one pass, with its gradient.
+//! - [`adam_update`]: one Adam step of a parameter in one pass (Burn's formulation); temper-optim's
+//!   Adam calls it.
 //!
 //! On any other backend or dtype each op is Burn's own, so a model calls them
 //! unconditionally. The kernels on plain slices ([`conv2d`](mod@conv2d), [`pool`]) are tested
 //! against the definitions; the ops against Burn's own flex ops (outputs and gradients).
 
+pub mod adam;
 pub mod conv2d;
 mod conv_op;
 mod flex;
@@ -16,5 +19,6 @@ mod im2col;
 pub mod pool;
 mod pool_op;
 
+pub use adam::{AdamHyper, adam_update};
 pub use conv_op::{conv2d, conv2d_module};
 pub use pool_op::max_pool2d_relu;

@@ -31,6 +31,7 @@ mod early_stopping;
 mod ema;
 mod error;
 mod freeze;
+mod fused_adam;
 mod hypergradient;
 mod optimizer;
 mod regularization;

@@ -33,7 +33,7 @@ use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{
-    AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, RmsPropConfig, SgdConfig,
+    AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, RmsPropConfig, SgdConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,7 @@ use crate::clipping::{GradClipSettings, clip_global_norm};
 use crate::decoupled::DecoupledWeightDecay;
 use crate::ema::EmaSettings;
 use crate::error::{OptimError, invalid};
+use crate::fused_adam::FusedAdam;
 use crate::hypergradient::{HypergradientRule, HypergradientSettings};
 
 /// Which optimizer to use.
@@ -319,13 +320,9 @@ impl OptimizerSettings {
             }
             OptimizerKind::Adam => {
                 let [b1, b2] = r.betas.expect("resolved");
+                // Burn's Adam, updated in one pass per parameter on flex (issue 9).
                 finish(with_decay(
-                    AdamConfig::new()
-                        .with_beta_1(b1 as f32)
-                        .with_beta_2(b2 as f32)
-                        .with_epsilon(f(r.eps))
-                        .with_weight_decay(coupled)
-                        .build(),
+                    FusedAdam::new(b1 as f32, b2 as f32, f(r.eps), coupled),
                     decoupled,
                     wd,
                 ))
