@@ -53,34 +53,38 @@ pub fn adam_slices(
         assert_eq!((m.len(), v.len()), (n, n), "adam moment lengths");
     }
     let &AdamHyper {
-        beta_1: b1,
-        beta_2: b2,
+        beta_1,
+        beta_2,
         epsilon,
         weight_decay,
     } = hyper;
     // The scalars exactly as burn-optim computes them (f32, powi of the step).
     let t = time as i32;
-    let c2 = (1.0 - b2.powi(t)).sqrt();
-    let c = c2 / (1.0 - b1.powi(t));
-    let eps = epsilon * c2;
-    let lr = lr as f32;
+    let c2 = (1.0 - beta_2.powi(t)).sqrt();
+    let k = Scalars {
+        b1: beta_1,
+        b2: beta_2,
+        c: c2 / (1.0 - beta_1.powi(t)),
+        eps: epsilon * c2,
+        lr: lr as f32,
+        wd: weight_decay.unwrap_or(0.0),
+    };
+    let decay = weight_decay.is_some();
+    // Before the first step both moments are 0, which the formula turns into Burn's first-step
+    // values exactly (0 · β + x = x).
+    let zeros;
+    let (m, v) = match moments {
+        Some(mv) => mv,
+        None => {
+            zeros = vec![0.0f32; n];
+            (&zeros[..], &zeros[..])
+        }
+    };
     let (mut p_out, mut m_out, mut v_out) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
     let update = |offset: usize, p_out: &mut [f32], m_out: &mut [f32], v_out: &mut [f32]| {
         let len = p_out.len();
-        let (p, g) = (&param[offset..][..len], &grad[offset..][..len]);
-        let old = moments.map(|(m, v)| (&m[offset..][..len], &v[offset..][..len]));
-        for i in 0..len {
-            let g = match weight_decay {
-                Some(wd) => p[i] * wd + g[i],
-                None => g[i],
-            };
-            let (m_old, v_old) = old.map_or((0.0, 0.0), |(m, v)| (m[i], v[i]));
-            let m = m_old * b1 + g * (1.0 - b1);
-            let v = v_old * b2 + g * g * (1.0 - b2);
-            m_out[i] = m;
-            v_out[i] = v;
-            p_out[i] = p[i] - (m * c) / (v.sqrt() + eps) * lr;
-        }
+        let ins = [param, grad, m, v].map(|x| &x[offset..][..len]);
+        adam_chunk(&k, decay, ins, [p_out, m_out, v_out]);
     };
     if n <= CHUNK {
         update(0, &mut p_out, &mut m_out, &mut v_out);
@@ -93,6 +97,79 @@ pub fn adam_slices(
             .for_each(|(i, ((p, m), v))| update(i * CHUNK, p, m, v));
     }
     (p_out, m_out, v_out)
+}
+
+/// The per-step constants of the update.
+struct Scalars {
+    b1: f32,
+    b2: f32,
+    /// √(1 − β2ᵗ) / (1 − β1ᵗ).
+    c: f32,
+    /// ε · √(1 − β2ᵗ).
+    eps: f32,
+    lr: f32,
+    wd: f32,
+}
+
+/// The update of one chunk, `[param, grad, m, v]` in and `[param, m, v]` out, in the widest
+/// vectors the CPU has. Every build computes the same IEEE operations in the same order (Rust
+/// never contracts `a · b + c` into a fused multiply-add by itself), so results do not depend
+/// on the CPU.
+fn adam_chunk(k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+        fn avx512(k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3]) {
+            adam_loop(k, decay, ins, outs)
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3]) {
+            adam_loop(k, decay, ins, outs)
+        }
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vl")
+        {
+            // SAFETY: the CPU has the features `avx512` is compiled for (checked just above).
+            return unsafe { avx512(k, decay, ins, outs) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above, for AVX2 and FMA.
+            return unsafe { avx2(k, decay, ins, outs) };
+        }
+    }
+    adam_loop(k, decay, ins, outs)
+}
+
+/// Two loops rather than a branch per element, so each vectorizes.
+#[inline(always)]
+fn adam_loop(k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3]) {
+    if decay {
+        adam_elements::<true>(k, ins, outs);
+    } else {
+        adam_elements::<false>(k, ins, outs);
+    }
+}
+
+#[inline(always)]
+fn adam_elements<const DECAY: bool>(
+    k: &Scalars,
+    [p, g, m, v]: [&[f32]; 4],
+    [p_out, m_out, v_out]: [&mut [f32]; 3],
+) {
+    let len = p_out.len();
+    let (p, g, m, v) = (&p[..len], &g[..len], &m[..len], &v[..len]);
+    let (m_out, v_out) = (&mut m_out[..len], &mut v_out[..len]);
+    for i in 0..len {
+        // burn-optim's order of operations: `tensor · penalty + grad`, `m · β1 + g · (1 − β1)`,
+        // `v · β2 + g² · (1 − β2)`, `param − (m · c) / (√v + ε') · lr`.
+        let g = if DECAY { p[i] * k.wd + g[i] } else { g[i] };
+        let m_new = m[i] * k.b1 + g * (1.0 - k.b1);
+        let v_new = v[i] * k.b2 + g * g * (1.0 - k.b2);
+        m_out[i] = m_new;
+        v_out[i] = v_new;
+        p_out[i] = p[i] - (m_new * k.c) / (v_new.sqrt() + k.eps) * k.lr;
+    }
 }
 
 /// One Adam step of a parameter on flex: the new `[param, m, v]`, or `None` when the tensors
