@@ -17,6 +17,10 @@ use temper_augment::image::{
     AugImage, AugmentSettings, Pipeline, apply_batch_device, augment_batch, sample_batch,
 };
 
+/// The `temper` binary's allocator (`src/main.rs`), so the bench times what users run.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Batch per image size: 128 small images, 32 large ones (about 4.8 MB of RGB).
 const SIZES: [(&str, bool, u32, usize); 2] =
     [("gray28", false, 28, 128), ("rgb224", true, 224, 32)];

@@ -7,9 +7,9 @@
 //! it to the input position `(x', y')`, read at pixel index `u = x' + W/2 - 0.5`,
 //! `v = y' + H/2 - 0.5` with bilinear or nearest interpolation.
 
-use image::imageops::{self, FilterType};
-
 use super::raster::{AugImage, Dims, Interpolation, PaddingMode, pad_index, q8, sample_at};
+use super::remap;
+use super::resize::{self, Window};
 
 /// Parameters of one affine warp, torchvision `F.affine(img, angle, translate, scale, shear,
 /// interpolation, fill, center)`.
@@ -96,6 +96,9 @@ pub fn hflip(img: &AugImage) -> AugImage {
         // a second reverse per pixel puts the channels back (a no-op for gray).
         let mut out = src.to_vec();
         for row in out.chunks_exact_mut(d.w * d.c) {
+            if d.c == 3 && remap::mirror_rgb_row(row) {
+                continue;
+            }
             row.reverse();
             if d.c > 1 {
                 for px in row.chunks_exact_mut(d.c) {
@@ -124,6 +127,11 @@ pub fn vflip(img: &AugImage) -> AugImage {
 pub fn affine(img: &AugImage, p: &AffineParams) -> AugImage {
     let m = p.inverse_matrix(img.width(), img.height());
     img.map_raw(|src, d| {
+        if p.interpolation == Interpolation::Bilinear
+            && let Some(out) = remap::affine_bilinear(src, d, &m, p.fill)
+        {
+            return (d, out);
+        }
         let mut out = vec![0u8; d.len()];
         let fill = p.fill.map(|v| v as f32);
         let (hw, hh) = (d.w as f64 * 0.5, d.h as f64 * 0.5);
@@ -177,25 +185,35 @@ pub fn crop(img: &AugImage, p: &CropParams) -> AugImage {
         let cols: Vec<Option<usize>> = (0..od.w)
             .map(|j| pad_index(p.left + j as i64, d.w, p.padding_mode))
             .collect();
+        // Runs of consecutive source columns (copied at once; the interior of a padded crop
+        // is one run) and of padding columns, found once for all rows.
+        let mut runs: Vec<(usize, Option<usize>, usize)> = Vec::new();
+        for (j, &col) in cols.iter().enumerate() {
+            match (runs.last_mut(), col) {
+                (Some((_, Some(c0), n)), Some(c)) if c == *c0 + *n => *n += 1,
+                (Some((_, None, n)), None) => *n += 1,
+                _ => runs.push((j, col, 1)),
+            }
+        }
+        let fill = &p.fill[..d.c];
         for (i, out_row) in out.chunks_exact_mut(od.w * d.c).enumerate() {
-            let row = pad_index(p.top + i as i64, d.h, p.padding_mode);
-            let mut j = 0;
-            while j < od.w {
-                match (row, cols[j]) {
-                    (Some(r), Some(c)) => {
-                        // Copy the whole run of consecutive source columns at once (the
-                        // interior of a padded crop is one run).
-                        let mut run = 1;
-                        while j + run < od.w && cols[j + run] == Some(c + run) {
-                            run += 1;
-                        }
+            let Some(r) = pad_index(p.top + i as i64, d.h, p.padding_mode) else {
+                for px in out_row.chunks_exact_mut(d.c) {
+                    px.copy_from_slice(fill);
+                }
+                continue;
+            };
+            for &(j, col, n) in &runs {
+                let out_run = &mut out_row[j * d.c..(j + n) * d.c];
+                match col {
+                    Some(c) => {
                         let s = (r * d.w + c) * d.c;
-                        out_row[j * d.c..(j + run) * d.c].copy_from_slice(&src[s..s + run * d.c]);
-                        j += run;
+                        out_run.copy_from_slice(&src[s..s + n * d.c]);
                     }
-                    _ => {
-                        out_row[j * d.c..(j + 1) * d.c].copy_from_slice(&p.fill[..d.c]);
-                        j += 1;
+                    None => {
+                        for px in out_run.chunks_exact_mut(d.c) {
+                            px.copy_from_slice(fill);
+                        }
                     }
                 }
             }
@@ -216,14 +234,55 @@ pub struct ResizeParams {
 /// Bilinear resize with PIL's `BILINEAR` filter: a triangle kernel on half-pixel centres,
 /// widened by the scale factor when shrinking (antialiasing), which is torchvision's
 /// `F.resize(..., BILINEAR, antialias=True)`. Enlarging is plain bilinear interpolation.
-/// Implemented by `image::imageops::resize(.., FilterType::Triangle)`. Same size: a copy.
+/// Computes what `image::imageops::resize(.., FilterType::Triangle)` computes, byte for byte
+/// (see [`super::resize`]). Same size: a copy.
 pub fn resize(img: &AugImage, p: &ResizeParams) -> AugImage {
     if p.width == img.width() && p.height == img.height() {
         return img.clone();
     }
-    let (w, h) = (p.width.max(1), p.height.max(1));
-    match img {
-        AugImage::Gray(i) => AugImage::Gray(imageops::resize(i, w, h, FilterType::Triangle)),
-        AugImage::Rgb(i) => AugImage::Rgb(imageops::resize(i, w, h, FilterType::Triangle)),
+    let (w, h) = (p.width.max(1) as usize, p.height.max(1) as usize);
+    img.map_raw(|src, d| {
+        let od = Dims { w, h, c: d.c };
+        if d.len() == 0 {
+            return (od, vec![0; od.len()]);
+        }
+        let win = Window {
+            data: src,
+            offset: 0,
+            stride: d.w * d.c,
+            w: d.w,
+            h: d.h,
+            c: d.c,
+        };
+        (od, resize::resize(win, w, h))
+    })
+}
+
+/// `resize(crop(img, c), r)` without the intermediate copy when the box lies inside the image
+/// (`random-resized-crop`'s always does); `None` otherwise.
+pub(crate) fn crop_resize(img: &AugImage, c: &CropParams, r: &ResizeParams) -> Option<AugImage> {
+    let inside = c.top >= 0
+        && c.left >= 0
+        && c.width > 0
+        && c.height > 0
+        && c.left as u64 + c.width as u64 <= img.width() as u64
+        && c.top as u64 + c.height as u64 <= img.height() as u64;
+    if !inside {
+        return None;
     }
+    if (r.width.max(1), r.height.max(1)) == (c.width, c.height) {
+        return Some(crop(img, c));
+    }
+    let (w, h) = (r.width.max(1) as usize, r.height.max(1) as usize);
+    Some(img.map_raw(|src, d| {
+        let win = Window {
+            data: src,
+            offset: (c.top as usize * d.w + c.left as usize) * d.c,
+            stride: d.w * d.c,
+            w: c.width as usize,
+            h: c.height as usize,
+            c: d.c,
+        };
+        (Dims { w, h, c: d.c }, resize::resize(win, w, h))
+    }))
 }

@@ -21,6 +21,8 @@
 //! - [`mix`]: MixUp / CutMix / label smoothing on `f32` NCHW batches.
 //! - [`settings`]: [`AugmentSettings`], the `[augment]` section.
 
+mod blur;
+mod color;
 pub mod common;
 pub mod device;
 mod device_filters;
@@ -30,6 +32,7 @@ mod error;
 pub mod geometric;
 pub mod geometric_ops;
 pub mod mix;
+mod noise;
 pub mod occlusion;
 pub mod op;
 pub mod params;
@@ -38,7 +41,10 @@ pub mod photometric_ops;
 pub mod pipeline;
 pub mod policy;
 pub mod raster;
+mod remap;
+mod resize;
 pub mod settings;
+mod simd;
 
 #[cfg(test)]
 mod device_ops_tests;
@@ -46,6 +52,8 @@ mod device_ops_tests;
 mod device_tests;
 #[cfg(test)]
 mod geometric_tests;
+#[cfg(test)]
+mod kernel_tests;
 #[cfg(test)]
 mod photometric_tests;
 #[cfg(test)]

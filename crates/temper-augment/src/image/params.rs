@@ -142,11 +142,21 @@ pub fn apply(img: &AugImage, params: &OpParams) -> AugImage {
     }
 }
 
-/// Applies each of `params` in order.
+/// Applies each of `params` in order. A crop followed by a resize (`random-resized-crop`) runs as one resize of the crop box.
 pub fn apply_all(img: &AugImage, params: &[OpParams]) -> AugImage {
-    let mut iter = params.iter();
-    let Some(first) = iter.next() else {
-        return img.clone();
-    };
-    iter.fold(apply(img, first), |acc, p| apply(&acc, p))
+    let mut acc: Option<AugImage> = None;
+    let mut i = 0;
+    while i < params.len() {
+        let cur = acc.as_ref().unwrap_or(img);
+        if let (OpParams::Crop(c), Some(OpParams::Resize(r))) = (&params[i], params.get(i + 1))
+            && let Some(out) = geometric::crop_resize(cur, c, r)
+        {
+            acc = Some(out);
+            i += 2;
+            continue;
+        }
+        acc = Some(apply(cur, &params[i]));
+        i += 1;
+    }
+    acc.unwrap_or_else(|| img.clone())
 }

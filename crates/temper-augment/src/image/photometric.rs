@@ -9,9 +9,11 @@
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand_distr::StandardNormal;
 
-use super::raster::{AugImage, Dims, PaddingMode, pad_index, q8};
+use super::blur;
+use super::color;
+use super::noise;
+use super::raster::{AugImage, Dims, q8};
 
 /// torchvision `rgb_to_grayscale` weights.
 pub const LUMA: [f32; 3] = [0.2989, 0.587, 0.114];
@@ -58,12 +60,7 @@ pub fn saturation(img: &AugImage, factor: f32) -> AugImage {
         AugImage::Gray(_) => img.clone(),
         AugImage::Rgb(_) => img.map_raw(|src, d| {
             let mut out = vec![0u8; d.len()];
-            for (o, p) in out.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
-                let l = luma(p);
-                for k in 0..3 {
-                    o[k] = blend(p[k] as f32, l, factor);
-                }
-            }
+            color::saturation_rgb(src, &mut out, factor);
             (d, out)
         }),
     }
@@ -114,13 +111,7 @@ pub fn hue(img: &AugImage, shift: f32) -> AugImage {
         AugImage::Gray(_) => img.clone(),
         AugImage::Rgb(_) => img.map_raw(|src, d| {
             let mut out = vec![0u8; d.len()];
-            for (o, p) in out.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
-                let [h, s, v] = rgb_to_hsv([p[0], p[1], p[2]].map(|x| x as f32 / 255.0));
-                let rgb = hsv_to_rgb([(h + shift).rem_euclid(1.0), s, v]);
-                for k in 0..3 {
-                    o[k] = q8(rgb[k] * 255.0);
-                }
-            }
+            color::hue_rgb(src, &mut out, shift);
             (d, out)
         }),
     }
@@ -135,29 +126,10 @@ pub fn gamma(img: &AugImage, gamma: f32, gain: f32) -> AugImage {
 
 /// `blend(img, smooth(img), f)`, `smooth` the 3x3 kernel `[[1,1,1],[1,5,1],[1,1,1]] / 13` on
 /// interior pixels and the identity on the one-pixel border (PIL `ImageFilter.SMOOTH` as
-/// used by `ImageEnhance.Sharpness`; torchvision `_blurred_degenerate_image`).
+/// used by `ImageEnhance.Sharpness`; torchvision `_blurred_degenerate_image`). The kernel is
+/// in [`super::blur`].
 pub fn sharpness(img: &AugImage, factor: f32) -> AugImage {
-    img.map_raw(|src, d| {
-        let mut out = src.to_vec();
-        if d.w < 3 || d.h < 3 {
-            return (d, out);
-        }
-        let at = |i: usize, j: usize, k: usize| src[(i * d.w + j) * d.c + k] as f32;
-        for i in 1..d.h - 1 {
-            for j in 1..d.w - 1 {
-                for k in 0..d.c {
-                    let mut s = 4.0 * at(i, j, k);
-                    for di in 0..3 {
-                        for dj in 0..3 {
-                            s += at(i + di - 1, j + dj - 1, k);
-                        }
-                    }
-                    out[(i * d.w + j) * d.c + k] = blend(at(i, j, k), s / 13.0, factor);
-                }
-            }
-        }
-        (d, out)
-    })
+    img.map_raw(|src, d| (d, blur::sharpen(src, d.w, d.h, d.c, factor)))
 }
 
 /// The normalized 1-D Gaussian kernel of odd size `k` (torchvision `_get_gaussian_kernel1d`:
@@ -174,54 +146,21 @@ pub fn gaussian_kernel(k: usize, sigma: f32) -> Vec<f32> {
     pdf.into_iter().map(|p| p / sum).collect()
 }
 
-/// Separable Gaussian blur with reflect padding (torchvision `gaussian_blur`).
+/// Separable Gaussian blur with reflect padding (torchvision `gaussian_blur`); the kernel is
+/// in [`super::blur`].
 pub fn gaussian_blur(img: &AugImage, kernel_size: u32, sigma: f32) -> AugImage {
     let kernel = gaussian_kernel(kernel_size as usize, sigma);
-    let r = (kernel.len() / 2) as i64;
-    img.map_raw(|src, d| {
-        let mut tmp = vec![0f32; d.len()];
-        for i in 0..d.h {
-            for j in 0..d.w {
-                for k in 0..d.c {
-                    let mut s = 0.0;
-                    for (t, &w) in kernel.iter().enumerate() {
-                        let jj = pad_index(j as i64 + t as i64 - r, d.w, PaddingMode::Reflect);
-                        s += w * src[(i * d.w + jj.unwrap_or(j)) * d.c + k] as f32;
-                    }
-                    tmp[(i * d.w + j) * d.c + k] = s;
-                }
-            }
-        }
-        let mut out = vec![0u8; d.len()];
-        for i in 0..d.h {
-            for j in 0..d.w {
-                for k in 0..d.c {
-                    let mut s = 0.0;
-                    for (t, &w) in kernel.iter().enumerate() {
-                        let ii = pad_index(i as i64 + t as i64 - r, d.h, PaddingMode::Reflect);
-                        s += w * tmp[(ii.unwrap_or(i) * d.w + j) * d.c + k];
-                    }
-                    out[(i * d.w + j) * d.c + k] = q8(s);
-                }
-            }
-        }
-        (d, out)
-    })
+    img.map_raw(|src, d| (d, blur::blur(src, d.w, d.h, d.c, &kernel)))
 }
 
 /// Adds `255 (mean + sigma z)` to every value, `z` standard normal drawn in memory order from
-/// ChaCha8 seeded with `seed`, then clamps (torchvision v2 `gaussian_noise(clip=True)`, on
-/// the 0..255 scale).
+/// ChaCha8 seeded with `seed` (four draws per 64-bit word from a 16-bit normal quantile table,
+/// see [`super::noise`]), then clamps (torchvision v2 `gaussian_noise(clip=True)`, on the
+/// 0..255 scale).
 pub fn gaussian_noise(img: &AugImage, mean: f32, sigma: f32, seed: u64) -> AugImage {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     img.map_raw(|src, d| {
-        let out = src
-            .iter()
-            .map(|&v| {
-                let z: f32 = rng.sample(StandardNormal);
-                q8(v as f32 + 255.0 * (mean + sigma * z))
-            })
-            .collect();
+        let mut out = vec![0u8; src.len()];
+        noise::add_gaussian(src, &mut out, mean, sigma, seed);
         (d, out)
     })
 }
@@ -249,16 +188,14 @@ pub fn salt_and_pepper(img: &AugImage, amount: f32, salt: f32, seed: u64) -> Aug
 /// Every channel set to the rounded luma (torchvision `rgb_to_grayscale(num_output_channels=3)`
 /// keeps an RGB image three-channel); a gray image is unchanged.
 pub fn grayscale(img: &AugImage) -> AugImage {
-    img.map_raw(|src, d| {
-        let mut out = src.to_vec();
-        if d.c == 3 {
-            for px in out.chunks_exact_mut(3) {
-                let l = q8(luma(px));
-                px.fill(l);
-            }
-        }
-        (d, out)
-    })
+    match img {
+        AugImage::Gray(_) => img.clone(),
+        AugImage::Rgb(_) => img.map_raw(|src, d| {
+            let mut out = vec![0u8; d.len()];
+            color::grayscale_rgb(src, &mut out);
+            (d, out)
+        }),
+    }
 }
 
 /// `255 - v` (torchvision `invert`, PIL `ImageOps.invert`).
@@ -282,18 +219,44 @@ pub fn posterize(img: &AugImage, bits: u8) -> AugImage {
     lut(img, |v| v & mask)
 }
 
+/// Applies per channel the table `f` makes from that channel's histogram (`None`: the
+/// channel is unchanged). One pass counts all channels (two sets of counters, for even and
+/// odd pixels, so that runs of equal values do not wait on their own increments), one pass
+/// applies all tables.
 fn per_channel(img: &AugImage, f: impl Fn(&[u32; 256]) -> Option<[u8; 256]>) -> AugImage {
+    match img {
+        AugImage::Gray(_) => per_channel_n::<1>(img, f),
+        AugImage::Rgb(_) => per_channel_n::<3>(img, f),
+    }
+}
+
+fn per_channel_n<const C: usize>(
+    img: &AugImage,
+    f: impl Fn(&[u32; 256]) -> Option<[u8; 256]>,
+) -> AugImage {
     img.map_raw(|src, d: Dims| {
-        let mut out = src.to_vec();
-        for k in 0..d.c {
-            let mut hist = [0u32; 256];
-            for &v in src.iter().skip(k).step_by(d.c) {
-                hist[v as usize] += 1;
+        let (mut even, mut odd) = ([[0u32; 256]; C], [[0u32; 256]; C]);
+        let mut pairs = src.chunks_exact(2 * C);
+        for px in &mut pairs {
+            for k in 0..C {
+                even[k][px[k] as usize] += 1;
+                odd[k][px[C + k] as usize] += 1;
             }
-            if let Some(table) = f(&hist) {
-                for v in out.iter_mut().skip(k).step_by(d.c) {
-                    *v = table[*v as usize];
-                }
+        }
+        for (k, &v) in pairs.remainder().iter().enumerate() {
+            even[k][v as usize] += 1;
+        }
+        let tables: [Option<[u8; 256]>; C] =
+            std::array::from_fn(|k| f(&std::array::from_fn(|v| even[k][v] + odd[k][v])));
+        if tables.iter().all(Option::is_none) {
+            return (d, src.to_vec());
+        }
+        let identity: [u8; 256] = std::array::from_fn(|v| v as u8);
+        let t: [[u8; 256]; C] = tables.map(|t| t.unwrap_or(identity));
+        let mut out = src.to_vec();
+        for px in out.chunks_exact_mut(C) {
+            for k in 0..C {
+                px[k] = t[k][px[k] as usize];
             }
         }
         (d, out)

@@ -160,9 +160,21 @@ impl Dims {
 
 /// Rounds a float pixel value to the nearest 8-bit value, clamping to `[0, 255]`. Every op
 /// computes its float formula and quantizes once here.
-#[inline]
+///
+/// Written without `f32::round` (a library call on the x86-64 baseline) or a float-to-int
+/// cast (saturating, so scalar code) so that loops over it vectorize: adding 2^23 rounds the
+/// clamped value half to even into the low mantissa bits, and a tie rounded down is moved up
+/// (half away from zero). Same byte as `v.round().clamp(0.0, 255.0) as u8` for every `f32`,
+/// NaN (0) included (test `q8_is_round_then_clamp`).
+#[inline(always)]
 pub(crate) fn q8(v: f32) -> u8 {
-    v.round().clamp(0.0, 255.0) as u8
+    const MAGIC: f32 = 8_388_608.0;
+    // Not `clamp`, which keeps NaN (NaN must give 0, as `NaN as u8`).
+    #[allow(clippy::manual_clamp)]
+    let c = v.max(0.0).min(255.0);
+    let b = c + MAGIC;
+    let tie_down = c - (b - MAGIC) == 0.5;
+    (b.to_bits().wrapping_sub(MAGIC.to_bits()) + u32::from(tie_down)) as u8
 }
 
 /// How pixels outside the image are read (torchvision `padding_mode`).

@@ -1,0 +1,494 @@
+//! The vectorized / fixed-point kernels (`blur`, `remap`, `resize`, `color`, `noise`, `q8`)
+//! against straightforward references: the scalar implementations they replaced (kept here
+//! verbatim, as of commit 3ba716b), the `image` crate's resize, and closed forms. Each
+//! kernel also runs capped at its AVX2 build ([`with_avx2`]; the default run takes the AVX-512
+//! build where the CPU has one) and with the vector builds disabled ([`with_portable`]), which
+//! must give the same bytes.
+
+use image::{GrayImage, RgbImage};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::geometric::{
+    AffineParams, CropParams, ResizeParams, affine, crop, crop_resize, hflip, resize,
+};
+use super::noise::inverse_normal_cdf;
+use super::photometric::{
+    gaussian_blur, gaussian_kernel, gaussian_noise, grayscale, hsv_to_rgb, hue, rgb_to_hsv,
+    saturation, sharpness,
+};
+use super::raster::{AugImage, Interpolation, PaddingMode, pad_index, q8, sample_at};
+use super::simd::{with_avx2, with_portable};
+
+fn random_image(rng: &mut ChaCha8Rng, w: u32, h: u32, rgb: bool) -> AugImage {
+    let c = if rgb { 3 } else { 1 };
+    let data: Vec<u8> = (0..w * h * c).map(|_| rng.random()).collect();
+    AugImage::from_raw(w, h, c as usize, data).unwrap()
+}
+
+/// Smooth content (a blurred-looking gradient plus a little noise), where interpolation
+/// differences are realistic rather than worst-case.
+fn natural_image(rng: &mut ChaCha8Rng, w: u32, h: u32) -> AugImage {
+    AugImage::Rgb(RgbImage::from_fn(w, h, |x, y| {
+        let n: i32 = rng.random_range(-8..8);
+        let f = |v: i32| (v + n).clamp(0, 255) as u8;
+        image::Rgb([
+            f((x * 3) as i32),
+            f((y * 2) as i32),
+            f(((x + y) * 5 % 256) as i32),
+        ])
+    }))
+}
+
+/// `(max, mean)` absolute difference in levels.
+fn diff(a: &AugImage, b: &AugImage) -> (u8, f64) {
+    assert_eq!(
+        (a.width(), a.height(), a.channels()),
+        (b.width(), b.height(), b.channels())
+    );
+    let (mut max, mut sum) = (0u8, 0u64);
+    for (&x, &y) in a.as_raw().iter().zip(b.as_raw()) {
+        let d = x.abs_diff(y);
+        max = max.max(d);
+        sum += d as u64;
+    }
+    (max, sum as f64 / a.as_raw().len().max(1) as f64)
+}
+
+#[test]
+fn q8_is_round_then_clamp() {
+    let reference = |v: f32| v.round().clamp(0.0, 255.0) as u8;
+    let mut values = vec![
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        -0.0,
+        0.0,
+        1e30,
+        -1e30,
+    ];
+    // Every half-integer and integer in range and around it, and their neighbours.
+    for k in -20..600 {
+        let v = k as f32 * 0.5;
+        values.extend([v, v.next_up(), v.next_down()]);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    values.extend((0..200_000).map(|_| rng.random_range(-50.0f32..320.0)));
+    values.extend((0..200_000).map(|_| f32::from_bits(rng.random())));
+    for v in values {
+        assert_eq!(q8(v), reference(v), "{v:?}");
+    }
+}
+
+/// The scalar blur replaced by `blur.rs` (row pass, then column pass, `f32`, rounded once).
+fn blur_reference(img: &AugImage, kernel_size: u32, sigma: f32) -> AugImage {
+    let kernel = gaussian_kernel(kernel_size as usize, sigma);
+    let r = (kernel.len() / 2) as i64;
+    img.map_raw(|src, d| {
+        let mut tmp = vec![0f32; d.len()];
+        for i in 0..d.h {
+            for j in 0..d.w {
+                for k in 0..d.c {
+                    let mut s = 0.0;
+                    for (t, &w) in kernel.iter().enumerate() {
+                        let jj = pad_index(j as i64 + t as i64 - r, d.w, PaddingMode::Reflect);
+                        s += w * src[(i * d.w + jj.unwrap_or(j)) * d.c + k] as f32;
+                    }
+                    tmp[(i * d.w + j) * d.c + k] = s;
+                }
+            }
+        }
+        let mut out = vec![0u8; d.len()];
+        for i in 0..d.h {
+            for j in 0..d.w {
+                for k in 0..d.c {
+                    let mut s = 0.0;
+                    for (t, &w) in kernel.iter().enumerate() {
+                        let ii = pad_index(i as i64 + t as i64 - r, d.h, PaddingMode::Reflect);
+                        s += w * tmp[(ii.unwrap_or(i) * d.w + j) * d.c + k];
+                    }
+                    out[(i * d.w + j) * d.c + k] = q8(s);
+                }
+            }
+        }
+        (d, out)
+    })
+}
+
+#[test]
+fn blur_kernel_matches_the_scalar_reference() {
+    // Columns then rows instead of rows then columns: the same sums in another order, so a
+    // value may round the other way (one level) when the exact sum is near a half level.
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let sizes = [(1, 1), (1, 7), (7, 1), (2, 3), (5, 4), (17, 9), (40, 33)];
+    for (w, h) in sizes {
+        for rgb in [false, true] {
+            let img = random_image(&mut rng, w, h, rgb);
+            for (k, sigma) in [
+                (1, 0.5),
+                (3, 0.8),
+                (5, 1.3),
+                (7, 2.0),
+                (11, 3.0),
+                (13, 2.5),
+                (23, 4.0),
+            ] {
+                let want = blur_reference(&img, k, sigma);
+                let got = gaussian_blur(&img, k, sigma);
+                let (max, mae) = diff(&got, &want);
+                assert!(
+                    max <= 1 && mae < 0.01,
+                    "{w}x{h} rgb {rgb} k {k}: max {max} MAE {mae}"
+                );
+                assert_eq!(with_portable(|| gaussian_blur(&img, k, sigma)), got);
+                assert_eq!(with_avx2(|| gaussian_blur(&img, k, sigma)), got);
+            }
+        }
+    }
+}
+
+/// The float warp replaced by `remap.rs` ([`sample_at`] per pixel).
+fn affine_reference(img: &AugImage, p: &AffineParams) -> AugImage {
+    let m = p.inverse_matrix(img.width(), img.height());
+    img.map_raw(|src, d| {
+        let mut out = vec![0u8; d.len()];
+        let fill = p.fill.map(|v| v as f32);
+        let (hw, hh) = (d.w as f64 * 0.5, d.h as f64 * 0.5);
+        let mut px = [0f32; 3];
+        for i in 0..d.h {
+            let y = i as f64 + 0.5 - hh;
+            for j in 0..d.w {
+                let x = j as f64 + 0.5 - hw;
+                let u = m[0] * x + m[1] * y + m[2] + hw - 0.5;
+                let v = m[3] * x + m[4] * y + m[5] + hh - 0.5;
+                sample_at(src, d, u as f32, v as f32, p.interpolation, &fill, &mut px);
+                let base = (i * d.w + j) * d.c;
+                for k in 0..d.c {
+                    out[base + k] = q8(px[k]);
+                }
+            }
+        }
+        (d, out)
+    })
+}
+
+#[test]
+fn warp_kernel_is_the_per_pixel_path_bit_for_bit() {
+    // Same positions, weights and sum order as the per-pixel path: identical bytes, for any
+    // matrix (including a zoom that throws every position far outside), size and fill.
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    // Widths below and above the AVX2 path's 8-pixel groups, with and without a partial
+    // last group; the 200x120 case also has long interior runs and whole groups outside.
+    for (w, h) in [
+        (1, 1),
+        (2, 2),
+        (1, 5),
+        (9, 4),
+        (31, 17),
+        (64, 48),
+        (200, 120),
+    ] {
+        for rgb in [false, true] {
+            let noise = random_image(&mut rng, w, h, rgb);
+            let smooth = natural_image(&mut rng, w, h);
+            for t in 0..12 {
+                let p = AffineParams {
+                    angle: rng.random_range(-180.0..180.0),
+                    translate: [rng.random_range(-5.0..5.0), rng.random_range(-5.0..5.0)],
+                    scale: if t == 0 {
+                        1e-9
+                    } else {
+                        rng.random_range(0.5..2.0)
+                    },
+                    shear: [rng.random_range(-20.0..20.0), rng.random_range(-20.0..20.0)],
+                    center: None,
+                    interpolation: Interpolation::Bilinear,
+                    fill: [rng.random(), rng.random(), rng.random()],
+                };
+                let want = affine_reference(&noise, &p);
+                assert_eq!(affine(&noise, &p), want, "{w}x{h} {p:?}");
+                assert_eq!(with_portable(|| affine(&noise, &p)), want);
+                assert_eq!(with_avx2(|| affine(&noise, &p)), want);
+                if rgb {
+                    assert_eq!(affine(&smooth, &p), affine_reference(&smooth, &p));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn resize_kernel_is_the_image_crate_bit_for_bit() {
+    use image::imageops::{FilterType, resize as image_resize};
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let sizes = [(1, 1), (3, 1), (1, 4), (5, 7), (28, 28), (37, 23), (64, 50)];
+    let targets = [
+        (1, 1),
+        (2, 9),
+        (9, 2),
+        (32, 32),
+        (14, 14),
+        (100, 61),
+        (28, 41),
+    ];
+    for (w, h) in sizes {
+        for (ow, oh) in targets {
+            let g = random_image(&mut rng, w, h, false);
+            let c = random_image(&mut rng, w, h, true);
+            let p = ResizeParams {
+                width: ow,
+                height: oh,
+            };
+            let (AugImage::Gray(gi), AugImage::Rgb(ci)) = (&g, &c) else {
+                unreachable!()
+            };
+            let want_g = AugImage::Gray(image_resize(gi, ow, oh, FilterType::Triangle));
+            let want_c = AugImage::Rgb(image_resize(ci, ow, oh, FilterType::Triangle));
+            assert_eq!(resize(&g, &p), want_g, "{w}x{h} -> {ow}x{oh} gray");
+            assert_eq!(resize(&c, &p), want_c, "{w}x{h} -> {ow}x{oh} rgb");
+            assert_eq!(with_portable(|| resize(&c, &p)), want_c);
+            assert_eq!(with_avx2(|| resize(&c, &p)), want_c);
+        }
+    }
+}
+
+#[test]
+fn fused_crop_resize_equals_crop_then_resize() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let img = random_image(&mut rng, 40, 30, true);
+    for _ in 0..20 {
+        let (h, w) = (rng.random_range(1..=30u32), rng.random_range(1..=40u32));
+        let c = CropParams {
+            top: rng.random_range(0..=30 - h) as i64,
+            left: rng.random_range(0..=40 - w) as i64,
+            height: h,
+            width: w,
+            padding_mode: PaddingMode::Constant,
+            fill: [0; 3],
+        };
+        let r = ResizeParams {
+            width: rng.random_range(1..50),
+            height: rng.random_range(1..50),
+        };
+        let fused = crop_resize(&img, &c, &r).expect("box inside");
+        assert_eq!(fused, resize(&crop(&img, &c), &r));
+    }
+    // A box reaching into padding is not fused.
+    let outside = CropParams {
+        top: -1,
+        left: 0,
+        height: 5,
+        width: 5,
+        padding_mode: PaddingMode::Constant,
+        fill: [0; 3],
+    };
+    let r = ResizeParams {
+        width: 3,
+        height: 3,
+    };
+    assert!(crop_resize(&img, &outside, &r).is_none());
+}
+
+/// The scalar colour ops replaced by `color.rs`.
+fn hue_reference(img: &AugImage, shift: f32) -> AugImage {
+    img.map_raw(|src, d| {
+        let mut out = vec![0u8; d.len()];
+        for (o, p) in out.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
+            let [h, s, v] = rgb_to_hsv([p[0], p[1], p[2]].map(|x| x as f32 / 255.0));
+            let rgb = hsv_to_rgb([(h + shift).rem_euclid(1.0), s, v]);
+            for k in 0..3 {
+                o[k] = q8(rgb[k] * 255.0);
+            }
+        }
+        (d, out)
+    })
+}
+
+fn luma(p: &[u8]) -> f32 {
+    0.2989 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32
+}
+
+fn saturation_reference(img: &AugImage, factor: f32) -> AugImage {
+    img.map_raw(|src, d| {
+        let mut out = vec![0u8; d.len()];
+        for (o, p) in out.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
+            let l = luma(p);
+            for k in 0..3 {
+                o[k] = q8(factor * p[k] as f32 + (1.0 - factor) * l);
+            }
+        }
+        (d, out)
+    })
+}
+
+#[test]
+fn colour_kernels_are_the_scalar_formulas_bit_for_bit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    // Random pixels, every primary/secondary and gray level, and a partial last chunk.
+    let mut img = random_image(&mut rng, 67, 61, true);
+    if let AugImage::Rgb(i) = &mut img {
+        for (k, px) in i.pixels_mut().take(256).enumerate() {
+            let v = k as u8;
+            *px = image::Rgb(match k % 4 {
+                0 => [v, v, v],
+                1 => [v, 0, 255 - v],
+                2 => [255, v, 0],
+                _ => [0, v, v],
+            });
+        }
+    }
+    let shifts = [
+        -0.5,
+        -0.3,
+        -1e-9,
+        0.0,
+        1e-9,
+        0.05,
+        1.0 / 6.0,
+        1.0 / 3.0,
+        0.5,
+        1.0,
+        2.7,
+    ];
+    for shift in shifts {
+        let want = hue_reference(&img, shift);
+        assert_eq!(hue(&img, shift), want, "hue {shift}");
+        assert_eq!(with_portable(|| hue(&img, shift)), want, "hue {shift}");
+        assert_eq!(with_avx2(|| hue(&img, shift)), want, "hue {shift}");
+    }
+    for factor in [0.0, 0.3, 1.0, 1.4, 5.0] {
+        let want = saturation_reference(&img, factor);
+        assert_eq!(saturation(&img, factor), want, "saturation {factor}");
+        assert_eq!(with_portable(|| saturation(&img, factor)), want);
+        assert_eq!(with_avx2(|| saturation(&img, factor)), want);
+    }
+    let gray = img.map_raw(|src, d| {
+        let out = src.chunks_exact(3).flat_map(|p| [q8(luma(p)); 3]).collect();
+        (d, out)
+    });
+    assert_eq!(grayscale(&img), gray);
+    assert_eq!(with_portable(|| grayscale(&img)), gray);
+    assert_eq!(with_avx2(|| grayscale(&img)), gray);
+}
+
+#[test]
+fn hue_kernel_is_the_scalar_formula_on_every_colour() {
+    // The AVX2 and AVX-512 hue kernels divide with a reciprocal and Markstein's FMA
+    // correction instead of `/`; that gives the correctly rounded quotient, so the bytes
+    // must equal the plane kernel's (itself the scalar formula bit for bit, test above) on
+    // all 2^24 colours, for shifts that hit every sector boundary (0, +-1/6 steps) and a
+    // wrap from just below 0.
+    let all: Vec<u8> = (0u32..1 << 24)
+        .flat_map(|c| [(c >> 16) as u8, (c >> 8) as u8, c as u8])
+        .collect();
+    let img = AugImage::from_raw(4096, 4096, 3, all).unwrap();
+    for shift in [0.0, 0.05, -1.0 / 3.0, 0.5, -1e-9] {
+        let want = with_portable(|| hue(&img, shift));
+        assert!(hue(&img, shift) == want, "hue {shift}");
+        assert!(with_avx2(|| hue(&img, shift)) == want, "hue {shift} (AVX2)");
+    }
+}
+
+/// The scalar `sharpness` replaced by `blur::sharpen` (verbatim, with `blend` inlined).
+fn sharpness_reference(img: &AugImage, factor: f32) -> AugImage {
+    img.map_raw(|src, d| {
+        let mut out = src.to_vec();
+        if d.w < 3 || d.h < 3 {
+            return (d, out);
+        }
+        let at = |i: usize, j: usize, k: usize| src[(i * d.w + j) * d.c + k] as f32;
+        for i in 1..d.h - 1 {
+            for j in 1..d.w - 1 {
+                for k in 0..d.c {
+                    let mut s = 4.0 * at(i, j, k);
+                    for di in 0..3 {
+                        for dj in 0..3 {
+                            s += at(i + di - 1, j + dj - 1, k);
+                        }
+                    }
+                    let (a, b) = (at(i, j, k), s / 13.0);
+                    out[(i * d.w + j) * d.c + k] = q8(factor * a + (1.0 - factor) * b);
+                }
+            }
+        }
+        (d, out)
+    })
+}
+
+#[test]
+fn sharpen_kernel_is_the_scalar_formula_bit_for_bit() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for (w, h) in [(1, 1), (2, 5), (3, 3), (4, 7), (37, 23), (64, 50)] {
+        for rgb in [false, true] {
+            let img = random_image(&mut rng, w, h, rgb);
+            for factor in [0.0, 0.5, 1.0, 1.7, 3.0, -2.0] {
+                let want = sharpness_reference(&img, factor);
+                assert_eq!(sharpness(&img, factor), want, "{w}x{h} {factor}");
+                assert_eq!(with_avx2(|| sharpness(&img, factor)), want);
+                assert_eq!(with_portable(|| sharpness(&img, factor)), want);
+            }
+        }
+    }
+}
+
+#[test]
+fn mirror_kernel_is_a_pixel_reversal() {
+    // Reference: pixel j of each output row is pixel w - 1 - j of the input row. Widths
+    // around the 5-pixel blocks and the 6-pixel minimum of the vector loop.
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    for w in (1..=23).chain([224]) {
+        let img = random_image(&mut rng, w, 3, true);
+        let want = img.map_raw(|src, d| {
+            let mut out = Vec::with_capacity(src.len());
+            for row in src.chunks_exact(d.w * 3) {
+                for px in row.chunks_exact(3).rev() {
+                    out.extend_from_slice(px);
+                }
+            }
+            (d, out)
+        });
+        assert_eq!(hflip(&img), want, "{w}");
+        assert_eq!(with_portable(|| hflip(&img)), want, "{w}");
+    }
+}
+
+#[test]
+fn noise_table_is_the_normal_distribution() {
+    // Reference quantiles of the standard normal (to 1e-9).
+    for (p, z) in [
+        (0.5, 0.0),
+        (0.975, 1.959963984540054),
+        (0.001, -3.090232306167813),
+        (0.8413447460685429, 1.0),
+        (1e-5, -4.264890793922825),
+    ] {
+        let got = inverse_normal_cdf(p);
+        assert!(
+            (got - z).abs() < 1e-8 * z.abs().max(1.0),
+            "{p}: {got} vs {z}"
+        );
+    }
+    // A flat image plus noise: the 65,536 quantiles have mean 0 and variance 1 - 2e-4
+    // (the tails beyond 4.33 are cut), so the sample of 120,000 values has sd 25.5 within
+    // sampling error, mean 128, and no value beyond 4.4 sd.
+    let flat = AugImage::Gray(GrayImage::from_pixel(400, 300, image::Luma([128])));
+    let out = gaussian_noise(&flat, 0.0, 0.1, 9);
+    let n = out.as_raw().len() as f64;
+    let mean = out.as_raw().iter().map(|&v| v as f64).sum::<f64>() / n;
+    let var = out
+        .as_raw()
+        .iter()
+        .map(|&v| (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n;
+    assert!((mean - 128.0).abs() < 0.3, "{mean}");
+    assert!((var.sqrt() - 25.5).abs() < 0.3, "{}", var.sqrt());
+    assert!(
+        out.as_raw()
+            .iter()
+            .all(|&v| (v as f64 - 128.0).abs() <= 4.4 * 25.5)
+    );
+    // Same seed, same field; another seed, another field.
+    assert_eq!(gaussian_noise(&flat, 0.0, 0.1, 9), out);
+    assert_ne!(gaussian_noise(&flat, 0.0, 0.1, 10), out);
+}
