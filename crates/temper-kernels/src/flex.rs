@@ -92,3 +92,18 @@ pub(crate) fn f32s(t: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
 pub(crate) fn flex_tensor<const D: usize>(values: Vec<f32>, dims: [usize; D]) -> FlexTensor {
     FlexTensor::from_data(TensorData::new(values, dims))
 }
+
+/// Largest |a − b| relative to the largest |b|, over all elements (tests compare temper's ops
+/// with Burn's by it).
+#[cfg(test)]
+pub(crate) fn max_relative_error<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> f32 {
+    let a = a.into_data().try_to_vec::<f32>().unwrap();
+    let b = b.into_data().try_to_vec::<f32>().unwrap();
+    assert_eq!(a.len(), b.len());
+    let scale = b.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
+    a.iter()
+        .zip(&b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+        / scale
+}

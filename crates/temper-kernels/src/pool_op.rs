@@ -101,18 +101,7 @@ mod tests {
     use burn::tensor::{Device, Distribution};
 
     use super::*;
-
-    fn max_relative_error(a: Tensor<4>, b: Tensor<4>) -> f32 {
-        let a = a.into_data().try_to_vec::<f32>().unwrap();
-        let b = b.into_data().try_to_vec::<f32>().unwrap();
-        assert_eq!(a.len(), b.len());
-        let scale = b.iter().fold(1e-12f32, |m, v| m.max(v.abs()));
-        a.iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs())
-            .fold(0.0, f32::max)
-            / scale
-    }
+    use crate::flex::max_relative_error;
 
     /// Output and input gradient equal Burn's `max_pool2d(relu(x))` on flex, for the conv
     /// block's 2×2 pooling and a generic overlapping one. Random normal inputs have no ties,
