@@ -132,25 +132,31 @@ pub fn affine(img: &AugImage, p: &AffineParams) -> AugImage {
         {
             return (d, out);
         }
-        let mut out = vec![0u8; d.len()];
-        let fill = p.fill.map(|v| v as f32);
-        let (hw, hh) = (d.w as f64 * 0.5, d.h as f64 * 0.5);
-        let mut px = [0f32; 3];
-        for i in 0..d.h {
-            let y = i as f64 + 0.5 - hh;
-            for j in 0..d.w {
-                let x = j as f64 + 0.5 - hw;
-                let u = m[0] * x + m[1] * y + m[2] + hw - 0.5;
-                let v = m[3] * x + m[4] * y + m[5] + hh - 0.5;
-                sample_at(src, d, u as f32, v as f32, p.interpolation, &fill, &mut px);
-                let base = (i * d.w + j) * d.c;
-                for k in 0..d.c {
-                    out[base + k] = q8(px[k]);
-                }
+        (d, affine_per_pixel(src, d, &m, p))
+    })
+}
+
+/// [`affine`] one output pixel at a time through [`sample_at`]: nearest-neighbour warps, and
+/// bilinear ones that `remap::affine_bilinear` declines (its tests' reference).
+pub(crate) fn affine_per_pixel(src: &[u8], d: Dims, m: &[f64; 6], p: &AffineParams) -> Vec<u8> {
+    let mut out = vec![0u8; d.len()];
+    let fill = p.fill.map(|v| v as f32);
+    let (hw, hh) = (d.w as f64 * 0.5, d.h as f64 * 0.5);
+    let mut px = [0f32; 3];
+    for i in 0..d.h {
+        let y = i as f64 + 0.5 - hh;
+        for j in 0..d.w {
+            let x = j as f64 + 0.5 - hw;
+            let u = m[0] * x + m[1] * y + m[2] + hw - 0.5;
+            let v = m[3] * x + m[4] * y + m[5] + hh - 0.5;
+            sample_at(src, d, u as f32, v as f32, p.interpolation, &fill, &mut px);
+            let base = (i * d.w + j) * d.c;
+            for k in 0..d.c {
+                out[base + k] = q8(px[k]);
             }
         }
-        (d, out)
-    })
+    }
+    out
 }
 
 /// A crop box on the input extended by padding: rows `top..top + height`, columns

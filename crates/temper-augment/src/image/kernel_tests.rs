@@ -10,14 +10,15 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::geometric::{
-    AffineParams, CropParams, ResizeParams, affine, crop, crop_resize, hflip, resize,
+    AffineParams, CropParams, ResizeParams, affine, affine_per_pixel, crop, crop_resize, hflip,
+    resize,
 };
 use super::noise::inverse_normal_cdf;
 use super::photometric::{
     gaussian_blur, gaussian_kernel, gaussian_noise, grayscale, hsv_to_rgb, hue, rgb_to_hsv,
     saturation, sharpness,
 };
-use super::raster::{AugImage, Interpolation, PaddingMode, pad_index, q8, sample_at};
+use super::raster::{AugImage, Interpolation, PaddingMode, pad_index, q8};
 use super::simd::{with_avx2, with_portable};
 
 fn random_image(rng: &mut ChaCha8Rng, w: u32, h: u32, rgb: bool) -> AugImage {
@@ -147,29 +148,11 @@ fn blur_kernel_matches_the_scalar_reference() {
     }
 }
 
-/// The float warp replaced by `remap.rs` ([`sample_at`] per pixel).
+/// The float warp replaced by `remap.rs` (`sample_at` per pixel), which `affine` still
+/// uses where `remap` declines.
 fn affine_reference(img: &AugImage, p: &AffineParams) -> AugImage {
     let m = p.inverse_matrix(img.width(), img.height());
-    img.map_raw(|src, d| {
-        let mut out = vec![0u8; d.len()];
-        let fill = p.fill.map(|v| v as f32);
-        let (hw, hh) = (d.w as f64 * 0.5, d.h as f64 * 0.5);
-        let mut px = [0f32; 3];
-        for i in 0..d.h {
-            let y = i as f64 + 0.5 - hh;
-            for j in 0..d.w {
-                let x = j as f64 + 0.5 - hw;
-                let u = m[0] * x + m[1] * y + m[2] + hw - 0.5;
-                let v = m[3] * x + m[4] * y + m[5] + hh - 0.5;
-                sample_at(src, d, u as f32, v as f32, p.interpolation, &fill, &mut px);
-                let base = (i * d.w + j) * d.c;
-                for k in 0..d.c {
-                    out[base + k] = q8(px[k]);
-                }
-            }
-        }
-        (d, out)
-    })
+    img.map_raw(|src, d| (d, affine_per_pixel(src, d, &m, p)))
 }
 
 #[test]
