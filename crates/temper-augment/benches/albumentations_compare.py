@@ -35,8 +35,12 @@ Commands (as run for the issue 5 comparison, at commit b598b50, on a 2-vCPU AMD 
     # criterion's middle `thrpt` estimate, and the reported value the median over 11 runs
     # interleaved with 4 runs of this script (temper, albu, temper, albu, ...).
 
+Later rounds (README): whole runs of the bench binary and of this script, alternated three
+times; and, because this VM's speed drifts over minutes, op by op: the bench binary on a few
+ids, then `--only OP` for each, four times.
+
 Optional arguments: `--repeats N` (default 7), `--only SUBSTRING` (run the ops whose name
-contains it).
+contains it: `--only scale` also runs `grayscale`).
 """
 
 import os
@@ -103,7 +107,7 @@ def ops(side):
             "Affine(shear x 10)",
         ),
         (
-            "shift-scale-rotate",
+            "affine",
             A.ShiftScaleRotate(
                 shift_limit=0.1, scale_limit=0.1, rotate_limit=15, interpolation=LIN,
                 border_mode=CONST, p=1,
@@ -203,8 +207,11 @@ def ops(side):
             ),
             "CoarseDropout(1 hole)",
         ),
-        ("resize", A.Resize(32, 32, interpolation=LIN), "Resize(32,LINEAR)"),
-        ("resize/area", A.Resize(32, 32, interpolation=cv2.INTER_AREA), "Resize(32,AREA)"),
+        # temper's `resize` (antialiased: every input pixel counts when shrinking) against
+        # OpenCV's antialiased shrink, and `antialias = false` (the 2x2 nearest pixels)
+        # against albumentations' default.
+        ("resize", A.Resize(32, 32, interpolation=cv2.INTER_AREA), "Resize(32,AREA)"),
+        ("resize/no-antialias", A.Resize(32, 32, interpolation=LIN), "Resize(32,LINEAR)"),
     ]
     # `{ op = "random-crop", padding = 2 }, { op = "rotate", degrees = 15 }, { op = "hflip" }`
     typical = A.Compose(

@@ -1,15 +1,15 @@
 //! Images per second of image augmentation, as issue 5 asks: every op alone (one thread), the
 //! typical pipeline (random-crop padding 2 + rotate ±15 + hflip) and the standard one (random
 //! resized crop + hflip + rotate ±15 + color jitter + Gaussian noise) with one thread and all,
-//! on 28x28 gray and 224x224 RGB; and the device path (`apply_batch_device`) on flex for the
-//! ops it covers.
+//! on 28x28 gray and 224x224 RGB; and the device path (`apply_batch_device`) for both
+//! pipelines on flex and, when an adapter exists, on wgpu.
 //!
 //! `cargo bench --bench augment` (from the workspace root; `-- op/` etc. to filter)
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, DeviceKind, Tensor, TensorData};
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use image::{GrayImage, RgbImage};
@@ -25,19 +25,21 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const SIZES: [(&str, bool, u32, usize); 2] =
     [("gray28", false, 28, 128), ("rgb224", true, 224, 32)];
 
-const OPS: [&str; 25] = [
+const OPS: [&str; 28] = [
     r#"{ op = "hflip", p = 1.0 }"#,
     r#"{ op = "vflip", p = 1.0 }"#,
     r#"{ op = "rotate", degrees = 15 }"#,
     r#"{ op = "translate", fraction = [0.1, 0.1] }"#,
     r#"{ op = "scale", range = [0.9, 1.1] }"#,
     r#"{ op = "shear", degrees = 10 }"#,
+    r#"{ op = "affine", degrees = 15, translate = [0.1, 0.1], scale = [0.9, 1.1] }"#,
     r#"{ op = "random-crop", padding = 4 }"#,
     r#"{ op = "random-resized-crop", scale = [0.8, 1.0] }"#,
     r#"{ op = "brightness" }"#,
     r#"{ op = "contrast" }"#,
     r#"{ op = "saturation" }"#,
     r#"{ op = "hue", shift = 0.1 }"#,
+    r#"{ op = "color-jitter", brightness = 0.4, contrast = 0.4, saturation = 0.4, hue = 0.1 }"#,
     r#"{ op = "gamma" }"#,
     r#"{ op = "gaussian-noise", sigma = 0.05 }"#,
     r#"{ op = "salt-and-pepper" }"#,
@@ -51,6 +53,7 @@ const OPS: [&str; 25] = [
     r#"{ op = "autocontrast", p = 1.0 }"#,
     r#"{ op = "random-erasing", p = 1.0 }"#,
     r#"{ op = "resize", size = 32 }"#,
+    r#"{ op = "resize", size = 32, antialias = false }"#,
 ];
 
 fn pipeline(ops: &str) -> Option<Pipeline> {
@@ -100,9 +103,14 @@ fn bench_ops(c: &mut Criterion) {
             let Some(pipe) = pipeline(spec) else {
                 panic!("bench op {spec} does not parse");
             };
-            let name = spec.split('"').nth(1).expect("op name");
+            let op = spec.split('"').nth(1).expect("op name");
+            let name = if spec.contains("antialias = false") {
+                format!("{op}/no-antialias")
+            } else {
+                op.to_string()
+            };
             let mut epoch = 0u32;
-            group.bench_function(name, |b| {
+            group.bench_function(&name, |b| {
                 b.iter(|| {
                     epoch = epoch.wrapping_add(1);
                     pool.install(|| black_box(augment_batch(&imgs, &pipe, 7, epoch, 0)))
@@ -156,41 +164,60 @@ fn bench_pipelines(c: &mut Criterion) {
     }
 }
 
-/// The device path on flex: parameters drawn on the host, pixels uploaded once, ops replayed
-/// on the tensor, result read back (so the work is done, not merely queued).
+/// The wgpu device if an adapter exists (a GPU, or lavapipe's software Vulkan on a CPU-only
+/// machine), else `None`.
+fn wgpu_device() -> Option<Device> {
+    std::panic::catch_unwind(|| {
+        Device::wgpu_options()
+            .device_kind(DeviceKind::DefaultDevice)
+            .init()
+    })
+    .ok()?
+    .ok()
+}
+
+/// The device path on flex and, when an adapter exists, on wgpu: parameters drawn on the
+/// host, pixels uploaded once, ops replayed on the tensor, result read back (so the work is
+/// done, not merely queued).
 fn bench_device(c: &mut Criterion) {
-    let device = Device::flex();
     let (typical, standard) = typical_and_standard();
-    for (size, rgb, side, n) in SIZES {
-        let imgs = images(rgb, side, n);
-        let c_ = if rgb { 3 } else { 1 };
-        let s = side as usize;
-        let mut raw = Vec::with_capacity(n * c_ * s * s);
-        for img in &imgs {
-            // Interleaved to planar.
-            let px = img.as_raw();
-            for ch in 0..c_ {
-                raw.extend((0..s * s).map(|p| px[p * c_ + ch] as f32));
+    let devices = [("flex", Some(Device::flex())), ("wgpu", wgpu_device())];
+    for (dname, device) in devices {
+        let Some(device) = device else {
+            eprintln!("no wgpu adapter: device-wgpu benches skipped");
+            continue;
+        };
+        for (size, rgb, side, n) in SIZES {
+            let imgs = images(rgb, side, n);
+            let c_ = if rgb { 3 } else { 1 };
+            let s = side as usize;
+            let mut raw = Vec::with_capacity(n * c_ * s * s);
+            for img in &imgs {
+                // Interleaved to planar.
+                let px = img.as_raw();
+                for ch in 0..c_ {
+                    raw.extend((0..s * s).map(|p| px[p * c_ + ch] as f32));
+                }
             }
+            let mut group = c.benchmark_group(format!("device-{dname}/{size}"));
+            settle(&mut group, n);
+            for (pname, pipe) in [("typical", &typical), ("standard", &standard)] {
+                let mut epoch = 0u32;
+                group.bench_function(pname, |b| {
+                    b.iter(|| {
+                        epoch = epoch.wrapping_add(1);
+                        let params = sample_batch(pipe, n, side, side, 7, epoch, 0);
+                        let t = Tensor::<4>::from_data(
+                            TensorData::new(raw.clone(), [n, c_, s, s]),
+                            &device,
+                        );
+                        let out = apply_batch_device(t, &params).expect("every op runs on device");
+                        black_box(out.into_data())
+                    })
+                });
+            }
+            group.finish();
         }
-        let mut group = c.benchmark_group(format!("device-flex/{size}"));
-        settle(&mut group, n);
-        for (pname, pipe) in [("typical", &typical), ("standard", &standard)] {
-            let mut epoch = 0u32;
-            group.bench_function(pname, |b| {
-                b.iter(|| {
-                    epoch = epoch.wrapping_add(1);
-                    let params = sample_batch(pipe, n, side, side, 7, epoch, 0);
-                    let t = Tensor::<4>::from_data(
-                        TensorData::new(raw.clone(), [n, c_, s, s]),
-                        &device,
-                    );
-                    let out = apply_batch_device(t, &params).expect("every op runs on device");
-                    black_box(out.into_data())
-                })
-            });
-        }
-        group.finish();
     }
 }
 

@@ -187,18 +187,21 @@ fn fuse<'a>(ops: &[&'a OpParams]) -> Vec<Leaf<'a>> {
     out
 }
 
-/// Ops that can run as one batch: same variant (`None` for a fused crop-resize) and, for the
-/// affine family, the same interpolation, which selects the sampler.
+/// Ops that can run as one batch: same variant (`None` for a fused crop-resize) and the same
+/// interpolation (the affine family's nearest or bilinear sampler; a resize's antialiasing).
 type Kind = (Option<Discriminant<OpParams>>, bool);
 
 fn kind(leaf: &Leaf) -> Kind {
     match leaf {
         Leaf::Op(p) => {
-            let nearest =
-                matches!(p, OpParams::Affine(a) if a.interpolation == Interpolation::Nearest);
-            (Some(discriminant(*p)), nearest)
+            let flag = match p {
+                OpParams::Affine(a) => a.interpolation == Interpolation::Nearest,
+                OpParams::Resize(r) => !r.antialias,
+                _ => false,
+            };
+            (Some(discriminant(*p)), flag)
         }
-        Leaf::CropResize(..) => (None, false),
+        Leaf::CropResize(_, r) => (None, !r.antialias),
     }
 }
 
@@ -274,7 +277,7 @@ fn apply_group(x: Tensor<4>, leaves: &[Leaf]) -> Result<Tensor<4>> {
     if let Leaf::CropResize(_, r) = leaves[0] {
         let crops = field!(leaves, Leaf::CropResize(c, _) => *c);
         let (ow, oh) = (r.width.max(1) as usize, r.height.max(1) as usize);
-        return Ok(geo::crop_resize(x, &crops, ow, oh));
+        return Ok(geo::crop_resize(x, &crops, ow, oh, r.antialias));
     }
     let ps = field!(leaves, Leaf::Op(p) => *p);
     Ok(match ps[0] {
@@ -283,8 +286,12 @@ fn apply_group(x: Tensor<4>, leaves: &[Leaf]) -> Result<Tensor<4>> {
         OpParams::VFlip => x.flip([2]),
         OpParams::Affine(_) => geo::affine(x, &field!(ps, OpParams::Affine(a) => a)),
         OpParams::Crop(_) => geo::crop(x, &field!(ps, OpParams::Crop(c) => c)),
-        // One output size per position (checked by the caller), so one filter for the group.
-        OpParams::Resize(r) => geo::resize(x, r.width.max(1) as usize, r.height.max(1) as usize),
+        // One output size per position (checked by the caller) and one antialiasing (the
+        // group's kind), so one filter for the group.
+        OpParams::Resize(r) => {
+            let (ow, oh) = (r.width.max(1) as usize, r.height.max(1) as usize);
+            geo::resize(x, ow, oh, r.antialias)
+        }
         OpParams::Brightness(_) => photo::brightness(x, field!(ps, OpParams::Brightness(f) => *f)),
         OpParams::Contrast(_) => photo::contrast(x, field!(ps, OpParams::Contrast(f) => *f)),
         OpParams::Saturation(_) => photo::saturation(x, field!(ps, OpParams::Saturation(f) => *f)),

@@ -7,6 +7,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use super::device::{fill_tensor, q8};
 use super::geometric::{AffineParams, CropParams};
 use super::raster::{Interpolation, PaddingMode, pad_index};
+use super::resize;
 
 /// The affine family through `grid_sample_2d`. Output pixel `(i, j)` has centred coordinates
 /// `x = j + 0.5 - W/2`, `y = i + 0.5 - H/2`; the inverse matrix maps them to centred input
@@ -151,7 +152,13 @@ pub(super) fn crop(x: Tensor<4>, ps: &[&CropParams]) -> Tensor<4> {
 /// ([`pad_for_boxes`]), and `B_i` likewise for columns. The fill (added back after) passes
 /// through unchanged because every weight row sums to 1. Agrees with the CPU path's crop then
 /// resize within float error before rounding, as [`resize`] does.
-pub(super) fn crop_resize(x: Tensor<4>, ps: &[&CropParams], ow: usize, oh: usize) -> Tensor<4> {
+pub(super) fn crop_resize(
+    x: Tensor<4>,
+    ps: &[&CropParams],
+    ow: usize,
+    oh: usize,
+    antialias: bool,
+) -> Tensor<4> {
     let device = x.device();
     let [m, c, h, w] = x.dims();
     let padded = pad_for_boxes(x, ps);
@@ -165,7 +172,7 @@ pub(super) fn crop_resize(x: Tensor<4>, ps: &[&CropParams], ow: usize, oh: usize
         let mut a = vec![0f32; m * out * np];
         for (i, p) in ps.iter().enumerate() {
             let n = len(p) as usize;
-            let weights = triangle_weights(n, out);
+            let weights = triangle_weights(n, out, antialias);
             for o in 0..out {
                 for k in 0..n {
                     a[(i * out + o) * np + src(p, k)] += weights[o * n + k];
@@ -189,27 +196,26 @@ pub(super) fn crop_resize(x: Tensor<4>, ps: &[&CropParams], ow: usize, oh: usize
     })
 }
 
-/// The CPU path's resize (`image::imageops::resize` with `FilterType::Triangle`, see
-/// [`geometric::resize`](super::geometric::resize)) as two matrix products: a vertical pass
-/// `Wv x` then a horizontal pass `(Wv x) Wh^T`, with the weight matrices built on the host
-/// from the sizes alone by [`triangle_weights`] (the same `f32` arithmetic as the `image`
-/// crate), the intermediate kept in `f32` and rounded once, as the `image` crate does. The
+/// The CPU path's resize ([`geometric::resize`](super::geometric::resize)) as two matrix
+/// products: a vertical pass `Wv x` then a horizontal pass `(Wv x) Wh^T`, with the weight
+/// matrices built on the host from the sizes alone by [`triangle_weights`] (the CPU path's
+/// own tables), the intermediate kept in `f32` and rounded once, as on the CPU. The
 /// products add the zero weights outside each window too and may sum in another order, so
 /// the result agrees within float error before rounding. Same size: unchanged (a copy on
 /// the CPU path).
-pub(super) fn resize(x: Tensor<4>, ow: usize, oh: usize) -> Tensor<4> {
+pub(super) fn resize(x: Tensor<4>, ow: usize, oh: usize, antialias: bool) -> Tensor<4> {
     let [m, c, h, w] = x.dims();
     if (ow, oh) == (w, h) {
         return x;
     }
     let device = x.device();
     let wv = Tensor::<4>::from_data(
-        TensorData::new(triangle_weights(h, oh), [1, 1, oh, h]),
+        TensorData::new(triangle_weights(h, oh, antialias), [1, 1, oh, h]),
         &device,
     )
     .expand([m, c, oh, h]);
     let wh = Tensor::<4>::from_data(
-        TensorData::new(triangle_weights(w, ow), [1, 1, ow, w]),
+        TensorData::new(triangle_weights(w, ow, antialias), [1, 1, ow, w]),
         &device,
     )
     .swap_dims(2, 3)
@@ -217,32 +223,14 @@ pub(super) fn resize(x: Tensor<4>, ow: usize, oh: usize) -> Tensor<4> {
     q8(wv.matmul(x).matmul(wh))
 }
 
-/// `[n_out, n_in]` row-major weights of the `image` crate's `vertical_sample` /
-/// `horizontal_sample` (image 0.25 `imageops/sample.rs`) with the triangle kernel of support
-/// 1: output `o` centres at `s = (o + 0.5) r` (`r = n_in / n_out`), reads inputs
-/// `floor(s - R) ..< ceil(s + R)` clamped to the image (`R = max(r, 1)`, the support widened
-/// when shrinking: antialiasing) with weight `tri((i - (s - 0.5)) / R)`, normalized to sum 1.
-fn triangle_weights(n_in: usize, n_out: usize) -> Vec<f32> {
-    let ratio = n_in as f32 / n_out as f32;
-    let sratio = ratio.max(1.0);
-    let support = sratio;
+/// `[n_out, n_in]` row-major weights of the CPU path's filter ([`resize::taps`], the same
+/// `f32` arithmetic), zero outside each output's taps.
+fn triangle_weights(n_in: usize, n_out: usize, antialias: bool) -> Vec<f32> {
+    let taps = resize::taps(n_in, n_out, antialias);
     let mut out = vec![0f32; n_out * n_in];
-    for o in 0..n_out {
-        let centre = (o as f32 + 0.5) * ratio;
-        let left = ((centre - support).floor() as i64).clamp(0, n_in as i64 - 1);
-        let right = ((centre + support).ceil() as i64).clamp(left + 1, n_in as i64);
-        let centre = centre - 0.5;
-        let row = &mut out[o * n_in..(o + 1) * n_in];
-        let mut sum = 0.0;
-        for i in left..right {
-            let t = ((i as f32 - centre) / sratio).abs();
-            let wt = if t < 1.0 { 1.0 - t } else { 0.0 };
-            row[i as usize] = wt;
-            sum += wt;
-        }
-        for v in &mut row[left as usize..right as usize] {
-            *v /= sum;
-        }
+    for (o, row) in out.chunks_exact_mut(n_in).enumerate() {
+        let (first, n) = (taps.first[o], taps.count[o]);
+        row[first..first + n].copy_from_slice(&taps.weights[o * taps.taps..][..n]);
     }
     out
 }

@@ -33,14 +33,20 @@ fn seeded_device(seed: u64) -> Device {
 
 #[test]
 fn device_resize_matches_cpu() {
-    for (w, h) in [(14, 11), (40, 33), (9, 28)] {
-        let mae = both(&format!("resize {w}x{h}"), |_, _, _, _| {
-            vec![OpParams::Resize(ResizeParams {
-                width: w,
-                height: h,
-            })]
-        });
-        assert!(mae <= 1.0, "resize {w}x{h}: MAE {mae}");
+    for antialias in [true, false] {
+        for (w, h) in [(14, 11), (40, 33), (9, 28)] {
+            let mae = both(&format!("resize {w}x{h} {antialias}"), |_, _, _, _| {
+                vec![OpParams::Resize(ResizeParams {
+                    width: w,
+                    height: h,
+                    antialias,
+                })]
+            });
+            assert!(
+                mae <= 1.0,
+                "resize {w}x{h} antialias {antialias}: MAE {mae}"
+            );
+        }
     }
     // A crop then a resize per sample (a random-resized crop, run as one fused op): boxes of
     // different sizes reaching into constant (per-sample fill), reflect and edge padding.
@@ -50,6 +56,7 @@ fn device_resize_matches_cpu() {
         PaddingMode::Edge,
     ];
     let mae = both("crop+resize", |i, rng, _, _| {
+        let antialias = i % 2 == 0;
         vec![
             OpParams::Crop(CropParams {
                 top: rng.random_range(-4..6),
@@ -62,6 +69,7 @@ fn device_resize_matches_cpu() {
             OpParams::Resize(ResizeParams {
                 width: 16,
                 height: 12,
+                antialias,
             }),
         ]
     });
@@ -74,6 +82,7 @@ fn device_resize_matches_cpu() {
     let params = vec![vec![OpParams::Resize(ResizeParams {
         width: 2,
         height: 1,
+        antialias: true,
     })]];
     let out = apply_batch_device(to_tensor(&[img], &Device::flex()), &params).unwrap();
     assert_eq!(

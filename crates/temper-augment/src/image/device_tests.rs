@@ -342,6 +342,7 @@ fn device_rejects_ragged_sizes_and_bad_batches() {
         OpParams::Resize(ResizeParams {
             width: s,
             height: s,
+            antialias: true,
         })
     };
     let err = run(vec![

@@ -235,13 +235,18 @@ pub struct ResizeParams {
     pub width: u32,
     /// Output height.
     pub height: u32,
+    /// Widen the filter when shrinking (torchvision `antialias=True`); without, plain
+    /// bilinear interpolation of the 2x2 nearest pixels (OpenCV `INTER_LINEAR`).
+    pub antialias: bool,
 }
 
 /// Bilinear resize with PIL's `BILINEAR` filter: a triangle kernel on half-pixel centres,
 /// widened by the scale factor when shrinking (antialiasing), which is torchvision's
-/// `F.resize(..., BILINEAR, antialias=True)`. Enlarging is plain bilinear interpolation.
-/// Computes what `image::imageops::resize(.., FilterType::Triangle)` computes, byte for byte
-/// (see [`super::resize`]). Same size: a copy.
+/// `F.resize(..., BILINEAR, antialias=True)` and what `image::imageops::resize(..,
+/// FilterType::Triangle)` computes, byte for byte (see [`super::resize`]). Without
+/// `antialias`, or when enlarging, plain bilinear interpolation: each output pixel blends
+/// the 2x2 input pixels around `(o + 0.5) r - 0.5`, edges replicated (OpenCV
+/// `INTER_LINEAR`, torchvision `antialias=False`). Same size: a copy.
 pub fn resize(img: &AugImage, p: &ResizeParams) -> AugImage {
     if p.width == img.width() && p.height == img.height() {
         return img.clone();
@@ -260,7 +265,7 @@ pub fn resize(img: &AugImage, p: &ResizeParams) -> AugImage {
             h: d.h,
             c: d.c,
         };
-        (od, resize::resize(win, w, h))
+        (od, resize::resize(win, w, h, p.antialias))
     })
 }
 
@@ -289,6 +294,9 @@ pub(crate) fn crop_resize(img: &AugImage, c: &CropParams, r: &ResizeParams) -> O
             h: c.height as usize,
             c: d.c,
         };
-        (Dims { w, h, c: d.c }, resize::resize(win, w, h))
+        (
+            Dims { w, h, c: d.c },
+            resize::resize(win, w, h, r.antialias),
+        )
     }))
 }

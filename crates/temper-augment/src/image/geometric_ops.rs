@@ -358,7 +358,7 @@ impl CenterCropConfig {
 }
 
 /// `random-resized-crop`: torchvision `RandomResizedCrop(size, scale=(0.08, 1.0),
-/// ratio=(3/4, 4/3))`, bilinear with antialiasing.
+/// ratio=(3/4, 4/3), antialias=True)`, bilinear.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RandomResizedCropConfig {
@@ -368,6 +368,9 @@ pub struct RandomResizedCropConfig {
     pub scale: [f32; 2],
     /// Range of the aspect ratio width/height, sampled log-uniformly; default `[3/4, 4/3]`.
     pub ratio: [f32; 2],
+    /// Widen the filter when the crop shrinks (see [`ResizeConfig::antialias`]); default
+    /// true.
+    pub antialias: bool,
 }
 
 impl Default for RandomResizedCropConfig {
@@ -376,6 +379,7 @@ impl Default for RandomResizedCropConfig {
             size: None,
             scale: [0.08, 1.0],
             ratio: [3.0 / 4.0, 4.0 / 3.0],
+            antialias: true,
         }
     }
 }
@@ -439,18 +443,29 @@ impl RandomResizedCropConfig {
             OpParams::Resize(ResizeParams {
                 width: ow,
                 height: oh,
+                antialias: self.antialias,
             }),
         ])
     }
 }
 
-/// `resize`: torchvision `Resize([h, w])`, bilinear with antialiasing. A single number means a
+/// `resize`: torchvision `Resize([h, w], antialias=True)`, bilinear. A single number means a
 /// square (torchvision's single number sets the shorter side instead).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResizeConfig {
     /// Output size.
     pub size: Size,
+    /// When shrinking, widen the bilinear filter by the scale factor so every input pixel
+    /// counts (torchvision `antialias=True`, PIL `BILINEAR`); default true. False reads only
+    /// the 2x2 pixels nearest each output (OpenCV `INTER_LINEAR`, albumentations' default):
+    /// faster, and aliased when shrinking by more than 2x.
+    #[serde(default = "antialias_default")]
+    pub antialias: bool,
+}
+
+fn antialias_default() -> bool {
+    true
 }
 
 impl ResizeConfig {
@@ -465,7 +480,11 @@ impl ResizeConfig {
     /// Draws nothing.
     pub fn sample(&self, _rng: &mut ChaCha8Rng, _width: u32, _height: u32) -> OpParams {
         let (height, width) = self.size.hw();
-        OpParams::Resize(ResizeParams { width, height })
+        OpParams::Resize(ResizeParams {
+            width,
+            height,
+            antialias: self.antialias,
+        })
     }
 }
 

@@ -4,7 +4,9 @@ use image::{GrayImage, RgbImage};
 
 use super::common::Size;
 use super::geometric::{AffineParams, CropParams, ResizeParams, affine, crop, hflip, resize};
-use super::geometric_ops::{CenterCropConfig, RandomCropConfig, RandomResizedCropConfig};
+use super::geometric_ops::{
+    CenterCropConfig, RandomCropConfig, RandomResizedCropConfig, ResizeConfig,
+};
 use super::params::OpParams;
 use super::pipeline::sample_rng;
 use super::raster::{AugImage, Interpolation, PaddingMode, pad_index};
@@ -233,6 +235,7 @@ fn resize_is_pil_bilinear() {
         &ResizeParams {
             width: 4,
             height: 1,
+            antialias: true,
         },
     );
     assert_eq!(out.as_raw(), &[0, 64, 191, 255]);
@@ -243,7 +246,32 @@ fn resize_is_pil_bilinear() {
         &ResizeParams {
             width: 3,
             height: 2,
+            antialias: true,
         },
     );
     assert!(small.as_raw().iter().all(|&v| v == 123));
+}
+
+#[test]
+fn antialias_reaches_the_resize_params() {
+    let rng = || sample_rng(3, 1, 0);
+    let resize_of = |p: OpParams| match p {
+        OpParams::Resize(r) => r,
+        OpParams::Sequence(ops) => match ops.last() {
+            Some(OpParams::Resize(r)) => *r,
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    let on: ResizeConfig = toml::from_str("size = 32").unwrap();
+    let off: ResizeConfig = toml::from_str("size = 32\nantialias = false").unwrap();
+    assert!(
+        resize_of(on.sample(&mut rng(), 64, 64)).antialias,
+        "default on"
+    );
+    let r = resize_of(off.sample(&mut rng(), 64, 64));
+    assert_eq!((r.width, r.height, r.antialias), (32, 32, false));
+    let rrc: RandomResizedCropConfig = toml::from_str("antialias = false").unwrap();
+    assert!(!resize_of(rrc.sample(&mut rng(), 64, 64)).antialias);
+    assert!(RandomResizedCropConfig::default().antialias);
 }

@@ -1,6 +1,6 @@
-//! The vectorized / fixed-point kernels (`blur`, `remap`, `resize`, `color`, `noise`, `q8`)
-//! against straightforward references: the scalar implementations they replaced (kept here
-//! verbatim, as of commit 3ba716b), the `image` crate's resize, and closed forms. Each
+//! The vectorized / fixed-point kernels (`blur`, `remap`, `color`, `lut`, `noise`, `q8`;
+//! `resize` in `resize_tests.rs`) against straightforward references: the scalar
+//! implementations they replaced (kept here verbatim, as of commit 3ba716b) and closed forms. Each
 //! kernel also runs capped at its AVX2 build ([`with_avx2`]; the default run takes the AVX-512
 //! build where the CPU has one) and with the vector builds disabled ([`with_portable`]), which
 //! must give the same bytes.
@@ -9,10 +9,7 @@ use image::{GrayImage, RgbImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::geometric::{
-    AffineParams, CropParams, ResizeParams, affine, affine_per_pixel, crop, crop_resize, hflip,
-    resize,
-};
+use super::geometric::{AffineParams, affine, affine_per_pixel, hflip};
 use super::noise::inverse_normal_cdf;
 use super::photometric::{
     gaussian_blur, gaussian_kernel, gaussian_noise, grayscale, hsv_to_rgb, hue, rgb_to_hsv,
@@ -21,7 +18,7 @@ use super::photometric::{
 use super::raster::{AugImage, Interpolation, PaddingMode, pad_index, q8};
 use super::simd::{with_avx2, with_portable};
 
-fn random_image(rng: &mut ChaCha8Rng, w: u32, h: u32, rgb: bool) -> AugImage {
+pub(super) fn random_image(rng: &mut ChaCha8Rng, w: u32, h: u32, rgb: bool) -> AugImage {
     let c = if rgb { 3 } else { 1 };
     let data: Vec<u8> = (0..w * h * c).map(|_| rng.random()).collect();
     AugImage::from_raw(w, h, c as usize, data).unwrap()
@@ -198,78 +195,6 @@ fn warp_kernel_is_the_per_pixel_path_bit_for_bit() {
             }
         }
     }
-}
-
-#[test]
-fn resize_kernel_is_the_image_crate_bit_for_bit() {
-    use image::imageops::{FilterType, resize as image_resize};
-    let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let sizes = [(1, 1), (3, 1), (1, 4), (5, 7), (28, 28), (37, 23), (64, 50)];
-    let targets = [
-        (1, 1),
-        (2, 9),
-        (9, 2),
-        (32, 32),
-        (14, 14),
-        (100, 61),
-        (28, 41),
-    ];
-    for (w, h) in sizes {
-        for (ow, oh) in targets {
-            let g = random_image(&mut rng, w, h, false);
-            let c = random_image(&mut rng, w, h, true);
-            let p = ResizeParams {
-                width: ow,
-                height: oh,
-            };
-            let (AugImage::Gray(gi), AugImage::Rgb(ci)) = (&g, &c) else {
-                unreachable!()
-            };
-            let want_g = AugImage::Gray(image_resize(gi, ow, oh, FilterType::Triangle));
-            let want_c = AugImage::Rgb(image_resize(ci, ow, oh, FilterType::Triangle));
-            assert_eq!(resize(&g, &p), want_g, "{w}x{h} -> {ow}x{oh} gray");
-            assert_eq!(resize(&c, &p), want_c, "{w}x{h} -> {ow}x{oh} rgb");
-            assert_eq!(with_portable(|| resize(&c, &p)), want_c);
-            assert_eq!(with_avx2(|| resize(&c, &p)), want_c);
-        }
-    }
-}
-
-#[test]
-fn fused_crop_resize_equals_crop_then_resize() {
-    let mut rng = ChaCha8Rng::seed_from_u64(5);
-    let img = random_image(&mut rng, 40, 30, true);
-    for _ in 0..20 {
-        let (h, w) = (rng.random_range(1..=30u32), rng.random_range(1..=40u32));
-        let c = CropParams {
-            top: rng.random_range(0..=30 - h) as i64,
-            left: rng.random_range(0..=40 - w) as i64,
-            height: h,
-            width: w,
-            padding_mode: PaddingMode::Constant,
-            fill: [0; 3],
-        };
-        let r = ResizeParams {
-            width: rng.random_range(1..50),
-            height: rng.random_range(1..50),
-        };
-        let fused = crop_resize(&img, &c, &r).expect("box inside");
-        assert_eq!(fused, resize(&crop(&img, &c), &r));
-    }
-    // A box reaching into padding is not fused.
-    let outside = CropParams {
-        top: -1,
-        left: 0,
-        height: 5,
-        width: 5,
-        padding_mode: PaddingMode::Constant,
-        fill: [0; 3],
-    };
-    let r = ResizeParams {
-        width: 3,
-        height: 3,
-    };
-    assert!(crop_resize(&img, &outside, &r).is_none());
 }
 
 /// The scalar colour ops replaced by `color.rs`.
@@ -474,4 +399,50 @@ fn noise_table_is_the_normal_distribution() {
     // Same seed, same field; another seed, another field.
     assert_eq!(gaussian_noise(&flat, 0.0, 0.1, 9), out);
     assert_ne!(gaussian_noise(&flat, 0.0, 0.1, 10), out);
+}
+
+#[test]
+fn table_lookup_is_indexing_on_every_build() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let table: [u8; 256] = std::array::from_fn(|_| rng.random());
+    // Every byte value (both halves of the table, both sides of the top bit), then lengths
+    // around the 64-byte step.
+    let every: Vec<u8> = (0..=255).chain((0..=255).rev()).collect();
+    let mut inputs = vec![every];
+    for len in [0, 1, 63, 64, 65, 200, 4113] {
+        inputs.push((0..len).map(|_| rng.random()).collect());
+    }
+    for src in inputs {
+        let want: Vec<u8> = src.iter().map(|&v| table[usize::from(v)]).collect();
+        let run = || {
+            let mut out = vec![0u8; src.len()];
+            super::lut::apply(&src, &table, &mut out);
+            out
+        };
+        assert_eq!(run(), want, "{} values", src.len());
+        assert_eq!(with_avx2(run), want);
+        assert_eq!(with_portable(run), want);
+    }
+}
+
+#[test]
+fn luma_sum_is_the_sequential_sum() {
+    use super::photometric::LUMA;
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    // Up to 512 x 512 pixels the sum is exact, so any order gives the same bits.
+    for pixels in [0, 1, 15, 16, 17, 1000, 50_176, 512 * 512] {
+        let src: Vec<u8> = (0..3 * pixels).map(|_| rng.random()).collect();
+        let want: f64 = src
+            .chunks_exact(3)
+            .map(|p| (LUMA[0] * p[0] as f32 + LUMA[1] * p[1] as f32 + LUMA[2] * p[2] as f32) as f64)
+            .sum();
+        // (`==`, not bits: the empty iterator's sum is -0.)
+        assert_eq!(super::color::luma_sum(&src), want, "{pixels} pixels");
+        assert_eq!(with_avx2(|| super::color::luma_sum(&src)), want);
+        assert_eq!(with_portable(|| super::color::luma_sum(&src)), want);
+    }
+    // All white: 512 x 512 lumas of 0.2989 * 255 + 0.587 * 255 + 0.114 * 255 (in f32).
+    let white = vec![255u8; 3 * 512 * 512];
+    let one = (LUMA[0] * 255.0 + LUMA[1] * 255.0 + LUMA[2] * 255.0) as f64;
+    assert_eq!(super::color::luma_sum(&white), one * (512.0 * 512.0));
 }

@@ -31,6 +31,7 @@ mod device_photometric;
 mod error;
 pub mod geometric;
 pub mod geometric_ops;
+mod lut;
 pub mod mix;
 mod noise;
 pub mod occlusion;
@@ -43,6 +44,8 @@ pub mod policy;
 pub mod raster;
 mod remap;
 mod resize;
+#[cfg(target_arch = "x86_64")]
+mod resize_x86;
 pub mod settings;
 mod simd;
 
@@ -58,6 +61,8 @@ mod kernel_tests;
 mod photometric_tests;
 #[cfg(test)]
 mod pipeline_tests;
+#[cfg(test)]
+mod resize_tests;
 
 pub use device::apply_batch_device;
 pub use error::{ImageAugError, Result};

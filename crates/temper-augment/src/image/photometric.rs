@@ -19,20 +19,18 @@ use super::raster::{AugImage, Dims, q8};
 pub const LUMA: [f32; 3] = [0.2989, 0.587, 0.114];
 
 #[inline]
-fn luma(px: &[u8]) -> f32 {
-    LUMA[0] * px[0] as f32 + LUMA[1] * px[1] as f32 + LUMA[2] * px[2] as f32
-}
-
-#[inline]
 fn blend(a: f32, b: f32, f: f32) -> u8 {
     q8(f * a + (1.0 - f) * b)
 }
 
 /// Applies a 256-entry table to every value.
 fn lut(img: &AugImage, table: impl Fn(u8) -> u8) -> AugImage {
-    // A fixed-size table indexed by a byte needs no bounds check in the loop.
     let t: [u8; 256] = std::array::from_fn(|v| table(v as u8));
-    img.map_raw(|src, d| (d, src.iter().map(|&v| t[usize::from(v)]).collect()))
+    img.map_raw(|src, d| {
+        let mut out = vec![0u8; src.len()];
+        super::lut::apply(src, &t, &mut out);
+        (d, out)
+    })
 }
 
 /// `blend(img, 0, f)` = `f v` (torchvision `adjust_brightness`, PIL `ImageEnhance.Brightness`).
@@ -46,8 +44,8 @@ pub fn contrast(img: &AugImage, factor: f32) -> AugImage {
     let raw = img.as_raw();
     let n = (img.width() as usize * img.height() as usize).max(1) as f64;
     let sum: f64 = match img {
-        AugImage::Gray(_) => raw.iter().map(|&v| v as f64).sum(),
-        AugImage::Rgb(_) => raw.chunks_exact(3).map(|p| luma(p) as f64).sum(),
+        AugImage::Gray(_) => raw.iter().map(|&v| u64::from(v)).sum::<u64>() as f64,
+        AugImage::Rgb(_) => color::luma_sum(raw),
     };
     let mean = (sum / n) as f32;
     lut(img, |v| blend(v as f32, mean, factor))

@@ -271,6 +271,11 @@ fn settings_parse_and_name_the_op_and_field_on_error() {
         e.contains("op \"one-of\": op \"gaussian-blur\": kernel_size = 4 must be odd"),
         "{e}"
     );
+    let e = err(r#"ops = [ { op = "resize", size = 32, antialias = "no" } ]"#);
+    assert!(
+        e.starts_with("op \"resize\": invalid type") && e.contains("boolean"),
+        "{e}"
+    );
     let e = err(r#"ops = [ { degrees = 3 } ]"#);
     assert!(e.contains("missing field `op`"), "{e}");
     assert!(err("colour = 1").contains("unknown field `colour`"));
