@@ -157,13 +157,15 @@ fn warp_kernel_is_the_per_pixel_path_bit_for_bit() {
     // Same positions, weights and sum order as the per-pixel path: identical bytes, for any
     // matrix (including a zoom that throws every position far outside), size and fill.
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    // Widths below and above the AVX2 path's 8-pixel groups, with and without a partial
-    // last group; the 200x120 case also has long interior runs and whole groups outside.
+    // Widths below and above the AVX2 path's 8-pixel groups and the AVX-512 path's 16, with
+    // and without a partial last group; the 200x120 case also has long interior runs and
+    // whole groups outside.
     for (w, h) in [
         (1, 1),
         (2, 2),
         (1, 5),
         (9, 4),
+        (16, 3),
         (31, 17),
         (64, 48),
         (200, 120),

@@ -43,6 +43,8 @@ pub mod pipeline;
 pub mod policy;
 pub mod raster;
 mod remap;
+#[cfg(target_arch = "x86_64")]
+mod remap_avx512;
 mod resize;
 #[cfg(target_arch = "x86_64")]
 mod resize_x86;

@@ -4,9 +4,10 @@
 //! per-pixel path (test `warp_kernel_is_the_per_pixel_path_bit_for_bit`); a CPU result that
 //! differs from the device's float result by a rounding flip would be amplified by the ops
 //! after it. What is faster: a row's input positions are computed in one vectorized pass;
-//! with AVX2, eight pixels at a time fetch their neighbours (8-byte loads where all lie
-//! inside, masked gathers with the fill value for neighbours outside elsewhere) and blend
-//! them as eight-lane vectors, and groups entirely outside are the fill value; without,
+//! with AVX-512 sixteen pixels at a time (`remap_avx512.rs`), with AVX2 eight, fetch their
+//! neighbours (8-byte loads where all lie inside, masked gathers with the fill value for
+//! neighbours outside elsewhere) and blend them as vectors, and groups entirely outside are
+//! the fill value; without,
 //! pixels whose 2x2 neighbourhood lies inside the image take a branch-free path, RGB summed
 //! as one 4-lane vector, into an `f32` row rounded in one vectorized pass, and only the
 //! others go through `sample_at`. Also here: the AVX2 row mirror of `hflip` on RGB.
@@ -35,6 +36,19 @@ pub(crate) fn affine_bilinear(src: &[u8], d: Dims, m: &[f64; 6], fill: [u8; 3]) 
         positions(m, d, i, &xs, &mut us, &mut vs);
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && !super::simd::portable_only() {
+            if super::simd::level() == super::simd::Level::Avx512 {
+                // SAFETY: the CPU has AVX-512 (`level` checked it).
+                let done = unsafe {
+                    if d.c == 1 {
+                        super::remap_avx512::warp_row::<1>(src, d, &us, &vs, &fill, row)
+                    } else {
+                        super::remap_avx512::warp_row::<3>(src, d, &us, &vs, &fill, row)
+                    }
+                };
+                if done {
+                    continue;
+                }
+            }
             // SAFETY: the CPU has AVX2 (checked just above).
             unsafe {
                 if d.c == 1 {
@@ -123,6 +137,35 @@ multiversion! {
     }
 }
 
+/// One pixel through `sample_at`, rounded: the vector warps' fallback near the buffer's end.
+pub(crate) fn pixel<const C: usize>(
+    src: &[u8],
+    d: Dims,
+    u: f32,
+    v: f32,
+    fill: &[f32; 3],
+    out: &mut [u8],
+) {
+    let mut px = [0f32; 3];
+    sample_at(src, d, u, v, Interpolation::Bilinear, fill, &mut px);
+    for k in 0..C {
+        out[k] = q8(px[k]);
+    }
+}
+
+/// How a vector warp computes a group of pixels (8 with AVX2, 16 with AVX-512).
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    /// Every neighbour outside: the fill value.
+    Fill,
+    /// A read would pass the buffer's end: pixel by pixel ([`pixel`]).
+    Scalar,
+    /// Every neighbour inside: plain 8-byte loads of neighbour pairs.
+    Pairs,
+    /// Masked gathers, the fill value for neighbours outside.
+    Gather,
+}
+
 /// Mirrors an RGB row in place (pixel order reversed, channel order kept) with byte
 /// shuffles, five pixels per 16-byte vector; `false` (row untouched) without AVX2.
 pub(crate) fn mirror_rgb_row(row: &mut [u8]) -> bool {
@@ -150,8 +193,9 @@ pub(crate) fn mirror_rgb_row(row: &mut [u8]) -> bool {
 mod avx2 {
     use std::arch::x86_64::*;
 
-    use super::super::raster::{Dims, Interpolation, q8, sample_at};
+    use super::super::raster::Dims;
     use super::super::simd::avx2::{q8x8, store_rgb8};
+    use super::{Kind, pixel};
 
     /// Byte `SHIFT / 8` of eight 32-bit words, as `f32`.
     #[target_feature(enable = "avx2")]
@@ -223,15 +267,6 @@ mod avx2 {
             _mm256_cmp_ps::<_CMP_GE_OQ>(x, _mm256_set1_ps(lo)),
             _mm256_cmp_ps::<_CMP_LE_OQ>(x, _mm256_set1_ps(hi)),
         ))
-    }
-
-    /// One pixel through `sample_at`, rounded.
-    fn pixel<const C: usize>(src: &[u8], d: Dims, u: f32, v: f32, fill: &[f32; 3], out: &mut [u8]) {
-        let mut px = [0f32; 3];
-        sample_at(src, d, u, v, Interpolation::Bilinear, fill, &mut px);
-        for k in 0..C {
-            out[k] = q8(px[k]);
-        }
     }
 
     /// One output row (`C` = 1 or 3 channels) from its input positions.
@@ -443,19 +478,6 @@ mod avx2 {
         {
             o.copy_from_slice(s);
         }
-    }
-
-    /// How a group of 8 pixels is computed.
-    #[derive(Clone, Copy)]
-    enum Kind {
-        /// Every neighbour outside: the fill value.
-        Fill,
-        /// A read would pass the buffer's end: pixel by pixel.
-        Scalar,
-        /// Every neighbour inside: [`pairs`].
-        Pairs,
-        /// Masked gathers, the fill value for neighbours outside.
-        Gather,
     }
 
     /// A group's weights (`w00, w01, w10, w11`), neighbour masks and top-left offsets.

@@ -201,3 +201,25 @@ pub(crate) mod avx2 {
         }
     }
 }
+
+/// AVX-512 building blocks of the hand-vectorized kernels (sixteen lanes per vector).
+#[cfg(target_arch = "x86_64")]
+pub(crate) mod avx512 {
+    use std::arch::x86_64::*;
+
+    /// `raster::q8` on 16 lanes (as [`super::avx2::q8x8`]): clamp to `[0, 255]` (NaN gives
+    /// 0), round half to even by adding 2^23, then move ties that went down up. Result in
+    /// `i32` lanes.
+    #[target_feature(enable = "avx512f")]
+    pub(crate) fn q8x16(v: __m512) -> __m512i {
+        let magic = _mm512_set1_ps(8_388_608.0);
+        let c = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255.0));
+        let b = _mm512_add_ps(c, magic);
+        let tie = _mm512_cmpeq_ps_mask(
+            _mm512_sub_ps(c, _mm512_sub_ps(b, magic)),
+            _mm512_set1_ps(0.5),
+        );
+        let r = _mm512_sub_epi32(_mm512_castps_si512(b), _mm512_castps_si512(magic));
+        _mm512_mask_add_epi32(r, tie, r, _mm512_set1_epi32(1))
+    }
+}
