@@ -152,7 +152,12 @@ pub(crate) fn resize(src: Window<'_>, ow: usize, oh: usize, antialias: bool) -> 
     // The column pass's row, then zeros: padded taps (zero weight), the 4th lane of an RGB
     // pixel read as 4 floats and the row plan's 32-float windows read zeros past the row.
     let mut acc = vec![0f32; n_in + (cols.taps * c + 1).max(RowPlan::REACH)];
-    let mut sums = vec![0f32; ow * c + 1];
+    // The portable row passes' `f32` row; the row plan writes bytes directly.
+    let mut sums = if plan.is_some() {
+        Vec::new()
+    } else {
+        vec![0f32; ow * c + 1]
+    };
     let mut out = vec![0u8; ow * oh * c];
     let mut inputs: Vec<&[u8]> = Vec::with_capacity(rows.taps);
     for (oy, out_row) in out.chunks_exact_mut(ow * c).enumerate() {
