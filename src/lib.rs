@@ -1,13 +1,24 @@
-//! temper: regularization, learning-rate schedules, optimizers, data and a trainer for Burn
-//! models, in one place. This facade re-exports the workspace's library crates so a Burn
-//! project can depend on `temper` alone.
+//! temper: regularization, learning-rate schedules, optimizers, augmentation, tuning, data and
+//! a trainer for Burn models, in one place. This facade re-exports every library crate of the
+//! workspace, so a Burn project can depend on `temper` alone.
 //!
-//! - [`data`]: validated MNIST IDX reader, bundled MNIST, seeded splits, Burn batcher.
-//! - [`model`]: MLP and CNN classifiers with `TrainStep`/`InferenceStep`.
-//! - [`optim`]: optimizer presets with PyTorch's defaults, learning-rate schedules.
-//! - [`train`]: the experiment file and the training loop behind `temper train`.
+//! - [`augment`]: image ops and policies (RandAugment, TrivialAugment, ...), MixUp/CutMix, EDA
+//!   text augmentation, audio augmentation.
+//! - [`data`]: the [`ImageData`](data::ImageData) trait, validated MNIST/CIFAR-10/image-folder
+//!   readers, bundled MNIST, seeded splits, Burn batcher.
+//! - [`kernels`]: fast CPU kernels for Burn's flex backend (conv2d, pooling, one-pass Adam).
+//! - [`model`]: MLP, CNN and ResNet classifiers with `TrainStep`/`InferenceStep`.
+//! - [`optim`]: optimizer presets with PyTorch's defaults, learning-rate schedules, penalties,
+//!   clipping, early stopping, EMA, hypergradients, the dropout family.
+//! - [`train`]: the experiment file and the training loop behind `temper train`; any Burn
+//!   module implementing [`ImageClassifier`](train::ImageClassifier) trains through
+//!   [`train_model`](train::train_model).
+//! - [`tune`]: search spaces, samplers, pruners and persistent studies.
 
+pub use temper_augment as augment;
 pub use temper_data as data;
+pub use temper_kernels as kernels;
 pub use temper_model as model;
 pub use temper_optim as optim;
 pub use temper_train as train;
+pub use temper_tune as tune;

@@ -2,7 +2,7 @@
 //! terminal), and one line per epoch and per trial.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
-use temper_train::{EpochMetrics, Progress};
+use temper_train::{EpochMetrics, Progress, TuneProgress};
 
 #[derive(Default)]
 pub struct Bars {
@@ -70,24 +70,6 @@ impl Progress for Bars {
         }
     }
 
-    fn trial_start(&mut self, number: u64, done: usize, total: usize, params: &str) {
-        let bar = self.trials.get_or_insert_with(|| {
-            let style = ProgressStyle::with_template("trials [{bar:30}] {pos}/{len} {msg}")
-                .expect("valid template")
-                .progress_chars("=> ");
-            self.multi
-                .insert(0, ProgressBar::new(total as u64).with_style(style))
-        });
-        bar.set_length(total as u64);
-        bar.set_position(done as u64);
-        bar.set_message(format!("trial {number}"));
-        self.line(&format!("trial {number}: {params}"));
-    }
-
-    fn trial_end(&mut self, line: &str) {
-        self.line(line);
-    }
-
     fn epoch_end(&mut self, m: &EpochMetrics) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
@@ -105,5 +87,25 @@ impl Progress for Bars {
             m.lr,
             m.seconds
         ));
+    }
+}
+
+impl TuneProgress for Bars {
+    fn trial_start(&mut self, number: u64, done: usize, total: usize, params: &str) {
+        let bar = self.trials.get_or_insert_with(|| {
+            let style = ProgressStyle::with_template("trials [{bar:30}] {pos}/{len} {msg}")
+                .expect("valid template")
+                .progress_chars("=> ");
+            self.multi
+                .insert(0, ProgressBar::new(total as u64).with_style(style))
+        });
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(format!("trial {number}"));
+        self.line(&format!("trial {number}: {params}"));
+    }
+
+    fn trial_end(&mut self, line: &str) {
+        self.line(line);
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release -p temper-augment --example build_synonyms -- \
-//!     ../shared/data/wordnet-3.0 assets/text/wordnet-synonyms.tsv.gz
+//!     ../shared/data/wordnet-3.0 crates/temper-augment/assets/text/wordnet-synonyms.tsv.gz
 //! ```
 
 use std::path::PathBuf;

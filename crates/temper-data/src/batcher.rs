@@ -3,12 +3,15 @@
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::dataset::{ImageDataset, ImageItem};
+use crate::dataset::{ImageData, ImageItem};
 
 /// Per-channel normalization `x = (p / 255 - mean[c]) / std[c]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Normalization {
+    /// Per-channel mean in `[0, 1]` pixel units; channel `c` uses `mean[c % mean.len()]`.
     pub mean: Vec<f32>,
+    /// Per-channel standard deviation in `[0, 1]` pixel units; channel `c` uses
+    /// `std[c % std.len()]`.
     pub std: Vec<f32>,
 }
 
@@ -28,7 +31,7 @@ impl Normalization {
     ///
     /// # Panics
     /// When `indices` is empty.
-    pub fn fit(dataset: &ImageDataset, indices: &[usize]) -> Self {
+    pub fn fit(dataset: &(impl ImageData + ?Sized), indices: &[usize]) -> Self {
         assert!(!indices.is_empty(), "cannot fit normalization on no image");
         let [c, h, w] = dataset.image_shape();
         let plane = h * w;
@@ -82,12 +85,14 @@ pub struct ImageBatch {
 /// Burn [`Batcher`] from [`ImageItem`]s to an [`ImageBatch`].
 #[derive(Debug, Clone)]
 pub struct ImageBatcher {
+    /// The normalization applied to every image.
     pub normalization: Normalization,
     /// `[C, H, W]` of the images it batches.
     pub image_shape: [usize; 3],
 }
 
 impl ImageBatcher {
+    /// A batcher of `[C, H, W]` images of `image_shape`, normalized with `normalization`.
     pub fn new(normalization: Normalization, image_shape: [usize; 3]) -> Self {
         Self {
             normalization,
@@ -99,14 +104,17 @@ impl ImageBatcher {
     /// the trainer's fast path.
     pub fn batch_indices(
         &self,
-        dataset: &ImageDataset,
+        dataset: &(impl ImageData + ?Sized),
         indices: &[usize],
         device: &Device,
     ) -> ImageBatch {
+        // Borrowed for in-memory data sets: no copy before normalization.
+        let images: Vec<_> = indices.iter().map(|&i| dataset.image(i)).collect();
         self.assemble(
-            indices
+            images
                 .iter()
-                .map(|&i| (dataset.image(i), dataset.label(i))),
+                .map(|pixels| pixels.as_ref())
+                .zip(indices.iter().map(|&i| dataset.label(i))),
             indices.len(),
             device,
         )
@@ -187,6 +195,7 @@ impl Batcher<ImageItem, ImageBatch> for ImageBatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ImageDataset;
 
     #[test]
     fn normalization_matches_the_formula() {

@@ -1,4 +1,43 @@
-//! An in-memory labelled image dataset of 8-bit pixels.
+//! Labelled 8-bit image data: the [`ImageData`] trait the trainer reads, and [`ImageDataset`],
+//! the in-memory implementation every temper reader returns.
+
+use std::borrow::Cow;
+
+/// A labelled set of 8-bit images of one shape: what temper's trainer, evaluation and
+/// augmentation read. Implement it for your own data set type to train on it without copying it
+/// into an [`ImageDataset`]; images may be produced on demand (decoded, rendered, fetched from a
+/// memory map), since [`image`](Self::image) returns owned or borrowed bytes.
+///
+/// Burn's `Dataset<I>` hands out items of any type; this trait fixes the item to what image
+/// classification needs (pixels and a class index) so that normalization, augmentation, MixUp
+/// and per-class reports work on it.
+pub trait ImageData: Send + Sync {
+    /// Number of images.
+    fn len(&self) -> usize;
+
+    /// Whether there is no image.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `[channels, height, width]` of every image.
+    fn image_shape(&self) -> [usize; 3];
+
+    /// Number of classes; every label is below it.
+    fn num_classes(&self) -> usize;
+
+    /// Class names indexed by label, for reports. Defaults to `"0"`, `"1"`, ...
+    fn class_names(&self) -> Vec<String> {
+        (0..self.num_classes()).map(|k| k.to_string()).collect()
+    }
+
+    /// Pixels of image `index` (below [`len`](Self::len)): `C * H * W` bytes, channel-major,
+    /// then row-major.
+    fn image(&self, index: usize) -> Cow<'_, [u8]>;
+
+    /// Class index of image `index`.
+    fn label(&self, index: usize) -> usize;
+}
 
 /// Images stored as one contiguous `[N, C, H, W]` array of `u8` with one class index each.
 ///
@@ -15,7 +54,9 @@ pub struct ImageDataset {
 /// The training and test splits of a dataset, whatever format it was read from.
 #[derive(Debug, Clone)]
 pub struct DataSplits {
+    /// The training split.
     pub train: ImageDataset,
+    /// The test split.
     pub test: ImageDataset,
 }
 
@@ -131,6 +172,32 @@ impl ImageDataset {
             shape: self.shape,
             class_names: self.class_names.clone(),
         }
+    }
+}
+
+impl ImageData for ImageDataset {
+    fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn image_shape(&self) -> [usize; 3] {
+        self.shape
+    }
+
+    fn num_classes(&self) -> usize {
+        self.class_names.len()
+    }
+
+    fn class_names(&self) -> Vec<String> {
+        self.class_names.clone()
+    }
+
+    fn image(&self, index: usize) -> Cow<'_, [u8]> {
+        Cow::Borrowed(ImageDataset::image(self, index))
+    }
+
+    fn label(&self, index: usize) -> usize {
+        ImageDataset::label(self, index)
     }
 }
 

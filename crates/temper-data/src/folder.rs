@@ -76,8 +76,11 @@ impl Default for FolderOptions {
 /// One decoded image, `[channels, height, width]` bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodedImage {
+    /// 1 (gray) or 3 (RGB).
     pub channels: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// Width in pixels.
     pub width: usize,
     /// Channel-major, row-major pixels: `channels * height * width` bytes.
     pub pixels: Vec<u8>,
@@ -115,7 +118,7 @@ fn check_size(size: [usize; 2]) -> Result<()> {
 
 /// Decodes one image file's bytes (png, jpeg or bmp, recognised by content), converts it to
 /// `channels` (`None`: 3 if some pixel has R, G, B not all equal, else 1) and resizes it to `size`
-/// (`[height, width]`; `None`: keep its own) with [`RESIZE_FILTER`]. `path` only names the
+/// (`[height, width]`; `None`: keep its own) with `RESIZE_FILTER`. `path` only names the
 /// file in errors. Decoding is bounded by the `image` crate's default limits (512 MiB).
 pub fn decode_image(
     path: &Path,

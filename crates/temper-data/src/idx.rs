@@ -22,7 +22,9 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// An IDX array of unsigned bytes: its dimensions and its row-major data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdxArray {
+    /// Size of each dimension, outermost first.
     pub dims: Vec<usize>,
+    /// The elements in row-major order: the product of `dims` bytes.
     pub data: Vec<u8>,
 }
 

@@ -8,7 +8,8 @@
 //! - `cifar`: [`read_cifar10_dir`], [`parse_cifar10_batch`].
 //! - `folder`: [`read_image_folder`] (one sub-folder per class, decoded in parallel) and
 //!   [`decode_image`], the single-image decode/convert/resize step it is built on.
-//! - `dataset`: [`ImageDataset`], `[N, C, H, W]` bytes with labels, and [`DataSplits`].
+//! - `dataset`: the [`ImageData`] trait the trainer reads; [`ImageDataset`], `[N, C, H, W]`
+//!   bytes with labels in memory; and [`DataSplits`].
 //! - `split`: [`split_indices`], seeded train/validation splits.
 //! - `batcher` (feature `burn`): `ImageBatcher` and `Normalization`.
 //! - `mutation_tests` (tests only): a bounded, seeded mutation fuzzer over every parser; the
@@ -16,6 +17,8 @@
 //!
 //! Every reader validates its input and returns a [`DataError`] naming the file at fault; none
 //! panics on bad data.
+
+#![warn(missing_docs)]
 
 #[cfg(feature = "burn")]
 mod batcher;
@@ -37,7 +40,7 @@ pub use cifar::{
     CIFAR10_CLASS_NAMES, CIFAR10_RECORD_BYTES, CIFAR10_SHAPE, parse_cifar10_batch,
     parse_class_names, read_cifar10_dir,
 };
-pub use dataset::{DataSplits, ImageDataset, ImageItem};
+pub use dataset::{DataSplits, ImageData, ImageDataset, ImageItem};
 pub use error::{DataError, Result};
 pub use folder::{
     DecodedImage, FolderOptions, IMAGE_EXTENSIONS, MAX_IMAGE_SIDE, decode_image, luma_601,

@@ -157,12 +157,8 @@ pub fn bundled_mnist() -> Result<DataSplits> {
         ($name:literal) => {
             (
                 Path::new(concat!("assets/mnist/", $name)),
-                include_bytes!(concat!(
-                    env!("CARGO_MANIFEST_DIR"),
-                    "/../../assets/mnist/",
-                    $name
-                ))
-                .to_vec(),
+                include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/mnist/", $name))
+                    .to_vec(),
             )
         };
     }

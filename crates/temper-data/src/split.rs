@@ -9,7 +9,9 @@ use crate::error::{DataError, Result};
 /// Indices of a dataset divided into a training part and a validation part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
+    /// Indices to train on.
     pub train: Vec<usize>,
+    /// Indices held out for validation.
     pub valid: Vec<usize>,
 }
 

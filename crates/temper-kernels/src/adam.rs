@@ -22,8 +22,11 @@ use crate::flex::{FlexPrimitive, f32s, flex_tensor, wrap_plain};
 /// Adam's hyperparameters, as Burn's `AdamConfig` holds them.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdamHyper {
+    /// β1, decay of the first moment (Burn's default 0.9).
     pub beta_1: f32,
+    /// β2, decay of the second moment (Burn's default 0.999).
     pub beta_2: f32,
+    /// ε added to the denominator (Burn's default 1e-5; PyTorch's 1e-8).
     pub epsilon: f32,
     /// Coupled (L2) weight decay: added to the gradient as `weight_decay · param`.
     pub weight_decay: Option<f32>,

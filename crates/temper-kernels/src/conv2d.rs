@@ -18,16 +18,21 @@ use crate::im2col::{col2im_add, im2col};
 /// The sizes of one convolution. Build it with [`Conv2dShape::new`], which checks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv2dShape {
+    /// Number of images.
     pub batch: usize,
+    /// Input channels.
     pub channels_in: usize,
     /// Input `[height, width]`.
     pub input: [usize; 2],
+    /// Output channels (filters).
     pub channels_out: usize,
     /// `[kernel_h, kernel_w]`.
     pub kernel: [usize; 2],
+    /// `[stride_h, stride_w]`, each at least 1.
     pub stride: [usize; 2],
     /// Zero padding before and after, per spatial dimension: `[(top, bottom), (left, right)]`.
     pub padding: [(usize, usize); 2],
+    /// `[dilation_h, dilation_w]`, each at least 1 (1: no dilation).
     pub dilation: [usize; 2],
     /// Output `[height, width]`.
     pub output: [usize; 2],
@@ -227,8 +232,11 @@ fn forward_task(
 /// Which gradients [`backward`] computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Wanted {
+    /// The input gradient.
     pub input: bool,
+    /// The weight gradient.
     pub weight: bool,
+    /// The bias gradient.
     pub bias: bool,
 }
 

@@ -48,7 +48,7 @@ pub fn conv2d(
         .unwrap_or_else(|| burn::tensor::module::conv2d(x, weight, bias, options))
 }
 
-/// The forward pass of a `burn::nn::conv::Conv2d` module through [`conv2d`]: the same
+/// The forward pass of a `burn::nn::conv::Conv2d` module through [`conv2d()`]: the same
 /// parameters, padding rule and result as `Conv2d::forward`.
 ///
 /// # Shapes

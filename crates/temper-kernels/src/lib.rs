@@ -1,6 +1,6 @@
 //! Fast CPU kernels for Burn's flex backend, as ops any Burn model can call.
 //!
-//! - [`conv2d`] / [`conv2d_module`]: 2-D convolution (forward, input, weight and bias
+//! - [`conv2d()`] / [`conv2d_module`]: 2-D convolution (forward, input, weight and bias
 //!   gradients) by im2col and one `gemm` product per sample, recorded as a single autodiff
 //!   node.
 //! - [`max_pool2d_relu`]: `max_pool2d(relu(x))` in one pass, with its gradient.
@@ -10,6 +10,8 @@
 //! On any other backend or dtype each op is Burn's own, so a model calls them
 //! unconditionally. The kernels on plain slices ([`conv2d`](mod@conv2d), [`pool`]) are tested
 //! against the definitions; the ops against Burn's own flex ops (outputs and gradients).
+
+#![warn(missing_docs)]
 
 pub mod adam;
 pub mod conv2d;

@@ -17,11 +17,15 @@ pub const NO_GRADIENT: u32 = u32::MAX;
 /// The sizes of one pooling (no padding, no dilation, floor mode).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolShape {
+    /// Number of images.
     pub batch: usize,
+    /// Channels per image.
     pub channels: usize,
     /// Input `[height, width]`.
     pub input: [usize; 2],
+    /// Window `[height, width]`, each at least 1 and at most the input's.
     pub kernel: [usize; 2],
+    /// `[stride_h, stride_w]`, each at least 1.
     pub stride: [usize; 2],
     /// Output `[height, width]`: `(input − kernel) / stride + 1`.
     pub output: [usize; 2],

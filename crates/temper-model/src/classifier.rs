@@ -13,8 +13,11 @@ use crate::{Cnn, Mlp, ResNet};
 #[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Classifier {
+    /// A multi-layer perceptron over the flattened image.
     Mlp(Mlp),
+    /// Convolution blocks, then fully connected layers.
     Cnn(Cnn),
+    /// A small residual network.
     ResNet(ResNet),
 }
 

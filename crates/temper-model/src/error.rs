@@ -4,7 +4,9 @@ pub enum ModelError {
     /// A field holds a value outside its valid range; the message names the field.
     #[error("model.{field}: {message}")]
     Invalid {
+        /// The `[model]` key, e.g. `hidden`.
         field: &'static str,
+        /// Why its value is refused.
         message: String,
     },
 }

@@ -4,6 +4,8 @@
 //! burn-train's `TrainStep` and `InferenceStep` (cross-entropy classification), so it trains
 //! with temper's runner or with a Burn `Learner`.
 
+#![warn(missing_docs)]
+
 mod classifier;
 mod cnn;
 mod dense;

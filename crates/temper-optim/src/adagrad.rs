@@ -21,8 +21,11 @@ use burn::tensor::{Device, Tensor};
 /// PyTorch's AdaGrad; every field is the PyTorch argument of the same name.
 #[derive(Clone, Debug)]
 pub struct Adagrad {
+    /// Learning-rate decay: step t uses `lr / (1 + (t - 1) * lr_decay)` (PyTorch's default 0).
     pub lr_decay: f64,
+    /// Term added to `sqrt(sum)` (PyTorch's default 1e-10).
     pub eps: f64,
+    /// Starting value of the squared-gradient sum (PyTorch's default 0).
     pub initial_accumulator_value: f64,
     /// Coupled decay factor (0 for none).
     pub weight_decay: f64,

@@ -3,7 +3,12 @@
 pub enum OptimError {
     /// A field is out of range or does not apply; the message names it as `section.field`.
     #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    Invalid {
+        /// The setting at fault, as `section.field`.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 pub(crate) fn invalid(field: &str, message: impl Into<String>) -> OptimError {

@@ -47,11 +47,13 @@ pub struct HypergradientSettings {
     /// The hypergradient learning rate: how fast the learning rate itself moves (for the
     /// multiplicative rule, the largest relative change per step, in (0, 1)).
     pub beta: f64,
+    /// Additive (the paper's) or multiplicative. Default additive.
     #[serde(default)]
     pub rule: HypergradientRule,
 }
 
 impl HypergradientSettings {
+    /// Checks `beta`: finite and > 0, and below 1 for the multiplicative rule.
     pub fn validate(&self) -> Result<(), OptimError> {
         if self.rule == HypergradientRule::Multiplicative && !(self.beta > 0.0 && self.beta < 1.0) {
             return Err(invalid(
@@ -109,7 +111,7 @@ impl Hypergradient {
     /// Takes this step's gradients (after any clipping) and the model before the step; returns
     /// the learning rate to step with. Reads one scalar back from the device.
     ///
-    /// The additive rule keeps the rate at [`MIN_LR`] or above: a negative rate would climb the
+    /// The additive rule keeps the rate at `MIN_LR` or above: a negative rate would climb the
     /// loss, and a zero one would stop the rule from ever measuring an update again.
     pub fn next_lr<M: Module>(&mut self, model: &M, grads: &GradientsParams) -> f64 {
         if !self.delta.is_empty() {
@@ -166,7 +168,9 @@ impl Hypergradient {
 /// module shaped like the model (see [`Hypergradient::state`]).
 #[derive(Debug, Clone)]
 pub struct HypergradientState<M> {
+    /// The current learning rate.
     pub lr: f64,
+    /// The rate the last update was taken with.
     pub last_lr: f64,
     /// `theta_t - theta_{t-1}` in the model's parameters (same [`ParamId`]s); `None` before
     /// the first step.

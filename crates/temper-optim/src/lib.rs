@@ -23,6 +23,8 @@
 //!
 //! Everything here works in a hand-written loop and with burn-train's `Learner`.
 
+#![warn(missing_docs)]
+
 mod adagrad;
 mod clipping;
 mod decoupled;
@@ -44,9 +46,11 @@ pub use dropout::{
     AlphaDropout, AlphaDropoutConfig, DropConnectLinear, DropConnectLinearConfig, DropPath,
     DropPathConfig, Dropout2d, Dropout2dConfig,
 };
+#[cfg(feature = "burn-train")]
+pub use early_stopping::LearnerEarlyStopping;
 pub use early_stopping::{
-    Best, EarlyStopping, EarlyStoppingSettings, EarlyStoppingState, LearnerEarlyStopping,
-    MinDeltaMode, MonitorMode, StopReason, Update,
+    Best, EarlyStopping, EarlyStoppingSettings, EarlyStoppingState, MinDeltaMode, MonitorMode,
+    StopReason, Update,
 };
 pub use ema::{EmaSettings, ModelEma};
 pub use error::OptimError;

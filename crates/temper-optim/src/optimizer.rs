@@ -49,13 +49,19 @@ use crate::hypergradient::{HypergradientRule, HypergradientSettings};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
+    /// `sgd`: SGD with optional momentum, dampening and Nesterov (`torch.optim.SGD`); lr 0.01.
     Sgd,
+    /// `adam`: Adam (`torch.optim.Adam`); lr 1e-3. The default.
     #[default]
     Adam,
+    /// `adamw`: Adam with decoupled weight decay (`torch.optim.AdamW`); lr 1e-3, weight decay
+    /// 0.01.
     #[serde(rename = "adamw")]
     AdamW,
+    /// `adagrad`: AdaGrad (`torch.optim.Adagrad`, temper's [`Adagrad`]); lr 0.01.
     #[serde(rename = "adagrad")]
     AdaGrad,
+    /// `rmsprop`: RMSprop (`torch.optim.RMSprop`); lr 0.01.
     #[serde(rename = "rmsprop")]
     RmsProp,
     /// `sgd` with hypergradient descent on the learning rate, `beta` 1e-3 (SGD-HD).
@@ -95,6 +101,7 @@ pub enum WeightDecayMode {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OptimizerSettings {
+    /// Which optimizer. Default `adam`.
     pub kind: OptimizerKind,
     /// Base learning rate (a schedule scales it).
     pub lr: Option<f64>,

@@ -10,10 +10,13 @@ pub enum TrainError {
     /// The experiment file cannot be read or holds an invalid value.
     #[error("{0}")]
     Config(String),
+    /// A data set cannot be read.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// The `[model]` section does not fit the data.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// An optimizer, schedule, penalty or early-stopping setting is invalid.
     #[error(transparent)]
     Optim(#[from] OptimError),
     /// The requested device cannot be used.
@@ -22,21 +25,36 @@ pub enum TrainError {
     /// A file of the run directory cannot be written or read.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// What the operating system said.
         #[source]
         source: std::io::Error,
     },
     /// A chart cannot be drawn or written.
     #[error("{path}: plot: {message}")]
-    Plot { path: PathBuf, message: String },
+    Plot {
+        /// The chart's file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A checkpoint cannot be written or read.
     #[error("{path}: checkpoint: {message}")]
-    Checkpoint { path: PathBuf, message: String },
+    Checkpoint {
+        /// The checkpoint's file or folder.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// The loss became NaN or infinite; training cannot continue meaningfully.
     #[error("training diverged at epoch {epoch}, step {step}: loss is {loss}; lower optim.lr")]
     Diverged {
+        /// The epoch (1-based).
         epoch: usize,
+        /// Steps done in that epoch when the loss was read.
         step: usize,
+        /// The running mean loss read back.
         loss: f64,
     },
 }

@@ -3,7 +3,7 @@
 # (the only thing written to stdout), e.g.
 #
 #   export TEMPER_TEST_POSTGRES="$(crates/temper-tune/scripts/start-test-postgres.sh)"
-#   cargo test --release -p temper-tune
+#   cargo test --release -p temper-tune --features postgres
 #
 # Idempotent: installs the Debian/Ubuntu `postgresql` package when no server binary is found
 # (needs root), initialises the data directory once, starts the server unless one already

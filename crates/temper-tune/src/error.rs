@@ -5,23 +5,41 @@ pub enum TuneError {
     /// A space entry or setting is out of range or malformed; `field` names it (for a space
     /// parameter, its dotted key).
     #[error("{field}: {message}")]
-    Invalid { field: String, message: String },
+    Invalid {
+        /// The setting or dotted parameter key at fault.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The study file or database failed; `context` says what was being done.
     #[error("storage: {context}: {message}")]
-    Storage { context: String, message: String },
+    Storage {
+        /// The operation that failed.
+        context: String,
+        /// The underlying error's message.
+        message: String,
+    },
     /// No study of that name exists in the storage (`open` does not create one).
     #[error("study {0:?} not found in the storage")]
     StudyNotFound(String),
     /// The study exists but was created with another direction.
     #[error("study {name:?} was created to {stored}, not to {asked}")]
     DirectionMismatch {
+        /// The study's name.
         name: String,
+        /// The stored direction (`minimize` or `maximize`).
         stored: String,
+        /// The direction asked for.
         asked: String,
     },
     /// A trial number that the study does not hold, or that is already finished.
     #[error("trial {number}: {message}")]
-    Trial { number: u64, message: String },
+    Trial {
+        /// The trial number.
+        number: u64,
+        /// What is wrong with it.
+        message: String,
+    },
     /// The grid sampler has handed out every point of its grid.
     #[error("grid exhausted: all {0} grid points have been tried")]
     GridExhausted(usize),

@@ -19,6 +19,8 @@
 //!
 //! Hypergradient optimizers (SGD-HD, Adam-HD) live in temper-optim.
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 mod error;
 pub mod pruner;
@@ -42,9 +44,11 @@ pub use sampler::{
     SobolSampler, Suggestion, TpeSampler, TpeSettings,
 };
 pub use space::{Distribution, ParamSpec, Space};
-pub use storage::{
-    MemoryStorage, NewTrial, PostgresStorage, SqliteStorage, Storage, StudyInfo, open_storage,
-};
+#[cfg(feature = "postgres")]
+pub use storage::PostgresStorage;
+#[cfg(feature = "sqlite")]
+pub use storage::SqliteStorage;
+pub use storage::{MemoryStorage, NewTrial, Storage, StudyInfo, open_storage};
 pub use study::{DEFAULT_STALE_RULE, StaleRule, Study, TrialContext};
 pub use trial::{Direction, Trial, TrialOutcome, TrialState, now_secs};
 pub use value::{ParamValue, Params};

@@ -23,7 +23,9 @@ use crate::trial::{Direction, Trial, TrialState};
 
 /// What a pruner sees when a trial reports.
 pub struct PruneContext<'a> {
+    /// The study's name (Hyperband hashes it with the trial number to pick a bracket).
     pub study_name: &'a str,
+    /// Whether smaller or larger values are better.
     pub direction: Direction,
     /// Every trial of the study, the reporting one included (as stored before this report's
     /// attributes).
@@ -35,7 +37,10 @@ pub struct PruneContext<'a> {
 /// A pruner's answer: whether to prune, and attributes to store on the trial.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PruneDecision {
+    /// Whether the trial should stop.
     pub prune: bool,
+    /// `(name, value)` attributes to store on the trial (successive halving's
+    /// `completed_rung_{r}` values).
     pub attrs: Vec<(String, f64)>,
 }
 
@@ -47,7 +52,9 @@ impl PruneDecision {
 
 /// A pruning rule.
 pub trait Pruner: Send {
+    /// Decides whether the reporting trial `ctx.trial` should stop.
     fn prune(&self, ctx: &PruneContext<'_>) -> PruneDecision;
+    /// The rule's name: `none`, `median`, `asha` or `hyperband`.
     fn name(&self) -> &'static str;
 }
 
@@ -68,8 +75,12 @@ impl Pruner for NopPruner {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MedianPruner {
+    /// Complete trials needed before any pruning. Default 5 (Optuna's).
     pub n_startup_trials: usize,
+    /// Steps of a trial before it may be pruned. Default 0.
     pub n_warmup_steps: u64,
+    /// Pruning is checked at the first report of each interval of this many steps after the
+    /// warmup. Default 1 (every report); 0 counts as 1.
     pub interval_steps: u64,
 }
 
@@ -163,9 +174,16 @@ impl Pruner for MedianPruner {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SuccessiveHalvingPruner {
+    /// Base step of the rungs: rung `r` is at `min_resource · η^(min_early_stopping_rate + r)`.
+    /// Default 1; at least 1.
     pub min_resource: u64,
+    /// η: the factor between rungs; the best `1/η` of each rung are promoted. Default 3; at
+    /// least 2.
     pub reduction_factor: u64,
+    /// `s`, shifting every rung's step by `η^s`. Default 0.
     pub min_early_stopping_rate: u32,
+    /// A trial is pruned at a rung while the rung holds at most this many values (its own
+    /// included). Default 0.
     pub bootstrap_count: usize,
 }
 
@@ -263,11 +281,14 @@ impl Pruner for SuccessiveHalvingPruner {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HyperbandPruner {
+    /// Step of the first rung of the most aggressive bracket. Default 1; at least 1.
     pub min_resource: u64,
     /// The largest step a trial reports; `None` takes the largest last step of the complete
     /// trials plus one, pruning nothing until a trial completes (Optuna's "auto").
     pub max_resource: Option<u64>,
+    /// η, as in [`SuccessiveHalvingPruner::reduction_factor`]. Default 3; at least 2.
     pub reduction_factor: u64,
+    /// As in [`SuccessiveHalvingPruner::bootstrap_count`]. Default 0.
     pub bootstrap_count: usize,
 }
 
@@ -352,9 +373,13 @@ impl Pruner for HyperbandPruner {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum PrunerKind {
+    /// `kind = "none"`: [`NopPruner`].
     None,
+    /// `kind = "median"`: [`MedianPruner`].
     Median(#[serde(default)] MedianPruner),
+    /// `kind = "asha"`: [`SuccessiveHalvingPruner`].
     Asha(#[serde(default)] SuccessiveHalvingPruner),
+    /// `kind = "hyperband"`: [`HyperbandPruner`].
     Hyperband(#[serde(default)] HyperbandPruner),
 }
 
@@ -375,6 +400,8 @@ impl PrunerKind {
         })
     }
 
+    /// The pruner, its settings validated (`min_resource >= 1`, `reduction_factor >= 2`,
+    /// `max_resource >= min_resource`).
     pub fn build(&self) -> Result<Box<dyn Pruner>, TuneError> {
         Ok(match self {
             PrunerKind::None => Box::new(NopPruner),

@@ -27,22 +27,38 @@ use crate::value::{ParamValue, Params};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Distribution {
     /// `low <= x <= high`, uniform on the log scale when `log`.
-    Float { low: f64, high: f64, log: bool },
+    Float {
+        /// Lower bound, inclusive.
+        low: f64,
+        /// Upper bound, inclusive.
+        high: f64,
+        /// Uniform on the log scale (needs `low > 0`).
+        log: bool,
+    },
     /// `low, low + step, ..., high`; `log` (step 1 only) draws uniformly on the log scale.
     Int {
+        /// Lower bound, inclusive.
         low: i64,
+        /// Upper bound, inclusive.
         high: i64,
+        /// Spacing of the values from `low`.
         step: i64,
+        /// Uniform on the log scale (needs `step = 1` and `low >= 1`).
         log: bool,
     },
     /// One of `choices` (strings, numbers or booleans).
-    Categorical { choices: Vec<ParamValue> },
+    Categorical {
+        /// The values, non-empty and distinct; a sampler sees their index.
+        choices: Vec<ParamValue>,
+    },
 }
 
 /// One parameter: its dotted key, range, condition and optional grid.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ParamSpec {
+    /// The dotted experiment key it patches (`"optim.lr"`).
     pub name: String,
+    /// The range it is drawn from.
     pub distribution: Distribution,
     /// Active only when each named categorical parent holds one of the listed values.
     pub when: BTreeMap<String, Vec<ParamValue>>,
@@ -51,6 +67,7 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    /// An unconditional parameter without an explicit grid.
     pub fn new(name: impl Into<String>, distribution: Distribution) -> Self {
         ParamSpec {
             name: name.into(),
@@ -66,6 +83,7 @@ impl ParamSpec {
         self
     }
 
+    /// Whether the distribution is [`Distribution::Categorical`].
     pub fn is_categorical(&self) -> bool {
         matches!(self.distribution, Distribution::Categorical { .. })
     }
@@ -303,14 +321,17 @@ impl Space {
         &self.params
     }
 
+    /// The parameter with dotted key `name`, if any.
     pub fn get(&self, name: &str) -> Option<&ParamSpec> {
         self.params.iter().find(|p| p.name == name)
     }
 
+    /// Number of parameters.
     pub fn len(&self) -> usize {
         self.params.len()
     }
 
+    /// Whether the space has no parameter.
     pub fn is_empty(&self) -> bool {
         self.params.is_empty()
     }
@@ -441,20 +462,28 @@ fn validate_distribution(p: &ParamSpec) -> Result<(), TuneError> {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawParam {
+    /// `[low, high]` of a float parameter, uniform (log-uniform with `log = true`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uniform: Option<Vec<ParamValue>>,
+    /// `[low, high]` of a float parameter, uniform on the log scale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_uniform: Option<Vec<ParamValue>>,
+    /// `[low, high]` of an integer parameter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub int: Option<Vec<i64>>,
+    /// Spacing of an `int` parameter's values. Default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<i64>,
+    /// Log scale for `uniform` or `int`. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log: Option<bool>,
+    /// The values of a categorical parameter.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub choice: Option<Vec<ParamValue>>,
+    /// Values the grid sampler tries, as [`ParamSpec::grid`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid: Option<Vec<ParamValue>>,
+    /// The condition, as [`ParamSpec::when`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub when: BTreeMap<String, Vec<ParamValue>>,
 }

@@ -142,18 +142,22 @@ impl Study {
         Ok(n)
     }
 
+    /// The study's name in its storage.
     pub fn name(&self) -> &str {
         &self.info.name
     }
 
+    /// Whether smaller or larger objective values are better.
     pub fn direction(&self) -> Direction {
         self.info.direction
     }
 
+    /// The search space.
     pub fn space(&self) -> &Space {
         &self.space
     }
 
+    /// The seed the samplers derive their randomness from, with each trial's number.
     pub fn seed(&self) -> u64 {
         self.seed
     }
@@ -387,10 +391,12 @@ pub struct TrialContext<'s> {
 }
 
 impl TrialContext<'_> {
+    /// The trial's number in the study.
     pub fn number(&self) -> u64 {
         self.number
     }
 
+    /// The trial's sampled parameters.
     pub fn params(&self) -> &Params {
         &self.params
     }

@@ -11,7 +11,9 @@ use super::*;
 use crate::pruner::{MedianPruner, NopPruner};
 use crate::sampler::{RandomSampler, SamplerKind, TpeSettings};
 use crate::storage::{RETRIED_FROM_ATTR, STALE_MESSAGE};
-use crate::test_support::{Backend, on_every_storage, pg_url, unique_name};
+#[cfg(feature = "postgres")]
+use crate::test_support::pg_url;
+use crate::test_support::{Backend, on_every_storage, unique_name};
 use crate::value::ParamValue;
 
 fn space() -> Space {
@@ -300,7 +302,11 @@ opt = { choice = ["adam", "sgd", "lion"] }
         let x = p.float("x").unwrap();
         (x - 1.0).powi(2) + p.float("lr").unwrap().log10().abs() + p.float("n").unwrap() * 0.1
     };
-    let mut backends = vec![("memory", Backend::memory()), ("sqlite", Backend::sqlite())];
+    #[allow(unused_mut)] // without the sqlite and postgres features
+    let mut backends = vec![("memory", Backend::memory())];
+    #[cfg(feature = "sqlite")]
+    backends.push(("sqlite", Backend::sqlite()));
+    #[cfg(feature = "postgres")]
     if pg_url().is_some() {
         backends.push(("postgres", Backend::postgres().unwrap()));
     }

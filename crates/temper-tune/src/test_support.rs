@@ -7,11 +7,17 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::storage::{MemoryStorage, PostgresStorage, SqliteStorage, Storage};
+#[cfg(feature = "postgres")]
+use crate::storage::PostgresStorage;
+#[cfg(feature = "sqlite")]
+use crate::storage::SqliteStorage;
+use crate::storage::{MemoryStorage, Storage};
 
+#[cfg(feature = "postgres")]
 pub(crate) const PG_ENV: &str = "TEMPER_TEST_POSTGRES";
 
 /// The test server's URL; `None` (skip) when unset outside CI.
+#[cfg(feature = "postgres")]
 pub(crate) fn pg_url() -> Option<String> {
     match std::env::var(PG_ENV) {
         Ok(url) if !url.trim().is_empty() => Some(url),
@@ -41,7 +47,9 @@ pub(crate) fn unique_name(test: &str) -> String {
 /// PostgreSQL) each time, as a separate worker would have.
 pub(crate) enum Backend {
     Memory(MemoryStorage),
+    #[cfg(feature = "sqlite")]
     Sqlite(tempfile::TempDir),
+    #[cfg(feature = "postgres")]
     Postgres(String),
 }
 
@@ -50,11 +58,13 @@ impl Backend {
         Backend::Memory(MemoryStorage::new())
     }
 
+    #[cfg(feature = "sqlite")]
     pub(crate) fn sqlite() -> Backend {
         Backend::Sqlite(tempfile::tempdir().unwrap())
     }
 
     /// `None` when the tests run without a server (see [`pg_url`]).
+    #[cfg(feature = "postgres")]
     pub(crate) fn postgres() -> Option<Backend> {
         pg_url().map(Backend::Postgres)
     }
@@ -62,13 +72,16 @@ impl Backend {
     pub(crate) fn open(&self) -> Box<dyn Storage> {
         match self {
             Backend::Memory(m) => Box::new(m.clone()),
+            #[cfg(feature = "sqlite")]
             Backend::Sqlite(dir) => Box::new(SqliteStorage::open(dir.path().join("s.db")).unwrap()),
+            #[cfg(feature = "postgres")]
             Backend::Postgres(url) => Box::new(PostgresStorage::connect(url).unwrap()),
         }
     }
 }
 
-/// `mod NAME { memory, sqlite, postgres }` tests, each calling `NAME(&Backend)`.
+/// `mod NAME { memory, sqlite, postgres }` tests, each calling `NAME(&Backend)`; the SQLite and
+/// PostgreSQL ones exist when their storage's feature is on.
 macro_rules! on_every_storage {
     ($($body:ident),* $(,)?) => {$(
         mod $body {
@@ -77,10 +90,12 @@ macro_rules! on_every_storage {
             fn memory() {
                 super::$body(&Backend::memory());
             }
+            #[cfg(feature = "sqlite")]
             #[test]
             fn sqlite() {
                 super::$body(&Backend::sqlite());
             }
+            #[cfg(feature = "postgres")]
             #[test]
             fn postgres() {
                 if let Some(b) = Backend::postgres() {

@@ -11,7 +11,9 @@ use crate::value::Params;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
+    /// Smaller values are better.
     Minimize,
+    /// Larger values are better.
     Maximize,
 }
 
@@ -32,6 +34,7 @@ impl Direction {
         }
     }
 
+    /// `"minimize"` or `"maximize"`, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
             Direction::Minimize => "minimize",
@@ -39,6 +42,7 @@ impl Direction {
         }
     }
 
+    /// Reads `"minimize"` or `"maximize"`; anything else is `None`.
     pub fn parse(s: &str) -> Option<Direction> {
         match s {
             "minimize" => Some(Direction::Minimize),
@@ -58,13 +62,19 @@ impl fmt::Display for Direction {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrialState {
+    /// Asked and not yet told.
     Running,
+    /// Finished with a final value.
     Complete,
+    /// Stopped early by the pruner.
     Pruned,
+    /// Failed: the objective returned an error or NaN, the sampler failed, or the trial went
+    /// stale.
     Failed,
 }
 
 impl TrialState {
+    /// `"running"`, `"complete"`, `"pruned"` or `"failed"`, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
             TrialState::Running => "running",
@@ -74,6 +84,7 @@ impl TrialState {
         }
     }
 
+    /// Reads the names [`TrialState::as_str`] writes; anything else is `None`.
     pub fn parse(s: &str) -> Option<TrialState> {
         match s {
             "running" => Some(TrialState::Running),
@@ -84,6 +95,7 @@ impl TrialState {
         }
     }
 
+    /// Whether the trial is no longer running.
     pub fn is_finished(self) -> bool {
         self != TrialState::Running
     }
@@ -92,8 +104,11 @@ impl TrialState {
 /// How a trial ended, as told to [`crate::Study::tell`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum TrialOutcome {
+    /// Finished with this final value (NaN is recorded as a failure).
     Complete(f64),
+    /// Stopped after the pruner said so.
     Pruned,
+    /// Failed, with the reason.
     Failed(String),
 }
 
@@ -102,19 +117,26 @@ pub enum TrialOutcome {
 /// and pruners keep on it (GP hyperparameters, successive-halving rung values).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trial {
+    /// Position in the study: 0, 1, ...
     pub number: u64,
+    /// Where the trial is in its life.
     pub state: TrialState,
+    /// The sampled parameters (empty until the sampler has answered).
     pub params: Params,
     /// The final value of a complete trial.
     pub value: Option<f64>,
     /// Intermediate values by step.
     pub intermediate: BTreeMap<u64, f64>,
+    /// When the trial was asked, in seconds since the Unix epoch.
     pub started_at: f64,
+    /// When the trial finished, in seconds since the Unix epoch; `None` while running.
     pub finished_at: Option<f64>,
     /// Last sign of life (ask, report) of a running trial.
     pub heartbeat_at: f64,
     /// Why a failed trial failed.
     pub message: Option<String>,
+    /// Numeric attributes kept by samplers and pruners (GP hyperparameters,
+    /// successive-halving rung values, the trial a retry re-runs).
     pub attrs: BTreeMap<String, f64>,
 }
 

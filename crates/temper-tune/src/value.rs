@@ -12,9 +12,13 @@ use crate::error::{TuneError, invalid};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ParamValue {
+    /// A boolean (categorical choices only).
     Bool(bool),
+    /// An integer.
     Int(i64),
+    /// A float.
     Float(f64),
+    /// A string (categorical choices only).
     Str(String),
 }
 
@@ -87,26 +91,32 @@ impl From<&str> for ParamValue {
 pub struct Params(pub BTreeMap<String, ParamValue>);
 
 impl Params {
+    /// No parameter.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// The value of parameter `name` (a dotted key), if present.
     pub fn get(&self, name: &str) -> Option<&ParamValue> {
         self.0.get(name)
     }
 
+    /// Sets parameter `name`, replacing any previous value.
     pub fn insert(&mut self, name: impl Into<String>, value: ParamValue) {
         self.0.insert(name.into(), value);
     }
 
+    /// `(name, value)` pairs in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &ParamValue)> {
         self.0.iter()
     }
 
+    /// Number of parameters.
     pub fn len(&self) -> usize {
         self.0.len()
     }
 
+    /// Whether there is no parameter.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

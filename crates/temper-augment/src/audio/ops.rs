@@ -24,31 +24,65 @@ use super::wav::Audio;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum AudioOp {
     /// Multiply by `10^(db/20)`. Spec `gain:-6`.
-    Gain { db: f32 },
+    Gain {
+        /// Gain in decibels (negative attenuates).
+        db: f32,
+    },
     /// Add Gaussian noise of standard deviation `amplitude`. Spec `noise:0.01`.
-    Noise { amplitude: f32 },
+    Noise {
+        /// Standard deviation of the noise, in sample units (full scale 1); at least 0.
+        amplitude: f32,
+    },
     /// Add Gaussian noise at `snr_db` below the signal's RMS. Spec `noise-snr:20`.
-    NoiseSnr { snr_db: f32 },
+    NoiseSnr {
+        /// Signal-to-noise ratio in decibels.
+        snr_db: f32,
+    },
     /// Move by `fraction` of the length, wrapping around or filling with zeros.
     /// Spec `shift:0.1` (rollover) or `shift:0.1:zero`.
-    Shift { fraction: f32, rollover: bool },
+    Shift {
+        /// Fraction of the length, in `[-1, 1]`; positive moves later.
+        fraction: f32,
+        /// Wrap the samples around (else fill with zeros).
+        rollover: bool,
+    },
     /// Play `factor` times faster by resampling: duration ÷ factor, pitch × factor.
     /// Spec `speed:1.1`.
-    Speed { factor: f32 },
+    Speed {
+        /// Speed factor, in `[0.25, 4]`.
+        factor: f32,
+    },
     /// Phase-vocoder time stretch by `rate` (duration ÷ rate, pitch kept); with `keep_length`
     /// the result is cut or zero-padded to the input length. Spec `stretch:1.25` or
     /// `stretch:1.25:keep`.
-    Stretch { rate: f32, keep_length: bool },
+    Stretch {
+        /// Stretch rate, in `[0.25, 4]`; above 1 is shorter.
+        rate: f32,
+        /// Cut or zero-pad the result to the input length.
+        keep_length: bool,
+    },
     /// Shift the pitch by `semitones`, duration kept. Spec `pitch:+2`.
-    Pitch { semitones: f32 },
+    Pitch {
+        /// Pitch shift in semitones, in `[-24, 24]`.
+        semitones: f32,
+    },
     /// Silence `fraction` of the clip at a random place. Spec `time-mask:0.1`.
-    TimeMask { fraction: f32 },
+    TimeMask {
+        /// Fraction of the samples silenced, in `[0, 1]`.
+        fraction: f32,
+    },
     /// SpecAugment time mask: zero `fraction` of the STFT frames at a random place, then
     /// resynthesize. Spec `spec-time-mask:0.1`.
-    SpecTimeMask { fraction: f32 },
+    SpecTimeMask {
+        /// Fraction of the frames zeroed, in `[0, 1]`.
+        fraction: f32,
+    },
     /// SpecAugment frequency mask: zero `fraction` of the STFT bins at a random place, then
     /// resynthesize. Spec `spec-freq-mask:0.1`.
-    SpecFreqMask { fraction: f32 },
+    SpecFreqMask {
+        /// Fraction of the frequency bins zeroed, in `[0, 1]`.
+        fraction: f32,
+    },
 }
 
 /// The one-line list of valid specs, used in parse errors and help texts.

@@ -365,7 +365,7 @@ fn median_f0(x: &[f32], sr: u32) -> f64 {
 
 fn asset(name: &str) -> Audio {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../assets/audio")
+        .join("assets/audio")
         .join(name);
     read_wav(&path).unwrap()
 }

@@ -10,8 +10,11 @@ use realfft::num_complex::Complex32;
 /// A complex spectrogram: `frames[t][k]` is bin `k` (of `n_fft / 2 + 1`) of frame `t`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spectrogram {
+    /// FFT size (window length) in samples.
     pub n_fft: usize,
+    /// Hop between frames in samples.
     pub hop: usize,
+    /// `frames[t][k]`: the complex value of bin `k` in frame `t`.
     pub frames: Vec<Vec<Complex32>>,
 }
 

@@ -16,10 +16,15 @@ use super::error::{AudioError, Result, invalid};
 /// The sample encoding of a WAV file; output is written in the input's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SampleFormat {
+    /// 8-bit integer PCM.
     Int8,
+    /// 16-bit integer PCM.
     Int16,
+    /// 24-bit integer PCM.
     Int24,
+    /// 32-bit integer PCM.
     Int32,
+    /// 32-bit IEEE float.
     Float32,
 }
 
@@ -37,8 +42,11 @@ impl SampleFormat {
 /// A clip: planar samples `channels[c][i]`, all channels the same length.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Audio {
+    /// Samples per second, per channel; positive.
     pub sample_rate: u32,
+    /// The encoding it was read from and is written back in.
     pub format: SampleFormat,
+    /// Planar samples in `[-1, 1]` (float input is not clipped): `channels[c][i]`.
     pub channels: Vec<Vec<f32>>,
 }
 

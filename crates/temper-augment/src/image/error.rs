@@ -7,21 +7,39 @@ pub enum ImageAugError {
     /// A file could not be opened, read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
     /// The bytes are not an image the enabled codecs (PNG, JPEG, BMP) can decode or encode.
     #[error("{path}: not a readable PNG/JPEG/BMP image: {message}")]
-    Codec { path: PathBuf, message: String },
+    Codec {
+        /// The file.
+        path: PathBuf,
+        /// The codec's message.
+        message: String,
+    },
     /// An op's parameters are out of range (`op` is its TOML name, e.g. `rotate`).
     #[error("op {op:?}: {message}")]
-    Op { op: String, message: String },
+    Op {
+        /// The op's TOML name.
+        op: String,
+        /// Which parameter is out of range, and why.
+        message: String,
+    },
     /// A batch-level argument (buffer shape, labels, mix settings) that does not fit.
     #[error("{what}: {message}")]
-    Invalid { what: String, message: String },
+    Invalid {
+        /// The argument at fault.
+        what: String,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
+/// Result type of image augmentation.
 pub type Result<T> = std::result::Result<T, ImageAugError>;
 
 pub(crate) fn invalid(what: impl Into<String>, message: impl Into<String>) -> ImageAugError {

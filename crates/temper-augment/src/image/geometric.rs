@@ -123,7 +123,7 @@ pub fn vflip(img: &AugImage) -> AugImage {
 
 /// Warps by `p` keeping the size (torchvision `F.affine` / `F.rotate(expand=False)`). Each
 /// output value is the interpolated input at the inverse-mapped position, rounded to 8 bits;
-/// positions outside the input blend into `p.fill` (see [`sample_at`]).
+/// positions outside the input blend into `p.fill` (see `sample_at`).
 pub fn affine(img: &AugImage, p: &AffineParams) -> AugImage {
     let m = p.inverse_matrix(img.width(), img.height());
     img.map_raw(|src, d| {
@@ -243,7 +243,7 @@ pub struct ResizeParams {
 /// Bilinear resize with PIL's `BILINEAR` filter: a triangle kernel on half-pixel centres,
 /// widened by the scale factor when shrinking (antialiasing), which is torchvision's
 /// `F.resize(..., BILINEAR, antialias=True)` and what `image::imageops::resize(..,
-/// FilterType::Triangle)` computes, byte for byte (see [`super::resize`]). Without
+/// FilterType::Triangle)` computes, byte for byte (see `super::resize`). Without
 /// `antialias`, or when enlarging, plain bilinear interpolation: each output pixel blends
 /// the 2x2 input pixels around `(o + 0.5) r - 0.5`, edges replicated (OpenCV
 /// `INTER_LINEAR`, torchvision `antialias=False`). Same size: a copy.

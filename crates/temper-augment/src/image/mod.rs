@@ -24,9 +24,13 @@
 mod blur;
 mod color;
 pub mod common;
+#[cfg(feature = "burn")]
 pub mod device;
+#[cfg(feature = "burn")]
 mod device_filters;
+#[cfg(feature = "burn")]
 mod device_geometric;
+#[cfg(feature = "burn")]
 mod device_photometric;
 mod error;
 pub mod geometric;
@@ -51,9 +55,9 @@ mod resize_x86;
 pub mod settings;
 mod simd;
 
-#[cfg(test)]
+#[cfg(all(test, feature = "burn"))]
 mod device_ops_tests;
-#[cfg(test)]
+#[cfg(all(test, feature = "burn"))]
 mod device_tests;
 #[cfg(test)]
 mod geometric_tests;
@@ -66,6 +70,7 @@ mod pipeline_tests;
 #[cfg(test)]
 mod resize_tests;
 
+#[cfg(feature = "burn")]
 pub use device::apply_batch_device;
 pub use error::{ImageAugError, Result};
 pub use mix::{MixConfig, MixParams, apply_mix, mix_batch, soft_cross_entropy, soft_targets};

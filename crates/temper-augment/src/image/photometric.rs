@@ -125,7 +125,7 @@ pub fn gamma(img: &AugImage, gamma: f32, gain: f32) -> AugImage {
 /// `blend(img, smooth(img), f)`, `smooth` the 3x3 kernel `[[1,1,1],[1,5,1],[1,1,1]] / 13` on
 /// interior pixels and the identity on the one-pixel border (PIL `ImageFilter.SMOOTH` as
 /// used by `ImageEnhance.Sharpness`; torchvision `_blurred_degenerate_image`). The kernel is
-/// in [`super::blur`].
+/// in `super::blur`.
 pub fn sharpness(img: &AugImage, factor: f32) -> AugImage {
     img.map_raw(|src, d| (d, blur::sharpen(src, d.w, d.h, d.c, factor)))
 }
@@ -145,7 +145,7 @@ pub fn gaussian_kernel(k: usize, sigma: f32) -> Vec<f32> {
 }
 
 /// Separable Gaussian blur with reflect padding (torchvision `gaussian_blur`); the kernel is
-/// in [`super::blur`].
+/// in `super::blur`.
 pub fn gaussian_blur(img: &AugImage, kernel_size: u32, sigma: f32) -> AugImage {
     let kernel = gaussian_kernel(kernel_size as usize, sigma);
     img.map_raw(|src, d| (d, blur::blur(src, d.w, d.h, d.c, &kernel)))
@@ -153,7 +153,7 @@ pub fn gaussian_blur(img: &AugImage, kernel_size: u32, sigma: f32) -> AugImage {
 
 /// Adds `255 (mean + sigma z)` to every value, `z` standard normal drawn in memory order from
 /// ChaCha8 seeded with `seed` (four draws per 64-bit word from a 16-bit normal quantile table,
-/// see [`super::noise`]), then clamps (torchvision v2 `gaussian_noise(clip=True)`, on the
+/// see `super::noise`), then clamps (torchvision v2 `gaussian_noise(clip=True)`, on the
 /// 0..255 scale).
 pub fn gaussian_noise(img: &AugImage, mean: f32, sigma: f32, seed: u64) -> AugImage {
     img.map_raw(|src, d| {

@@ -149,19 +149,33 @@ impl OneOfConfig {
 /// The 14 ops of RandAugment and TrivialAugmentWide, in torchvision's order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AutoAugmentOp {
+    /// The image unchanged.
     Identity,
+    /// Horizontal shear about the top-left corner; magnitude `tan` of the angle.
     ShearX,
+    /// Vertical shear about the top-left corner; magnitude `tan` of the angle.
     ShearY,
+    /// Horizontal translation by a whole number of pixels.
     TranslateX,
+    /// Vertical translation by a whole number of pixels.
     TranslateY,
+    /// Rotation about the centre, in degrees.
     Rotate,
+    /// Brightness factor `1 + magnitude`.
     Brightness,
+    /// Saturation factor `1 + magnitude` (PIL `ImageEnhance.Color`).
     Color,
+    /// Contrast factor `1 + magnitude`.
     Contrast,
+    /// Sharpness factor `1 + magnitude`.
     Sharpness,
+    /// Keep the magnitude's number of high bits per channel.
     Posterize,
+    /// Invert the pixels at or above the magnitude threshold.
     Solarize,
+    /// Stretch each channel to the full range.
     AutoContrast,
+    /// Equalize each channel's histogram.
     Equalize,
 }
 

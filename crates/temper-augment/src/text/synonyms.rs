@@ -26,7 +26,7 @@ use super::wordnet::{Pos, WordNetDb};
 /// The compact table built from WordNet 3.0, compiled in.
 const BUNDLED: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../assets/text/wordnet-synonyms.tsv.gz"
+    "/assets/text/wordnet-synonyms.tsv.gz"
 ));
 
 const HEADER: &str = "# temper synonym table v1: single-token lemmas of WordNet synsets; \

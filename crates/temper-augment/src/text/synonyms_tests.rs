@@ -127,8 +127,8 @@ fn shipped_asset_is_rebuilt_byte_for_byte() {
     table.write_compact(&mut bytes).unwrap();
     assert!(
         bytes == BUNDLED,
-        "assets/text/wordnet-synonyms.tsv.gz is stale; rebuild it with the command in \
-         assets/text/README.md"
+        "crates/temper-augment/assets/text/wordnet-synonyms.tsv.gz is stale; rebuild it with \
+         the command in crates/temper-augment/assets/text/README.md"
     );
     // Reading the directory directly and reading the compact table agree.
     assert_eq!(bundled().compact_text(), table.compact_text());

@@ -20,7 +20,9 @@ pub enum TokenKind {
 /// A piece of text and its kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Token {
+    /// Word, punctuation or whitespace.
     pub kind: TokenKind,
+    /// The characters, exactly as in the input.
     pub text: String,
 }
 

@@ -13,10 +13,13 @@ use super::error::{Result, TextError};
 /// A WordNet part of speech.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Pos {
+    /// Nouns (`n`).
     Noun,
+    /// Verbs (`v`).
     Verb,
     /// Adjectives, head and satellite (`a` and `s` synsets).
     Adj,
+    /// Adverbs (`r`).
     Adv,
 }
 
@@ -61,15 +64,20 @@ impl Pos {
 /// for spaces, adjective markers such as `(p)` removed, case kept).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Synset {
+    /// The data file it comes from.
     pub pos: Pos,
+    /// Its lemmas, in file order.
     pub lemmas: Vec<String>,
 }
 
 /// One line of an exception list: an inflected form and its base forms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exception {
+    /// The exception list it comes from.
     pub pos: Pos,
+    /// The inflected form (`geese`).
     pub inflected: String,
+    /// Its base forms (`goose`), at least one.
     pub bases: Vec<String>,
 }
 
@@ -77,7 +85,9 @@ pub struct Exception {
 /// (nouns, verbs, adjectives, adverbs; byte-offset order within a file).
 #[derive(Debug, Clone, Default)]
 pub struct WordNetDb {
+    /// Every synset of the four data files.
     pub synsets: Vec<Synset>,
+    /// Every line of the four exception lists.
     pub exceptions: Vec<Exception>,
 }
 

@@ -42,6 +42,7 @@
 //! does (it restores weights, Lightning does not). `patience = 0` behaves as `patience = 1`,
 //! as it does in both references (their counter is incremented before the comparison).
 
+#[cfg(feature = "burn-train")]
 mod learner;
 
 use std::fmt;
@@ -50,6 +51,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{OptimError, invalid};
 
+#[cfg(feature = "burn-train")]
 pub use learner::LearnerEarlyStopping;
 
 /// Whether lower or higher values of the monitored metric are better.
@@ -218,7 +220,9 @@ impl EarlyStoppingSettings {
 /// The best monitored value so far and its epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Best {
+    /// The epoch (from 1).
     pub epoch: usize,
+    /// The monitored value at that epoch.
     pub value: f64,
 }
 
@@ -227,38 +231,59 @@ pub struct Best {
 pub enum StopReason {
     /// `epochs` monitored epochs without an improvement larger than the margin.
     Patience {
+        /// The monitored metric's name.
         monitor: String,
+        /// The margin an improvement had to exceed.
         min_delta: f64,
+        /// Whether `min_delta` is absolute or relative.
         min_delta_mode: MinDeltaMode,
+        /// Monitored epochs since the last improvement.
         epochs: usize,
+        /// The best value so far and its epoch.
         best: Option<Best>,
     },
     /// `epochs` monitored epochs and the best value never beat `baseline`.
     Baseline {
+        /// The monitored metric's name.
         monitor: String,
+        /// The value to beat.
         baseline: f64,
+        /// Monitored epochs without beating it.
         epochs: usize,
+        /// The best value so far and its epoch.
         best: Option<Best>,
     },
     /// The value at `epoch` was strictly better than `stopping_threshold`.
     StoppingThreshold {
+        /// The monitored metric's name.
         monitor: String,
+        /// The value that crossed the threshold.
         value: f64,
+        /// Its epoch.
         epoch: usize,
+        /// The `stopping_threshold`.
         threshold: f64,
     },
     /// The value at `epoch` was strictly worse than `divergence_threshold`.
     Divergence {
+        /// The monitored metric's name.
         monitor: String,
+        /// The value that crossed the threshold.
         value: f64,
+        /// Its epoch.
         epoch: usize,
+        /// The `divergence_threshold`.
         threshold: f64,
     },
     /// The value at `epoch` was NaN or infinite (`check_finite`).
     NotFinite {
+        /// The monitored metric's name.
         monitor: String,
+        /// The NaN or infinite value.
         value: f64,
+        /// Its epoch.
         epoch: usize,
+        /// The best value so far and its epoch.
         best: Option<Best>,
     },
 }
@@ -398,8 +423,11 @@ pub struct Update {
 /// resumed run decides exactly as an uninterrupted one would.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EarlyStoppingState {
+    /// The best value so far and its epoch; `None` before the first monitored value.
     pub best: Option<Best>,
+    /// Monitored epochs since the last improvement that counted (Keras' `wait`).
     pub wait: usize,
+    /// Whether an improvement has beaten `baseline` (or improved, without a baseline).
     pub beat_baseline: bool,
 }
 

@@ -1,7 +1,9 @@
 //! Scripted metric sequences with their expected outcome, each worked out by hand from the
 //! Keras `EarlyStopping` / Lightning `EarlyStopping` rules summarized in the module docs.
 
+#[cfg(feature = "burn-train")]
 use burn::train::metric::store::Split;
+#[cfg(feature = "burn-train")]
 use burn::train::metric::{AccuracyMetric, LossMetric};
 
 use super::*;
@@ -294,6 +296,7 @@ fn scripted_sequences_stop_where_keras_and_lightning_would() {
     }
 }
 
+#[cfg(feature = "burn-train")]
 #[test]
 fn learner_adapter_decides_like_the_state_machine() {
     for case in cases() {
@@ -318,6 +321,7 @@ fn learner_adapter_decides_like_the_state_machine() {
     }
 }
 
+#[cfg(feature = "burn-train")]
 #[test]
 fn learner_adapter_skips_missing_values_and_shares_state_across_clones() {
     let settings = EarlyStoppingSettings { patience: 1, ..d() };
@@ -337,6 +341,7 @@ fn learner_adapter_skips_missing_values_and_shares_state_across_clones() {
     );
 }
 
+#[cfg(feature = "burn-train")]
 #[test]
 fn learner_adapter_auto_mode_follows_burn_metric_attributes() {
     // LossMetric declares higher_is_better = false, AccuracyMetric true (burn-train 0.22.1

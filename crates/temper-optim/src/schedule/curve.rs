@@ -33,67 +33,113 @@ pub enum CyclicMode {
     /// The amplitude halves every cycle.
     Triangular2,
     /// The amplitude is scaled by `gamma^t`.
-    ExpRange { gamma: f64 },
+    ExpRange {
+        /// Per-unit decay of the amplitude.
+        gamma: f64,
+    },
 }
 
 /// A learning-rate curve over schedule units `t = 0, 1, 2, ...`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Curve {
     /// `lr`.
-    Constant { lr: f64 },
+    Constant {
+        /// The learning rate.
+        lr: f64,
+    },
     /// `lr * (start + (end - start) * min(t, total) / total)` (PyTorch `LinearLR`).
     Linear {
+        /// The base learning rate.
         lr: f64,
+        /// Factor of `lr` at `t = 0`.
         start_factor: f64,
+        /// Factor of `lr` from `t = total` on.
         end_factor: f64,
+        /// Units over which the factor moves (0: `end_factor` at once).
         total: u64,
     },
     /// `lr / (1 + decay_rate * p)`, `p = t / decay_steps`, floored when `staircase`
     /// (Keras `InverseTimeDecay`).
     InverseTime {
+        /// The base learning rate.
         lr: f64,
+        /// How fast the rate falls per `decay_steps` units.
         decay_rate: f64,
+        /// Units per decay period.
         decay_steps: u64,
+        /// Decay in whole periods (`floor(p)`).
         staircase: bool,
     },
     /// `lr * gamma^floor(t / step_size)` (PyTorch `StepLR`).
-    Step { lr: f64, step_size: u64, gamma: f64 },
+    Step {
+        /// The base learning rate.
+        lr: f64,
+        /// Units between decays.
+        step_size: u64,
+        /// Factor applied at each decay.
+        gamma: f64,
+    },
     /// `lr * gamma^(number of milestones <= t)` (PyTorch `MultiStepLR`).
     MultiStep {
+        /// The base learning rate.
         lr: f64,
+        /// Units at which the rate decays, increasing.
         milestones: Vec<u64>,
+        /// Factor applied at each milestone.
         gamma: f64,
     },
     /// `lr * gamma^p`, `p = t / decay_steps`, floored when `staircase` (Keras
     /// `ExponentialDecay`; with `decay_steps = 1` PyTorch `ExponentialLR`).
     Exponential {
+        /// The base learning rate.
         lr: f64,
+        /// Factor per `decay_steps` units.
         gamma: f64,
+        /// Units per decay period.
         decay_steps: u64,
+        /// Decay in whole periods (`floor(p)`).
         staircase: bool,
     },
     /// `(lr - end_lr) * (1 - t' / d')^power + end_lr` (Keras `PolynomialDecay`): without
     /// `cycle`, `t' = min(t, decay_steps)` and `d' = decay_steps`; with `cycle`,
     /// `d' = decay_steps * max(1, ceil(t / decay_steps))`.
     Polynomial {
+        /// The base learning rate.
         lr: f64,
+        /// The rate reached after `decay_steps` units.
         end_lr: f64,
+        /// Exponent of the decay (1: linear).
         power: f64,
+        /// Units of the decay.
         decay_steps: u64,
+        /// Restart the decay from a further multiple of `decay_steps` instead of holding
+        /// `end_lr`.
         cycle: bool,
     },
     /// `min_lr + (lr - min_lr) * (1 + cos(pi * min(t, t_max) / t_max)) / 2` (PyTorch
     /// `CosineAnnealingLR`'s closed form; held at `min_lr` after `t_max`, as Keras `CosineDecay`).
-    Cosine { lr: f64, min_lr: f64, t_max: u64 },
+    Cosine {
+        /// The initial (maximum) learning rate.
+        lr: f64,
+        /// The rate reached at `t_max` and held after.
+        min_lr: f64,
+        /// Units of the half cosine.
+        t_max: u64,
+    },
     /// SGDR (Loshchilov & Hutter 2017, <https://arxiv.org/abs/1608.03983>): cycle `i` lasts
     /// `t0 * t_mult^i` units and peaks at `lr * m_mul^i` (timm `cycle_decay`, Keras `m_mul`);
     /// within it `min_lr + (peak - min_lr) * (1 + cos(pi * t_cur / T_i)) / 2` (PyTorch
     /// `CosineAnnealingWarmRestarts`).
     CosineRestarts {
+        /// The first cycle's peak learning rate.
         lr: f64,
+        /// The rate at the end of each cycle.
         min_lr: f64,
+        /// Units of the first cycle.
         t0: u64,
+        /// Factor by which each cycle is longer than the previous one.
         t_mult: f64,
+        /// Factor by which each cycle's peak is lower than the previous one.
         m_mul: f64,
     },
     /// The 1cycle policy (Smith & Topin 2018, <https://arxiv.org/abs/1708.07120>), exactly as
@@ -101,31 +147,51 @@ pub enum Curve {
     /// `pct_start * total - 1` units, then down to `initial / final_div_factor` at `total - 1`
     /// (with `three_phase`, back to the initial lr first, then down).
     OneCycle {
+        /// The peak learning rate.
         max_lr: f64,
+        /// Units of the whole cycle.
         total: u64,
+        /// Fraction of `total` spent rising.
         pct_start: f64,
+        /// The initial rate is `max_lr / div_factor`.
         div_factor: f64,
+        /// The final rate is the initial one divided by this.
         final_div_factor: f64,
+        /// How the rate moves between phase boundaries.
         anneal: Anneal,
+        /// Go back down to the initial rate before the final annealing.
         three_phase: bool,
     },
     /// Cyclical learning rates (Smith 2017, <https://arxiv.org/abs/1506.01186>), PyTorch
     /// `CyclicLR`: a triangle between `base_lr` and `max_lr`, `step_size_up` units up and
     /// `step_size_down` down.
     Cyclic {
+        /// The bottom of each cycle.
         base_lr: f64,
+        /// The top of each cycle (before `mode` scales the amplitude).
         max_lr: f64,
+        /// Units of the rising half.
         step_size_up: u64,
+        /// Units of the falling half.
         step_size_down: u64,
+        /// How the peaks change from cycle to cycle.
         mode: CyclicMode,
     },
     /// Each curve runs for its length of units, then hands over to the next, which starts
     /// again at its own `t = 0` (PyTorch `SequentialLR`); the last runs on.
-    Sequential { phases: Vec<(Curve, u64)> },
+    Sequential {
+        /// Each curve with the number of units it runs for (the last one's is ignored).
+        phases: Vec<(Curve, u64)>,
+    },
     /// `lr * prod_i(curve_i(t) / lr)`: each curve's factor multiplies the others (PyTorch
     /// `ChainedScheduler` over multiplicative schedulers; Burn's `ComposedLrScheduler` with a
     /// product reduction).
-    Chained { lr: f64, curves: Vec<Curve> },
+    Chained {
+        /// The base learning rate.
+        lr: f64,
+        /// The curves whose factors `curve(t) / lr` multiply.
+        curves: Vec<Curve>,
+    },
 }
 
 impl Curve {

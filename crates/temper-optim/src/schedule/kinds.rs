@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which curve the learning rate follows. See [`Curve`] for each formula.
+/// Which curve the learning rate follows. See `Curve` for each formula.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScheduleKind {
@@ -109,7 +109,9 @@ pub enum Interval {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AnnealKind {
+    /// `cos`: cosine annealing ([`Anneal::Cos`](super::Anneal::Cos)). The default.
     Cos,
+    /// `linear`: linear annealing ([`Anneal::Linear`](super::Anneal::Linear)).
     Linear,
 }
 
@@ -117,8 +119,11 @@ pub enum AnnealKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CyclicModeKind {
+    /// `triangular`: every cycle reaches `max_lr`. The default.
     Triangular,
+    /// `triangular2`: the amplitude halves every cycle.
     Triangular2,
+    /// `exp_range`: the amplitude is scaled by `gamma^t`.
     ExpRange,
 }
 
@@ -145,6 +150,7 @@ pub struct WarmupSettings {
     /// Warmup length in optimizer steps.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steps: Option<u64>,
+    /// How the ramp grows. Default `linear`.
     pub mode: WarmupMode,
     /// Fraction of the target the ramp starts from: default 0 for linear (timm's
     /// `warmup_lr_init = 0`), 0.01 for exponential.

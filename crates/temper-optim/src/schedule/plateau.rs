@@ -29,6 +29,7 @@ pub struct PlateauSettings {
     pub patience: usize,
     /// The least change that counts as an improvement.
     pub threshold: f64,
+    /// Whether `threshold` is relative to the best value or absolute.
     pub threshold_mode: ThresholdMode,
     /// Epochs after a reduction during which bad epochs are not counted.
     pub cooldown: usize,

@@ -13,6 +13,7 @@ use crate::error::{OptimError, invalid};
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScheduleSettings {
+    /// Which curve. Default `cosine`.
     pub kind: ScheduleKind,
     /// `epoch` (default) or `step`; only at the top level.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -32,9 +32,14 @@ use crate::value::Params;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GpSettings {
+    /// Trials sampled at random before the GP is fitted. Default 10 (Optuna's `GPSampler`).
     pub n_startup_trials: usize,
+    /// Random points scored by expected improvement per suggestion. Default 1024; at least 1.
     pub n_candidates: usize,
+    /// Best candidates refined by local search. Default 8.
     pub n_local: usize,
+    /// Most trials entering the model (the best half and the most recent of the rest).
+    /// Default 100; at least 2.
     pub max_history: usize,
 }
 
@@ -67,6 +72,8 @@ const PRIOR_SIGNAL: (f64, f64) = (0.0, 1.0); // ln s² ~ N(0, 1)
 const PRIOR_NOISE: (f64, f64) = (-9.2, 3.0); // ln σn² ~ N(ln 1e-4, 3²)
 
 impl GpSampler {
+    /// A sampler with these settings; an error when `n_candidates` is 0 or `max_history`
+    /// below 2.
     pub fn new(settings: GpSettings) -> Result<Self, TuneError> {
         if settings.n_candidates == 0 {
             return Err(invalid("sampler.n_candidates", "must be >= 1"));

@@ -9,8 +9,11 @@ const SQRT5: f64 = 2.236_067_977_499_79;
 /// Kernel hyperparameters: one lengthscale per input dimension, signal and noise variance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GpHyper {
+    /// One lengthscale per input dimension (ARD).
     pub lengthscales: Vec<f64>,
+    /// Signal variance s².
     pub signal_var: f64,
+    /// Observation noise variance σn², added to the Gram matrix's diagonal.
     pub noise_var: f64,
 }
 
@@ -23,6 +26,8 @@ impl GpHyper {
         v
     }
 
+    /// The inverse of [`GpHyper::to_log`]: `theta` is `[ln l_1..ln l_D, ln signal_var,
+    /// ln noise_var]`.
     pub fn from_log(theta: &[f64]) -> GpHyper {
         let d = theta.len() - 2;
         GpHyper {
@@ -81,6 +86,7 @@ impl GaussianProcess {
         })
     }
 
+    /// The kernel hyperparameters it was fitted with.
     pub fn hyper(&self) -> &GpHyper {
         &self.hyper
     }

@@ -22,6 +22,7 @@ pub struct GridSampler {
 }
 
 impl GridSampler {
+    /// A grid with `points_per_float` points per float parameter that has no explicit grid.
     pub fn new(points_per_float: usize) -> Self {
         GridSampler { points_per_float }
     }

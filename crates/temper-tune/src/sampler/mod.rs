@@ -35,11 +35,15 @@ pub use tpe::{TpeSampler, TpeSettings};
 
 /// What a sampler sees when asked for trial `number`.
 pub struct SampleContext<'a> {
+    /// The search space.
     pub space: &'a Space,
     /// Every trial of the study so far, in number order (running ones included).
     pub trials: &'a [Trial],
+    /// The number of the trial being sampled.
     pub number: u64,
+    /// The study's seed.
     pub seed: u64,
+    /// Whether smaller or larger values are better.
     pub direction: Direction,
 }
 
@@ -64,7 +68,9 @@ impl<'a> SampleContext<'a> {
 /// A suggestion: the parameters, plus attributes to store on the trial.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Suggestion {
+    /// The suggested parameters.
     pub params: Params,
+    /// Attributes to store on the trial (the GP's fitted hyperparameters).
     pub attrs: BTreeMap<String, f64>,
 }
 
@@ -90,14 +96,19 @@ pub trait Sampler: Send {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum SamplerKind {
+    /// `kind = "random"`: [`RandomSampler`].
     Random,
+    /// `kind = "sobol"`: [`SobolSampler`].
     Sobol,
+    /// `kind = "grid"`: [`GridSampler`].
     Grid {
-        /// Points per float parameter without an explicit `grid`.
+        /// Points per float parameter without an explicit `grid`. Default 5; at least 1.
         #[serde(default = "default_grid_points")]
         points_per_float: usize,
     },
+    /// `kind = "tpe"`: [`TpeSampler`].
     Tpe(#[serde(default)] TpeSettings),
+    /// `kind = "gp"`: [`GpSampler`].
     Gp(#[serde(default)] GpSettings),
 }
 
@@ -125,6 +136,7 @@ impl SamplerKind {
         })
     }
 
+    /// The sampler, its settings validated.
     pub fn build(&self) -> Result<Box<dyn Sampler>, TuneError> {
         Ok(match self {
             SamplerKind::Random => Box::new(RandomSampler),

@@ -3,7 +3,9 @@ use std::collections::BTreeSet;
 use super::gp_model::log_marginal_likelihood;
 use super::*;
 use crate::pruner::NopPruner;
-use crate::storage::{MemoryStorage, SqliteStorage};
+use crate::storage::MemoryStorage;
+#[cfg(feature = "sqlite")]
+use crate::storage::SqliteStorage;
 use crate::study::Study;
 use crate::trial::TrialOutcome;
 use crate::value::ParamValue as V;
@@ -233,6 +235,7 @@ fn gp_marginal_likelihood_gradient_matches_finite_differences() {
     }
 }
 
+#[cfg(feature = "sqlite")]
 #[test]
 fn tpe_and_gp_resume_exactly_from_a_study_file() {
     // 12 trials, stop, reopen, 6 more == 18 uninterrupted trials: the samplers depend only on

@@ -27,11 +27,19 @@ use crate::value::Params;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TpeSettings {
+    /// Trials sampled at random before TPE is used. Default 10.
     pub n_startup_trials: usize,
+    /// Draws from l(x) scored per suggestion. Default 24; at least 1.
     pub n_ei_candidates: usize,
+    /// Weight of the prior kernel in each Parzen estimator. Default 1.0; must be > 0.
     pub prior_weight: f64,
+    /// Clamp each numeric bandwidth below at `range / min(100, n + 2)` (Optuna's magic clip).
+    /// Default true.
     pub consider_magic_clip: bool,
+    /// Let the outermost observations' bandwidths reach the range ends (univariate only).
+    /// Default false.
     pub consider_endpoints: bool,
+    /// Model the unconditional parameters jointly (BOHB). Default true.
     pub multivariate: bool,
 }
 
@@ -55,6 +63,8 @@ pub struct TpeSampler {
 }
 
 impl TpeSampler {
+    /// A sampler with these settings; an error when `n_ei_candidates` is 0 or
+    /// `prior_weight` is not a positive finite number.
     pub fn new(settings: TpeSettings) -> Result<Self, TuneError> {
         if settings.n_ei_candidates == 0 {
             return Err(invalid("sampler.n_ei_candidates", "must be >= 1"));

@@ -10,14 +10,18 @@
 //! recording the original's number in the attribute [`RETRIED_FROM_ATTR`].
 
 mod open;
+#[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 pub use open::{open_storage, redact};
+#[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
+#[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStorage;
 
 use crate::error::{TuneError, storage};
@@ -46,6 +50,7 @@ pub(crate) fn retried_message(by: u64) -> String {
 /// A trial allocated by [`Storage::create_trial_within`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NewTrial {
+    /// The allocated trial number.
     pub number: u64,
     /// The stale trial whose parameters were copied into this one (also stored as the
     /// attribute [`RETRIED_FROM_ATTR`]).
@@ -100,8 +105,11 @@ pub(crate) fn not_finishable(
 /// A study's identity in a storage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StudyInfo {
+    /// The storage's key for the study, passed to every [`Storage`] call.
     pub id: i64,
+    /// The study's unique name.
     pub name: String,
+    /// The direction it was created with.
     pub direction: Direction,
 }
 
@@ -188,6 +196,7 @@ pub struct MemoryStorage {
 }
 
 impl MemoryStorage {
+    /// An empty storage.
     pub fn new() -> Self {
         Self::default()
     }

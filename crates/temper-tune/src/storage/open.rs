@@ -1,7 +1,11 @@
 //! One entry point from a storage string (a command-line flag, a config value) to a
 //! [`Storage`], and the redaction that keeps passwords out of messages.
 
-use super::{MemoryStorage, PostgresStorage, SqliteStorage, Storage};
+#[cfg(feature = "postgres")]
+use super::PostgresStorage;
+#[cfg(feature = "sqlite")]
+use super::SqliteStorage;
+use super::{MemoryStorage, Storage};
 use crate::error::{TuneError, invalid};
 
 const EXPECTED: &str =
@@ -24,7 +28,7 @@ pub fn open_storage(spec: &str) -> Result<Box<dyn Storage>, TuneError> {
         return Ok(Box::new(MemoryStorage::new()));
     }
     if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
-        return Ok(Box::new(PostgresStorage::connect(spec)?));
+        return open_postgres(spec);
     }
     if let Some(rest) = spec.strip_prefix("sqlite:") {
         let path = match rest.strip_prefix("///") {
@@ -43,7 +47,7 @@ pub fn open_storage(spec: &str) -> Result<Box<dyn Storage>, TuneError> {
                 format!("{spec:?}: no file path after sqlite:"),
             ));
         }
-        return Ok(Box::new(SqliteStorage::open(path)?));
+        return open_sqlite(spec, path);
     }
     if let Some((scheme, _)) = spec.split_once("://") {
         return Err(invalid(
@@ -54,7 +58,40 @@ pub fn open_storage(spec: &str) -> Result<Box<dyn Storage>, TuneError> {
             ),
         ));
     }
-    Ok(Box::new(SqliteStorage::open(spec)?))
+    open_sqlite(spec, spec)
+}
+
+#[cfg(feature = "postgres")]
+fn open_postgres(url: &str) -> Result<Box<dyn Storage>, TuneError> {
+    Ok(Box::new(PostgresStorage::connect(url)?))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(url: &str) -> Result<Box<dyn Storage>, TuneError> {
+    Err(not_built_in(url, "PostgreSQL", "postgres"))
+}
+
+#[cfg(feature = "sqlite")]
+fn open_sqlite(_spec: &str, path: &str) -> Result<Box<dyn Storage>, TuneError> {
+    Ok(Box::new(SqliteStorage::open(path)?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn open_sqlite(spec: &str, _path: &str) -> Result<Box<dyn Storage>, TuneError> {
+    Err(not_built_in(spec, "SQLite", "sqlite"))
+}
+
+/// The error for a storage whose Cargo feature is off in this build: one line, naming the
+/// feature that adds it.
+#[cfg(not(all(feature = "postgres", feature = "sqlite")))]
+fn not_built_in(spec: &str, what: &str, feature: &str) -> TuneError {
+    invalid(
+        "storage",
+        format!(
+            "{:?}: this build has no {what} storage (enable temper-tune's `{feature}` feature)",
+            redact(spec)
+        ),
+    )
 }
 
 /// `spec` with any password replaced by `***`: the one in a URL's `user:password@`, and
@@ -98,6 +135,7 @@ pub fn redact(spec: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(feature = "sqlite")]
     use crate::trial::Direction;
 
     #[test]
@@ -123,6 +161,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn open_storage_picks_the_backend_from_the_string() {
         let dir = tempfile::tempdir().unwrap();
@@ -156,6 +195,21 @@ mod tests {
         );
     }
 
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn postgres_url_without_the_feature_is_a_clear_error() {
+        let e = open_storage("postgres://tuner:hunter2@db.lan/temper")
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            e,
+            "storage: \"postgres://tuner:***@db.lan/temper\": this build has no PostgreSQL \
+             storage (enable temper-tune's `postgres` feature)"
+        );
+    }
+
+    #[cfg(feature = "postgres")]
     #[test]
     fn connection_errors_name_the_url_without_its_password() {
         // Port 1 on loopback: nothing listens there, the connection is refused at once.

@@ -1,0 +1,11 @@
+//! What a run is told: the experiment file and its sections, the device choice, the data
+//! source, and the schedule curve an experiment describes.
+
+pub(crate) mod data_source;
+pub(crate) mod device;
+pub(crate) mod experiment;
+pub(crate) mod model_section;
+pub(crate) mod schedule_curve;
+
+#[cfg(test)]
+mod config_mutation_tests;

@@ -1,0 +1,156 @@
+//! The end of a run: the kept weights tested, the report and curves drawn, and
+//! `summary.toml` written.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::Progress;
+use super::setup::Setup;
+use crate::classifier::ImageClassifier;
+use crate::error::TrainError;
+use crate::run::run_dir::{SUMMARY_FILE, write_atomic};
+use crate::score::evaluate::evaluate_with_confusion;
+use crate::score::metrics::{EpochMetrics, EvalScores};
+use crate::score::report::{TestReport, write_curves};
+
+/// What a finished run reports; also written to `summary.toml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// The run directory.
+    pub run_dir: PathBuf,
+    /// Backend and why it was chosen.
+    pub device: String,
+    /// Images of the training split (the parent's replayed images included when
+    /// fine-tuning with `replay`).
+    pub train_images: usize,
+    /// Images of the validation split; 0 when `valid_fraction = 0`.
+    pub valid_images: usize,
+    /// Images of the test split.
+    pub test_images: usize,
+    /// Per-channel normalization fitted on the training split.
+    pub normalization_mean: Vec<f32>,
+    /// Per-channel standard deviation of that normalization, in `[0, 1]` pixel units.
+    pub normalization_std: Vec<f32>,
+    /// Epochs actually run (fewer than asked when early stopping fired).
+    pub epochs_run: usize,
+    /// The metric that picks the best epoch (`[early_stopping] monitor`, else the validation
+    /// loss, else the training loss).
+    pub monitor: String,
+    /// Epoch of the `best` checkpoint.
+    pub best_epoch: usize,
+    /// Why training stopped before its last epoch, when it did.
+    pub stop_reason: Option<String>,
+    /// Training stopped because the loss became NaN or infinite; the scores are of the
+    /// weights kept from before (see `tested_weights`).
+    pub diverged: bool,
+    /// Epochs this process ran (fewer than `epochs_run` after `--resume`).
+    pub epochs_this_process: usize,
+    /// The run this one was fine-tuned from (`[finetune] from`).
+    pub parent: Option<PathBuf>,
+    /// Which weights the test scores are of: `"best epoch N"` (restore-best) or `"last epoch"`.
+    pub tested_weights: String,
+    /// Scores of those weights on the test split.
+    pub test: EvalScores,
+    /// Wall time of all epochs and the test pass.
+    pub seconds: f64,
+    /// Per-class test scores, recall gap and confusion matrix (also in `report.json`).
+    #[serde(skip)]
+    pub report: TestReport,
+    /// Every epoch's metrics, first to last (the rows of `metrics.csv`).
+    #[serde(skip)]
+    pub epochs: Vec<EpochMetrics>,
+}
+
+/// What the epochs leave for [`finish`].
+pub(super) struct Outcome<M> {
+    /// The weights of the best epoch, when one was kept.
+    pub best_model: Option<M>,
+    /// The last epoch's evaluated weights (the EMA average when EMA is on).
+    pub evaluated: M,
+    pub history: Vec<EpochMetrics>,
+    pub best_epoch: Option<usize>,
+    pub stop_reason: Option<String>,
+    pub diverged: bool,
+    pub first_epoch: usize,
+    pub started: Instant,
+}
+
+/// Tests the kept weights and writes the report, the curves and `summary.toml`.
+pub(super) fn finish<M: ImageClassifier>(
+    setup: &Setup<'_>,
+    outcome: Outcome<M>,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, TrainError> {
+    let Outcome {
+        best_model,
+        evaluated,
+        history,
+        best_epoch,
+        stop_reason,
+        diverged,
+        first_epoch,
+        started,
+    } = outcome;
+    let best_epoch = best_epoch.unwrap_or(history.len());
+    // Restore-best applies whether or not early stopping fired (unlike Keras, whose
+    // `restore_best_weights` only acts when it stops training).
+    let (final_model, tested_weights) = match best_model {
+        Some(best) if setup.watch.restore_best_weights => {
+            (best, format!("best epoch {best_epoch}"))
+        }
+        _ => (evaluated, format!("last epoch ({})", history.len())),
+    };
+    let test_data = setup.data.test;
+    progress.message(&format!(
+        "testing the {tested_weights} weights on {} images",
+        test_data.len()
+    ));
+    let all_test: Vec<usize> = (0..test_data.len()).collect();
+    let (test, confusion) = evaluate_with_confusion(
+        &final_model,
+        test_data,
+        &all_test,
+        &setup.batcher,
+        &setup.eval_device,
+    );
+    let report = TestReport::new(test, &confusion, &test_data.class_names());
+    report.write(
+        setup.run_dir,
+        "Test report",
+        &format!(
+            "{} weights of `{}` on the {} test images of `{}`; device: {}.",
+            tested_weights,
+            setup.run_dir.display(),
+            test_data.len(),
+            setup.data.name,
+            setup.selected.reason
+        ),
+    )?;
+    write_curves(setup.run_dir, &history)?;
+    let summary = RunSummary {
+        run_dir: setup.run_dir.to_path_buf(),
+        device: setup.selected.reason.clone(),
+        train_images: setup.split.train.len(),
+        valid_images: setup.split.valid.len(),
+        test_images: test_data.len(),
+        normalization_mean: setup.normalization.mean.clone(),
+        normalization_std: setup.normalization.std.clone(),
+        epochs_run: history.len(),
+        epochs_this_process: (history.len() + 1).saturating_sub(first_epoch),
+        parent: setup.exp.finetune.as_ref().map(|f| f.from.clone()),
+        monitor: setup.watch.monitor.clone(),
+        best_epoch,
+        stop_reason,
+        diverged,
+        tested_weights,
+        test,
+        seconds: started.elapsed().as_secs_f64(),
+        report,
+        epochs: history,
+    };
+    let text = toml::to_string_pretty(&summary).expect("summary serializes");
+    write_atomic(&setup.run_dir.join(SUMMARY_FILE), text.as_bytes())?;
+    Ok(summary)
+}

@@ -1,0 +1,241 @@
+//! A training run, from an experiment, a model and data to a run directory.
+//!
+//! temper runs its own loop rather than burn-train's `Learner`: the later pieces need to act
+//! between steps and between epochs with state the `Learner` does not expose — a
+//! reduce-on-plateau schedule fed the validation metric, restore-best-weights, EMA weights,
+//! hypergradient learning rates — and a plain loop lets the statistics of a step stay on the
+//! device (read back every few steps, not every step, which matters on a GPU).
+//!
+//! The loop is generic: any Burn module implementing [`ImageClassifier`] trains on any
+//! [`ImageData`], and `temper train` goes through the same [`train_model`] with its built-in
+//! models and data. A run is a few named steps on two types (`state.rs`): [`Setup`](setup::Setup)
+//! holds what is fixed once data and device are ready; `RunState` what each epoch changes —
+//! `RunState::start` (fresh, fine-tuned or restored from a resume set), `train_epoch`,
+//! `end_epoch` (validation, schedule, early stopping, checkpoints), and `finish`.
+
+pub(crate) mod augment;
+pub(crate) mod batches;
+pub(crate) mod checkpoint;
+pub(crate) mod finetune;
+mod finish;
+mod progress;
+pub(crate) mod run_dir;
+mod setup;
+mod state;
+pub(crate) mod step;
+
+#[cfg(test)]
+mod custom_tests;
+#[cfg(test)]
+mod finetune_tests;
+#[cfg(test)]
+pub(crate) mod training_tests;
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use temper_data::{DataSplits, ImageData};
+
+use crate::classifier::ImageClassifier;
+use crate::config::experiment::Experiment;
+use crate::error::TrainError;
+use crate::run::run_dir::{CONFIG_FILE, SUMMARY_FILE, check_run_dir};
+
+pub use crate::config::data_source::load_data;
+pub use finish::RunSummary;
+pub use progress::{Progress, Silent};
+
+use setup::Setup;
+use state::RunState;
+
+/// The data of a run: the pool the training and validation splits are drawn from (by `[data]
+/// valid_fraction` and `limit_train`, seeded), and the test set scored at the end.
+#[derive(Clone)]
+pub struct TrainData<'a> {
+    /// Training images; `[data] valid_fraction` of them are held out for validation.
+    pub train: &'a dyn ImageData,
+    /// Test images, scored once with the kept weights.
+    pub test: &'a dyn ImageData,
+    /// What the data is, in words, for the report (e.g. `"bundled"`, `"my-scans v2"`).
+    pub name: String,
+}
+
+impl<'a> TrainData<'a> {
+    /// The two splits of a data set temper loaded, described as `name`.
+    pub fn from_splits(splits: &'a DataSplits, name: impl Into<String>) -> Self {
+        Self {
+            train: &splits.train,
+            test: &splits.test,
+            name: name.into(),
+        }
+    }
+}
+
+/// Runs `exp` with its built-in `[model]` on its `[data]` and writes the run directory at
+/// `run_dir` (which must be new or empty): `temper train`.
+pub fn train(
+    exp: &Experiment,
+    run_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, TrainError> {
+    exp.validate()?;
+    check_run_dir(run_dir)?;
+    let data = load_experiment_data(exp, progress)?;
+    let plan = exp
+        .model
+        .plan(data.train.image_shape(), data.train.num_classes())?;
+    let data = TrainData::from_splits(&data, exp.data.source.to_string());
+    train_model(exp, |d: &Device| plan.init(d), data, run_dir, progress)
+}
+
+/// Trains the model `init` builds on `data` with everything `exp` configures — optimizer,
+/// penalties, schedule, early stopping, EMA, augmentation, data parallelism, checkpoints — and
+/// writes the run directory at `run_dir` (which must be new or empty). `exp`'s `[model]` and
+/// `[data] source` are not used: the model and the data are the caller's.
+///
+/// `init` is called on the training device (and again for the copies a resume or the EMA
+/// needs), after the device's RNG is seeded with `[train] seed`, so a run is reproducible.
+pub fn train_model<M, F>(
+    exp: &Experiment,
+    init: F,
+    data: TrainData<'_>,
+    run_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, TrainError>
+where
+    M: ImageClassifier,
+    F: Fn(&Device) -> M,
+{
+    exp.validate()?;
+    check_run_dir(run_dir)?;
+    run(exp, run_dir, Start::New, &init, data, progress)
+}
+
+/// Continues the run in `run_dir` after its last completed epoch, with the experiment saved in
+/// its `config.toml` and its built-in model and data (`temper train --resume`). The result
+/// equals an uninterrupted run's (see `checkpoint.rs`).
+///
+/// # Errors
+/// When `run_dir` is not a temper run directory, has already finished, or its checkpoint
+/// cannot be read.
+pub fn resume(run_dir: &Path, progress: &mut dyn Progress) -> Result<RunSummary, TrainError> {
+    let (exp, start) = open_resumable(run_dir, progress)?;
+    let data = load_experiment_data(&exp, progress)?;
+    let plan = exp
+        .model
+        .plan(data.train.image_shape(), data.train.num_classes())?;
+    let data = TrainData::from_splits(&data, exp.data.source.to_string());
+    run(
+        &exp,
+        run_dir,
+        start,
+        &|d: &Device| plan.init(d),
+        data,
+        progress,
+    )
+}
+
+/// [`resume`] for a run of [`train_model`]: the same `init` and data must be given again.
+pub fn resume_model<M, F>(
+    run_dir: &Path,
+    init: F,
+    data: TrainData<'_>,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, TrainError>
+where
+    M: ImageClassifier,
+    F: Fn(&Device) -> M,
+{
+    let (exp, start) = open_resumable(run_dir, progress)?;
+    run(&exp, run_dir, start, &init, data, progress)
+}
+
+/// Where a run begins.
+enum Start {
+    /// A new run directory.
+    New,
+    /// The run directory exists, but no epoch completed: start from scratch inside it.
+    Again,
+    /// After the checkpoint's epoch.
+    Resume(Box<checkpoint::Loaded>),
+}
+
+fn load_experiment_data(
+    exp: &Experiment,
+    progress: &mut dyn Progress,
+) -> Result<DataSplits, TrainError> {
+    let source = exp.data.data_source()?;
+    progress.message(&format!("loading data: {}", exp.data.source));
+    load_data(&source, progress)
+}
+
+/// The experiment of an unfinished run directory and where to continue it.
+fn open_resumable(
+    run_dir: &Path,
+    progress: &mut dyn Progress,
+) -> Result<(Experiment, Start), TrainError> {
+    let config = run_dir.join(CONFIG_FILE);
+    let refuse = |why: String| {
+        Err(TrainError::Config(format!(
+            "--resume {}: {why}",
+            run_dir.display()
+        )))
+    };
+    if !run_dir.is_dir() {
+        return refuse("no such directory".into());
+    }
+    if !config.is_file() {
+        return refuse(format!("not a temper run directory (no {CONFIG_FILE})"));
+    }
+    if run_dir.join(SUMMARY_FILE).exists() {
+        return refuse(format!(
+            "the run has finished ({SUMMARY_FILE} exists); nothing to resume"
+        ));
+    }
+    let exp = Experiment::load(&config)?;
+    exp.validate()?;
+    let start = match checkpoint::load(run_dir)? {
+        Some(loaded) => {
+            progress.message(&format!(
+                "resuming {} after epoch {}",
+                run_dir.display(),
+                loaded.state.epoch
+            ));
+            Start::Resume(Box::new(loaded))
+        }
+        None => {
+            progress.message(&format!(
+                "{}: no epoch had completed; starting it again",
+                run_dir.display()
+            ));
+            Start::Again
+        }
+    };
+    Ok((exp, start))
+}
+
+/// The run itself: prepare, start (or restore), the epochs, finish.
+fn run<M: ImageClassifier>(
+    exp: &Experiment,
+    run_dir: &Path,
+    start: Start,
+    init: &dyn Fn(&Device) -> M,
+    data: TrainData<'_>,
+    progress: &mut dyn Progress,
+) -> Result<RunSummary, TrainError> {
+    let (setup, parent) = Setup::prepare(exp, run_dir, data, progress)?;
+    let mut state = RunState::start(&setup, init, parent, start, progress)?;
+    let mut batches = setup.batch_builder();
+    for epoch in state.epochs_left(&setup) {
+        let epoch_started = Instant::now();
+        let Some(totals) = state.train_epoch(&setup, &mut batches, epoch, progress)? else {
+            break;
+        };
+        state.end_epoch(&setup, epoch, totals, epoch_started, progress)?;
+        if state.stopped() {
+            break;
+        }
+    }
+    state.finish(&setup, progress)
+}

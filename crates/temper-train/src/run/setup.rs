@@ -1,0 +1,188 @@
+//! The part of a run fixed before the first step: splits, fine-tuning parent, devices,
+//! augmentation, normalization and the rules that watch the epochs.
+
+use std::path::Path;
+
+use burn::tensor::Device;
+use temper_augment::image::MixConfig;
+use temper_data::{ImageBatcher, ImageData, Normalization, Split};
+use temper_optim::{EarlyStoppingSettings, LrSchedule};
+
+use super::{Progress, TrainData};
+use crate::config::device::{DeviceChoice, SelectedDevice, select_device, select_devices};
+use crate::config::experiment::Experiment;
+use crate::error::TrainError;
+use crate::run::augment::{BatchAugmenter, has_image_ops, parse_augment};
+use crate::run::batches::BatchBuilder;
+use crate::run::finetune::{Parent, Replayed};
+
+/// What every step of a run reads and none changes.
+pub(super) struct Setup<'a> {
+    pub exp: &'a Experiment,
+    /// `exp` with every default written out, as saved in `config.toml`.
+    pub resolved: Experiment,
+    pub run_dir: &'a Path,
+    pub data: TrainData<'a>,
+    /// The parent's images replayed after `data.train` when fine-tuning with `replay`.
+    replayed: Option<Replayed<'a>>,
+    pub split: Split,
+    pub selected: SelectedDevice,
+    /// Every device of a data-parallel run (the first is the model's); empty otherwise.
+    pub parallel: Vec<Device>,
+    pub train_device: Device,
+    pub eval_device: Device,
+    augmenter: Option<BatchAugmenter>,
+    mix: Option<MixConfig>,
+    pub normalization: Normalization,
+    pub batcher: ImageBatcher,
+    pub steps_per_epoch: usize,
+    /// The rules that pick the best epoch and may stop the run.
+    pub watch: EarlyStoppingSettings,
+    /// The metric reduce-on-plateau watches, when the schedule has one.
+    pub plateau_monitor: Option<String>,
+}
+
+impl<'a> Setup<'a> {
+    /// Splits the data, opens the fine-tuning parent (returned for [`RunState::start`] to take
+    /// its weights and optimizer), selects the devices and checks the augmentation, before any
+    /// file is written.
+    ///
+    /// [`RunState::start`]: super::state::RunState::start
+    pub fn prepare(
+        exp: &'a Experiment,
+        run_dir: &'a Path,
+        data: TrainData<'a>,
+        progress: &mut dyn Progress,
+    ) -> Result<(Self, Option<Parent>), TrainError> {
+        let resolved = exp.resolved()?;
+        let seed = exp.train.seed;
+        let mut split = exp.split(data.train.len())?;
+        let (parent, replayed) = open_parent(exp, data.train, &mut split, progress)?;
+        let (selected, parallel) = devices(exp)?;
+        progress.message(&format!("device: {}", selected.reason));
+
+        let pool: &dyn ImageData = match &replayed {
+            Some(r) => r,
+            None => data.train,
+        };
+        let augment = parse_augment(exp.augment.as_ref())?;
+        let augmenter = match &augment {
+            Some(settings) if has_image_ops(settings) => {
+                Some(BatchAugmenter::new(settings, seed, pool)?)
+            }
+            _ => None,
+        };
+        let mix = match &augment {
+            Some(settings) if settings.uses_soft_targets() => Some(
+                settings
+                    .mix()
+                    .map_err(|e| TrainError::Config(format!("augment: {e}")))?,
+            ),
+            _ => None,
+        };
+        let normalization = match &parent {
+            Some(parent) => parent.normalization.clone(),
+            None => Normalization::fit(pool, &split.train),
+        };
+        let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
+        let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size);
+        let plateau_monitor = LrSchedule::plateau_monitor(&exp.schedule);
+        if let Some(name) = plateau_monitor.as_ref().filter(|m| m.starts_with("valid_"))
+            && split.valid.is_empty()
+        {
+            return Err(TrainError::Config(format!(
+                "schedule.plateau.monitor: {name} needs validation images, and the split left \
+                 none; raise data.valid_fraction or data.limit_train"
+            )));
+        }
+        let watch = exp.best_epoch_watch(!split.valid.is_empty());
+        let setup = Self {
+            exp,
+            resolved,
+            run_dir,
+            data,
+            replayed,
+            split,
+            train_device: selected.device.clone().autodiff(),
+            eval_device: selected.device.clone(),
+            selected,
+            parallel,
+            augmenter,
+            mix,
+            normalization,
+            batcher,
+            steps_per_epoch,
+            watch,
+            plateau_monitor,
+        };
+        Ok((setup, parent))
+    }
+
+    /// The images the training and validation indices point into: the data's training pool,
+    /// followed by the replayed images when there are any.
+    pub fn pool(&self) -> &dyn ImageData {
+        match &self.replayed {
+            Some(r) => r,
+            None => self.data.train,
+        }
+    }
+
+    /// The builder of this run's training batches.
+    pub fn batch_builder(&self) -> BatchBuilder<'_> {
+        BatchBuilder {
+            dataset: self.pool(),
+            batcher: &self.batcher,
+            normalization: &self.normalization,
+            augmenter: self.augmenter.as_ref(),
+            mix: self.mix.as_ref(),
+            device: &self.train_device,
+            seed: self.exp.train.seed,
+            // The device path pays off where the model runs on a GPU; on a CPU backend the
+            // rayon-parallel image path is as fast and exact.
+            on_device: self.selected.backend == DeviceChoice::Wgpu,
+        }
+    }
+}
+
+/// The fine-tuning parent of `[finetune]` and its replayed images, when the section is there.
+fn open_parent<'a>(
+    exp: &Experiment,
+    train: &'a dyn ImageData,
+    split: &mut Split,
+    progress: &mut dyn Progress,
+) -> Result<(Option<Parent>, Option<Replayed<'a>>), TrainError> {
+    let Some(section) = &exp.finetune else {
+        return Ok((None, None));
+    };
+    let parent = Parent::open(section)?;
+    let old = parent.replay(section.replay, exp.train.seed, train, split, progress)?;
+    let replay = match &old {
+        Some(old) => format!(", replaying {} of its training images", old.len()),
+        None => String::new(),
+    };
+    progress.message(&format!(
+        "fine-tuning from {} ({} weights){replay}",
+        parent.dir.display(),
+        section.weights,
+    ));
+    Ok((Some(parent), old.map(|old| Replayed { new: train, old })))
+}
+
+/// The device of `[train] device`, or every device of `[train] devices` (data parallelism).
+fn devices(exp: &Experiment) -> Result<(SelectedDevice, Vec<Device>), TrainError> {
+    if exp.train.devices.is_empty() {
+        return Ok((select_device(exp.train.device)?, Vec::new()));
+    }
+    let all = select_devices(&exp.train.devices)?;
+    let mut selected = all[0].clone();
+    selected.reason = format!(
+        "data parallel on {} devices: {}",
+        all.len(),
+        all.iter()
+            .map(|d| d.reason.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let parallel = all.into_iter().map(|d| d.device.autodiff()).collect();
+    Ok((selected, parallel))
+}

@@ -1,0 +1,501 @@
+//! What a run changes as it goes — the model, the optimizer, the schedule, the watchers — and
+//! the steps that change it: start, train an epoch, end an epoch, finish.
+
+use std::ops::RangeInclusive;
+use std::time::Instant;
+
+use burn::lr_scheduler::LrScheduler;
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::Device;
+use rand::seq::SliceRandom;
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use temper_optim::{EarlyStopping, HypergradientState, LrSchedule, ModelEma, freeze};
+
+use super::finish::{Outcome, finish};
+use super::setup::Setup;
+use super::{Progress, RunSummary, Start};
+use crate::classifier::ImageClassifier;
+use crate::error::TrainError;
+use crate::run::batches::BatchBuilder;
+use crate::run::checkpoint::{self, ResumeSet, ResumeState};
+use crate::run::finetune::Parent;
+use crate::run::run_dir::{
+    BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, create_run_dir, write_atomic,
+};
+use crate::run::step::Stepper;
+use crate::score::evaluate::{StepTotals, evaluate};
+use crate::score::metrics::{EpochMetrics, metrics_csv};
+
+/// How often (in steps) the running loss is read back from the device for display (and
+/// checked for NaN).
+const READ_EVERY: usize = 10;
+
+/// The per-epoch random stream: the shuffle, then the seed of Burn's device RNG (dropout,
+/// device-side augmentation noise). Deriving both from `(seed, epoch)` alone is what lets a
+/// resumed run draw what an uninterrupted one would.
+fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(epoch as u64);
+    rng
+}
+
+/// The mutable half of a run.
+pub(super) struct RunState<'i, M: ImageClassifier> {
+    init: &'i dyn Fn(&Device) -> M,
+    /// The weights being trained (autodiff device). Out of its slot only inside a step, which
+    /// owns it so the optimizer can update tensors in place.
+    model: Option<M>,
+    stepper: Stepper,
+    schedule: LrSchedule,
+    stopper: EarlyStopping,
+    ema: Option<ModelEma<M>>,
+    /// The model validated, kept and saved: the EMA average when EMA is on, else
+    /// `model.valid()`.
+    evaluated: M,
+    /// The weights of the best epoch so far.
+    best_model: Option<M>,
+    history: Vec<EpochMetrics>,
+    stop_reason: Option<String>,
+    diverged: bool,
+    /// The first epoch this process trains (after a resume, the one after the checkpoint).
+    first_epoch: usize,
+    started: Instant,
+}
+
+impl<'i, M: ImageClassifier> RunState<'i, M> {
+    /// A new model from `init` (seeded), loaded with the fine-tuning parent's weights or the
+    /// resume set's state, and the optimizer, schedule and watchers around it. A new run's
+    /// directory and `config.toml` are written here, once everything has been checked.
+    pub fn start(
+        setup: &Setup<'_>,
+        init: &'i dyn Fn(&Device) -> M,
+        mut parent: Option<Parent>,
+        start: Start,
+        progress: &mut dyn Progress,
+    ) -> Result<Self, TrainError> {
+        let exp = setup.exp;
+        setup.train_device.seed(exp.train.seed);
+        let mut model = init(&setup.train_device);
+        let mut optim = setup.resolved.optim.clone();
+        let resuming = matches!(start, Start::Resume(_));
+        if let (Some(section), Some(parent)) = (&exp.finetune, &parent) {
+            optim.lr = Some(optim.learning_rate() * section.lr_factor);
+            if !resuming {
+                model = parent.load_weights(model)?;
+            }
+        }
+        exp.regularization.check_patterns(&model)?;
+        let mut stepper = Stepper::new(&optim, &exp.regularization)?;
+        if let Some(record) = parent.as_mut().and_then(|p| p.optimizer.take())
+            && !resuming
+        {
+            stepper.restore::<M>(record, None)?;
+        }
+        let schedule = LrSchedule::new(
+            &exp.schedule,
+            optim.learning_rate(),
+            exp.train.epochs,
+            setup.steps_per_epoch,
+        )?;
+        let mut state = Self {
+            init,
+            evaluated: model.valid(),
+            model: Some(model),
+            stepper,
+            schedule,
+            stopper: EarlyStopping::new(&setup.watch)?,
+            ema: None,
+            best_model: None,
+            history: Vec::with_capacity(exp.train.epochs),
+            stop_reason: None,
+            diverged: false,
+            first_epoch: 1,
+            started: Instant::now(),
+        };
+        let ema_record = match start {
+            Start::New => {
+                // Only now, with everything checked, touch the file system.
+                create_run_dir(setup.run_dir)?;
+                write_atomic(
+                    &setup.run_dir.join(CONFIG_FILE),
+                    setup.resolved.to_toml_string().as_bytes(),
+                )?;
+                None
+            }
+            Start::Again => None,
+            Start::Resume(loaded) => state.restore(setup, *loaded)?,
+        };
+        state.freeze(setup, progress)?;
+        state.start_ema(setup, ema_record)?;
+        state.started = Instant::now();
+        Ok(state)
+    }
+
+    /// Loads a resume set; returns the EMA average and step to restore once the EMA exists.
+    fn restore(
+        &mut self,
+        setup: &Setup<'_>,
+        loaded: checkpoint::Loaded,
+    ) -> Result<Option<(ModuleRecord, usize)>, TrainError> {
+        let checkpoint::Loaded {
+            state,
+            model,
+            optimizer,
+            schedule,
+            ema,
+            hypergradient_delta,
+        } = loaded;
+        self.model = Some(load_module(self.take_model(), model, "the model")?);
+        let delta = match hypergradient_delta {
+            Some(record) => Some(self.fresh(setup, record, "the hypergradient state")?),
+            None => None,
+        };
+        let hd = state
+            .hypergradient_lr
+            .map(|(lr, last_lr)| HypergradientState { lr, last_lr, delta });
+        self.stepper.restore(optimizer, hd.as_ref())?;
+        self.schedule.load_record(schedule);
+        self.stopper.restore(state.early_stopping);
+        let best = setup.run_dir.join(BEST_MODEL);
+        if self.stopper.best_epoch().is_some() && best.exists() {
+            let record = ModuleRecord::load(&best).map_err(|e| TrainError::Checkpoint {
+                path: best.clone(),
+                message: e.to_string(),
+            })?;
+            self.best_model = Some(self.fresh(setup, record, "best.bpk")?);
+        }
+        self.first_epoch = state.epoch + 1;
+        self.stop_reason = state.stop_reason;
+        self.history = state.history;
+        Ok(ema.zip(state.ema_step))
+    }
+
+    /// A new model on the evaluation device holding `record`.
+    fn fresh(&self, setup: &Setup<'_>, record: ModuleRecord, what: &str) -> Result<M, TrainError> {
+        load_module((self.init)(&setup.eval_device), record, what)
+    }
+
+    /// `[finetune] freeze`: frozen flags are not part of a record, so they apply after any load.
+    fn freeze(&mut self, setup: &Setup<'_>, progress: &mut dyn Progress) -> Result<(), TrainError> {
+        let Some(section) = setup.exp.finetune.as_ref().filter(|s| !s.freeze.is_empty()) else {
+            return Ok(());
+        };
+        let (model, frozen) = freeze(self.take_model(), &section.freeze, "finetune.freeze")?;
+        self.model = Some(model);
+        progress.message(&format!("frozen: {}", frozen.join(", ")));
+        Ok(())
+    }
+
+    /// The EMA of `[optim] ema`, starting from the current weights or a resume set's average.
+    fn start_ema(
+        &mut self,
+        setup: &Setup<'_>,
+        resumed: Option<(ModuleRecord, usize)>,
+    ) -> Result<(), TrainError> {
+        if let Some(settings) = &setup.resolved.optim.ema {
+            let mut ema = ModelEma::new(self.model(), settings)?;
+            if let Some((record, step)) = resumed {
+                ema.restore(self.fresh(setup, record, "the EMA average")?, step);
+            }
+            self.ema = Some(ema);
+        }
+        self.evaluated = self.evaluated_model();
+        Ok(())
+    }
+
+    /// With EMA on, the average is the model that is validated, kept and saved.
+    fn evaluated_model(&self) -> M {
+        match &self.ema {
+            Some(ema) => ema.ema().clone(),
+            None => self.model().valid(),
+        }
+    }
+
+    fn model(&self) -> &M {
+        self.model
+            .as_ref()
+            .expect("the model is back in its slot after every step")
+    }
+
+    fn take_model(&mut self) -> M {
+        self.model
+            .take()
+            .expect("the model is back in its slot after every step")
+    }
+
+    /// The epochs still to train: none when a resumed run had already stopped.
+    pub fn epochs_left(&self, setup: &Setup<'_>) -> RangeInclusive<usize> {
+        let last = if self.stop_reason.is_some() {
+            self.first_epoch - 1
+        } else {
+            setup.exp.train.epochs
+        };
+        self.first_epoch..=last
+    }
+
+    /// Whether training has stopped (early stopping, the caller, or divergence).
+    pub fn stopped(&self) -> bool {
+        self.stop_reason.is_some()
+    }
+
+    /// One pass over the shuffled training split. Returns the epoch's totals, or `None` when
+    /// the loss stopped being finite after the first epoch (the run then keeps the epochs
+    /// before); in the first epoch that is an error.
+    pub fn train_epoch(
+        &mut self,
+        setup: &Setup<'_>,
+        batches: &mut BatchBuilder<'_>,
+        epoch: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<Option<StepTotals>, TrainError> {
+        let steps = setup.steps_per_epoch;
+        progress.epoch_start(epoch, setup.exp.train.epochs, steps);
+        let order = self.shuffle(setup, epoch);
+        let num_classes = setup.pool().num_classes();
+        let mut totals = StepTotals::new(num_classes, &setup.train_device);
+        for (step, chunk) in order.chunks(setup.exp.train.batch_size).enumerate() {
+            self.step(setup, batches, chunk, epoch, step, &mut totals, progress)?;
+            let done = step + 1;
+            let shown = (done % READ_EVERY == 0 || done == steps).then(|| totals.mean_loss());
+            if let Some(loss) = shown.filter(|l| !l.is_finite()) {
+                self.diverge(epoch, done, loss, progress)?;
+                return Ok(None);
+            }
+            progress.step(done, shown);
+        }
+        Ok(Some(totals))
+    }
+
+    /// The epoch's order of the training split, and the device RNGs re-seeded, from
+    /// `(seed, epoch)`.
+    fn shuffle(&self, setup: &Setup<'_>, epoch: usize) -> Vec<usize> {
+        let mut rng = epoch_rng(setup.exp.train.seed, epoch);
+        let mut order = setup.split.train.clone();
+        order.shuffle(&mut rng);
+        setup.train_device.seed(rng.next_u64());
+        for device in setup.parallel.iter().skip(1) {
+            device.seed(rng.next_u64());
+        }
+        order
+    }
+
+    /// One optimizer step on the dataset images `chunk`, its statistics added to `totals`.
+    #[allow(clippy::too_many_arguments)]
+    fn step(
+        &mut self,
+        setup: &Setup<'_>,
+        batches: &mut BatchBuilder<'_>,
+        chunk: &[usize],
+        epoch: usize,
+        step: usize,
+        totals: &mut StepTotals,
+        progress: &mut dyn Progress,
+    ) -> Result<(), TrainError> {
+        let lr = self.schedule.next_lr();
+        let (batch, soft) = batches.build(chunk, epoch, step, progress)?;
+        let model = self.take_model();
+        let (model, outs) = if setup.parallel.len() > 1 {
+            self.stepper
+                .step_parallel(model, batch, soft, lr, &setup.parallel)
+        } else {
+            let (model, out) = match soft {
+                Some(soft) => self.stepper.step_soft(model, batch, soft, lr),
+                None => self.stepper.step(model, batch, lr),
+            };
+            (model, vec![out])
+        };
+        if let Some(ema) = self.ema.as_mut() {
+            ema.update(&model)?;
+        }
+        self.model = Some(model);
+        for out in outs {
+            let n = out.targets.dims()[0];
+            totals.add(out.loss, out.output, out.targets, n);
+        }
+        Ok(())
+    }
+
+    /// The loss became `loss` at step `done`: an error in the first epoch, else the run stops
+    /// and keeps the epochs before.
+    fn diverge(
+        &mut self,
+        epoch: usize,
+        done: usize,
+        loss: f64,
+        progress: &mut dyn Progress,
+    ) -> Result<(), TrainError> {
+        if self.history.is_empty() {
+            return Err(TrainError::Diverged {
+                epoch,
+                step: done,
+                loss,
+            });
+        }
+        let reason = format!(
+            "the training loss became {loss} at epoch {epoch}, step {done}; the weights of the \
+             epochs before are kept (lower optim.lr?)"
+        );
+        progress.message(&format!("stopped: {reason}"));
+        self.stop_reason = Some(format!("diverged: {reason}"));
+        self.diverged = true;
+        Ok(())
+    }
+
+    /// After an epoch's steps: validation, the plateau rule, `metrics.csv`, early stopping,
+    /// the best and last weights and the resume set.
+    pub fn end_epoch(
+        &mut self,
+        setup: &Setup<'_>,
+        epoch: usize,
+        totals: StepTotals,
+        epoch_started: Instant,
+        progress: &mut dyn Progress,
+    ) -> Result<(), TrainError> {
+        let metrics = self.validate(setup, epoch, &totals, epoch_started);
+        progress.epoch_end(&metrics);
+        let monitored = metrics
+            .metric(&setup.watch.monitor)
+            .expect("the monitor was validated against the splits");
+        self.observe_plateau(setup, &metrics, epoch, progress);
+        self.history.push(metrics);
+        write_atomic(
+            &setup.run_dir.join(METRICS_FILE),
+            metrics_csv(&self.history).as_bytes(),
+        )?;
+        self.keep_weights(setup, epoch, monitored, progress)?;
+        self.save_resume_set(setup, epoch)
+    }
+
+    /// The epoch's training scores and the evaluated model's validation scores.
+    fn validate(
+        &mut self,
+        setup: &Setup<'_>,
+        epoch: usize,
+        totals: &StepTotals,
+        epoch_started: Instant,
+    ) -> EpochMetrics {
+        let (train, _) = totals.read();
+        self.evaluated = self.evaluated_model();
+        let valid = (!setup.split.valid.is_empty()).then(|| {
+            evaluate(
+                &self.evaluated,
+                setup.pool(),
+                &setup.split.valid,
+                &setup.batcher,
+                &setup.eval_device,
+            )
+        });
+        EpochMetrics {
+            epoch,
+            train,
+            valid,
+            lr: self
+                .stepper
+                .hypergradient_lr()
+                .unwrap_or(self.schedule.current()),
+            seconds: epoch_started.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Feeds reduce-on-plateau its metric, when the schedule has the rule.
+    fn observe_plateau(
+        &mut self,
+        setup: &Setup<'_>,
+        metrics: &EpochMetrics,
+        epoch: usize,
+        progress: &mut dyn Progress,
+    ) {
+        let Some(name) = &setup.plateau_monitor else {
+            return;
+        };
+        let value = metrics
+            .metric(name)
+            .expect("the plateau monitor was validated against the splits");
+        if self.schedule.observe(value) {
+            progress.message(&format!(
+                "epoch {epoch}: {name} has plateaued, learning rate reduced to {:.3e}",
+                self.schedule.lr_at(self.schedule.iteration())
+            ));
+        }
+    }
+
+    /// Early stopping's verdict on `monitored`; `best.bpk` when the epoch improved, then
+    /// `last.bpk`; whether to stop (early stopping, or the caller's `keep_going`).
+    fn keep_weights(
+        &mut self,
+        setup: &Setup<'_>,
+        epoch: usize,
+        monitored: f64,
+        progress: &mut dyn Progress,
+    ) -> Result<(), TrainError> {
+        let update = self.stopper.update(epoch, monitored);
+        let last = setup.run_dir.join(LAST_MODEL);
+        let model_bytes = checkpoint::model_bytes(self.evaluated.clone(), &last)?;
+        if update.improved {
+            self.best_model = Some(self.evaluated.clone());
+            write_atomic(&setup.run_dir.join(BEST_MODEL), &model_bytes)?;
+        }
+        write_atomic(&last, &model_bytes)?;
+        if let Some(reason) = update.stop {
+            progress.message(&format!("early stopping after epoch {epoch}: {reason}"));
+            self.stop_reason = Some(reason.to_string());
+        } else if !progress.keep_going() {
+            self.stop_reason = Some(format!("stopped by the caller after epoch {epoch}"));
+        }
+        Ok(())
+    }
+
+    /// Everything `--resume` needs to continue after `epoch`.
+    fn save_resume_set(&self, setup: &Setup<'_>, epoch: usize) -> Result<(), TrainError> {
+        let hd = self.stepper.hypergradient_state(&self.model().valid());
+        checkpoint::save(
+            setup.run_dir,
+            ResumeSet {
+                state: ResumeState {
+                    format: checkpoint::FORMAT,
+                    epoch,
+                    early_stopping: self.stopper.state(),
+                    ema_step: self.ema.as_ref().map(ModelEma::step),
+                    hypergradient_lr: hd.as_ref().map(|h| (h.lr, h.last_lr)),
+                    stop_reason: self.stop_reason.clone(),
+                    history: self.history.clone(),
+                },
+                model: self.model(),
+                optimizer: self.stepper.optimizer().to_record(),
+                schedule: self.schedule.to_record(),
+                ema: self.ema.as_ref().map(ModelEma::ema),
+                hypergradient_delta: hd.and_then(|h| h.delta),
+            },
+        )
+    }
+
+    /// Tests the kept weights and writes the report, the curves and `summary.toml`.
+    pub fn finish(
+        self,
+        setup: &Setup<'_>,
+        progress: &mut dyn Progress,
+    ) -> Result<RunSummary, TrainError> {
+        let outcome = Outcome {
+            best_epoch: self.stopper.best_epoch(),
+            best_model: self.best_model,
+            evaluated: self.evaluated,
+            history: self.history,
+            stop_reason: self.stop_reason,
+            diverged: self.diverged,
+            first_epoch: self.first_epoch,
+            started: self.started,
+        };
+        finish(setup, outcome, progress)
+    }
+}
+
+fn load_module<M: Module>(model: M, record: ModuleRecord, what: &str) -> Result<M, TrainError> {
+    model
+        .try_load_record(record)
+        .map_err(|e| TrainError::Checkpoint {
+            path: std::path::PathBuf::from(checkpoint::RESUME_DIR),
+            message: format!("{what} does not fit the model of {CONFIG_FILE}: {e}"),
+        })
+}

@@ -1,0 +1,217 @@
+//! One optimizer step with everything the experiment adds around Burn's optimizer.
+
+use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer, OptimizerRecord};
+use burn::tensor::{Device, Tensor};
+use burn::train::ClassificationOutput;
+use temper_data::ImageBatch;
+use temper_optim::{
+    Hypergradient, HypergradientState, OptimError, OptimizerSettings, RegularizationSettings,
+};
+
+use crate::classifier::{ImageClassifier, classification_output, soft_target_output};
+
+/// The optimizer, its settings and the loss penalties: what a training step needs besides the
+/// model and the batch.
+pub struct Stepper {
+    optim: ModuleOptimizer,
+    settings: OptimizerSettings,
+    regularization: RegularizationSettings,
+    /// Present when the learning rate follows hypergradient descent instead of the schedule.
+    hypergradient: Option<Hypergradient>,
+}
+
+impl Stepper {
+    /// Builds the optimizer of `settings`; `regularization` adds its penalty to every loss.
+    pub fn new(
+        settings: &OptimizerSettings,
+        regularization: &RegularizationSettings,
+    ) -> Result<Self, OptimError> {
+        regularization.validate()?;
+        let settings = settings.resolve()?;
+        let hypergradient = match &settings.hypergradient {
+            Some(hd) => Some(Hypergradient::new(settings.learning_rate(), hd)?),
+            None => None,
+        };
+        Ok(Self {
+            optim: settings.init()?,
+            settings,
+            regularization: regularization.clone(),
+            hypergradient,
+        })
+    }
+
+    /// One step on `batch` at learning rate `lr` (or the hypergradient's, when configured):
+    /// forward, loss plus penalty, backward, global-norm clipping when configured, update. Returns the updated model and the step's
+    /// output, detached; its loss is the data loss alone, comparable with validation losses.
+    pub fn step<M: ImageClassifier>(
+        &mut self,
+        model: M,
+        batch: ImageBatch,
+        lr: f64,
+    ) -> (M, ClassificationOutput) {
+        let out = classification_output(&model, batch);
+        self.update(model, out, lr)
+    }
+
+    /// [`step`](Self::step) against soft targets (MixUp, CutMix, label smoothing): the loss is
+    /// the soft-target cross-entropy `mean_i(-sum_k q_ik log softmax(z_i)_k)` (timm's
+    /// `SoftTargetCrossEntropy`); accuracy is counted against `batch.targets`.
+    ///
+    /// # Shapes
+    /// - soft: `[batch, classes]`, each row summing to 1
+    pub fn step_soft<M: ImageClassifier>(
+        &mut self,
+        model: M,
+        batch: ImageBatch,
+        soft: Tensor<2>,
+        lr: f64,
+    ) -> (M, ClassificationOutput) {
+        let out = soft_target_output(&model, batch.images, batch.targets, soft);
+        self.update(model, out, lr)
+    }
+
+    fn update<M: ImageClassifier>(
+        &mut self,
+        model: M,
+        out: ClassificationOutput,
+        lr: f64,
+    ) -> (M, ClassificationOutput) {
+        let objective = match self.regularization.penalty(&model) {
+            Some(penalty) => out.loss.clone() + penalty,
+            None => out.loss.clone(),
+        };
+        let grads = GradientsParams::from_grads(objective.backward(), &model);
+        let model = self.apply(model, grads, lr);
+        let out = ClassificationOutput::new(out.loss.detach(), out.output.detach(), out.targets);
+        (model, out)
+    }
+
+    /// Data parallelism: one step on `batch` split into one contiguous shard per device in
+    /// `devices` (the first is the model's). Each shard's forward and backward run on its own
+    /// device in its own thread, on a replica forked from the model; the gradients, each of its
+    /// shard's mean loss weighted by the shard's share of the batch, are moved to the first
+    /// device and summed — the all-reduce — so the update equals
+    /// [`step`](Self::step)/[`step_soft`](Self::step_soft) on the whole batch up to float
+    /// rounding. The penalty is added once, on the first shard. Returns one output per shard,
+    /// on the first device.
+    ///
+    /// # Shapes
+    /// - soft: `[batch, classes]` when given
+    pub fn step_parallel<M: ImageClassifier>(
+        &mut self,
+        model: M,
+        batch: ImageBatch,
+        soft: Option<Tensor<2>>,
+        lr: f64,
+        devices: &[Device],
+    ) -> (M, Vec<ClassificationOutput>) {
+        let main = &devices[0];
+        let n = batch.targets.dims()[0];
+        let shards = devices.len().min(n);
+        let bounds: Vec<(usize, usize)> = (0..shards)
+            .map(|i| (i * n / shards, (i + 1) * n / shards))
+            .collect();
+        let regularization = &self.regularization;
+        let results: Vec<(GradientsParams, ClassificationOutput)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = bounds
+                .iter()
+                .zip(devices)
+                .enumerate()
+                .map(|(i, (&(lo, hi), device))| {
+                    let replica = if i == 0 {
+                        model.clone()
+                    } else {
+                        model.clone().fork(device)
+                    };
+                    let images = batch.images.clone().slice(lo..hi).to_device(device);
+                    let targets = batch.targets.clone().slice(lo..hi).to_device(device);
+                    let soft = soft
+                        .as_ref()
+                        .map(|s| s.clone().slice(lo..hi).to_device(device));
+                    let weight = (hi - lo) as f32 / n as f32;
+                    scope.spawn(move || {
+                        let out = match soft {
+                            Some(soft) => soft_target_output(&replica, images, targets, soft),
+                            None => classification_output(&replica, ImageBatch { images, targets }),
+                        };
+                        let mut objective = out.loss.clone().mul_scalar(weight);
+                        if i == 0
+                            && let Some(penalty) = regularization.penalty(&replica)
+                        {
+                            objective = objective + penalty;
+                        }
+                        let grads = GradientsParams::from_grads(objective.backward(), &replica);
+                        let out = ClassificationOutput::new(
+                            out.loss.detach(),
+                            out.output.detach(),
+                            out.targets,
+                        );
+                        (grads, out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a shard's step does not panic"))
+                .collect()
+        });
+        let mut sum = GradientsAccumulator::<M>::new();
+        let mut outputs = Vec::with_capacity(results.len());
+        for (grads, out) in results {
+            sum.accumulate(&model, grads.to_device(main, &model));
+            outputs.push(ClassificationOutput::new(
+                out.loss.to_device(main),
+                out.output.to_device(main),
+                out.targets.to_device(main),
+            ));
+        }
+        let model = self.apply(model, sum.grads(), lr);
+        (model, outputs)
+    }
+
+    /// Clipping, the hypergradient's rate when configured, and the optimizer's update.
+    fn apply<M: ImageClassifier>(&mut self, model: M, grads: GradientsParams, lr: f64) -> M {
+        let (grads, _norm) = self.settings.clip_gradients(grads, &model);
+        match self.hypergradient.as_mut() {
+            Some(hd) => {
+                let lr = hd.next_lr(&model, &grads);
+                let model = self.optim.step(lr, model, grads);
+                hd.after_step(&model);
+                model
+            }
+            None => self.optim.step(lr, model, grads),
+        }
+    }
+
+    /// The learning rate hypergradient descent has reached, when it drives the rate.
+    pub fn hypergradient_lr(&self) -> Option<f64> {
+        self.hypergradient.as_ref().map(Hypergradient::lr)
+    }
+
+    /// The optimizer, for checkpoints.
+    pub fn optimizer(&self) -> &ModuleOptimizer {
+        &self.optim
+    }
+
+    /// The hypergradient's state between steps (shapes from `model`), when it drives the rate.
+    pub fn hypergradient_state<M: ImageClassifier>(
+        &self,
+        model: &M,
+    ) -> Option<HypergradientState<M>> {
+        self.hypergradient.as_ref().map(|hd| hd.state(model))
+    }
+
+    /// Continues from a checkpoint: the optimizer's record and, when hypergradient descent
+    /// drives the rate, its state.
+    pub fn restore<M: ImageClassifier>(
+        &mut self,
+        optimizer: OptimizerRecord,
+        hypergradient: Option<&HypergradientState<M>>,
+    ) -> Result<(), OptimError> {
+        self.optim = self.settings.init()?.load_record(optimizer);
+        if let (Some(hd), Some(state)) = (self.hypergradient.as_mut(), hypergradient) {
+            hd.restore(state);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,116 @@
+//! Scoring a model on a split, and the per-step statistics training accumulates on the device.
+
+use burn::tensor::{Device, Int, Tensor};
+use temper_data::{ImageBatcher, ImageData};
+
+use crate::classifier::{ImageClassifier, classification_output};
+
+use crate::score::confusion::ConfusionMatrix;
+use crate::score::metrics::EvalScores;
+
+/// Batch size for validation and test passes (no gradients, so larger is cheaper).
+const EVAL_BATCH: usize = 500;
+
+/// Scores of `model` (already in validation mode) on `indices` of `dataset`.
+pub fn evaluate<M: ImageClassifier>(
+    model: &M,
+    dataset: &dyn ImageData,
+    indices: &[usize],
+    batcher: &ImageBatcher,
+    device: &Device,
+) -> EvalScores {
+    evaluate_with_confusion(model, dataset, indices, batcher, device).0
+}
+
+/// [`evaluate`], with the confusion matrix the scores come from.
+pub fn evaluate_with_confusion<M: ImageClassifier>(
+    model: &M,
+    dataset: &dyn ImageData,
+    indices: &[usize],
+    batcher: &ImageBatcher,
+    device: &Device,
+) -> (EvalScores, ConfusionMatrix) {
+    let mut totals = StepTotals::new(dataset.num_classes(), device);
+    for chunk in indices.chunks(EVAL_BATCH) {
+        let out = classification_output(model, batcher.batch_indices(dataset, chunk, device));
+        totals.add(out.loss, out.output, out.targets, chunk.len());
+    }
+    totals.read()
+}
+
+/// Running sums of a pass kept on the device — the loss times the batch size and the
+/// confusion counts — so a step costs no read back; [`read`](Self::read) syncs once.
+pub struct StepTotals {
+    num_classes: usize,
+    loss_sum: Tensor<1>,
+    /// Row-major `[true][predicted]` counts, flattened.
+    confusion: Tensor<1, Int>,
+    /// `0..K²`, the cell ids one-hot matching compares against.
+    cells: Tensor<2, Int>,
+    seen: usize,
+}
+
+impl StepTotals {
+    /// Zero totals for `num_classes` classes, kept on `device`.
+    pub fn new(num_classes: usize, device: &Device) -> Self {
+        let k2 = (num_classes * num_classes) as i64;
+        Self {
+            num_classes,
+            loss_sum: Tensor::zeros([1], device),
+            confusion: Tensor::zeros([k2 as usize], device),
+            cells: Tensor::<1, Int>::arange(0..k2, device).unsqueeze_dim(0),
+            seen: 0,
+        }
+    }
+
+    /// Adds a batch: its mean `loss`, its `logits` and `targets`.
+    ///
+    /// # Shapes
+    /// - loss: `[1]`, logits: `[batch, classes]`, targets: `[batch]`
+    pub fn add(&mut self, loss: Tensor<1>, logits: Tensor<2>, targets: Tensor<1, Int>, n: usize) {
+        self.loss_sum = self.loss_sum.clone() + loss.mul_scalar(n as f32);
+        let predicted = logits.argmax(1).squeeze_dim::<1>(1);
+        let cell = targets.mul_scalar(self.num_classes as i64) + predicted;
+        // [batch, 1] == [1, K²] -> one-hot rows, summed over the batch.
+        let counts = cell
+            .unsqueeze_dim::<2>(1)
+            .equal(self.cells.clone())
+            .int()
+            .sum_dim(0)
+            .squeeze_dim::<1>(0);
+        self.confusion = self.confusion.clone() + counts;
+        self.seen += n;
+    }
+
+    /// Samples added so far.
+    pub fn seen(&self) -> usize {
+        self.seen
+    }
+
+    /// The mean loss so far (one read back).
+    pub fn mean_loss(&self) -> f64 {
+        self.loss_sum.clone().into_scalar::<f32>() as f64 / self.seen.max(1) as f64
+    }
+
+    /// The scores and confusion matrix of everything added (two reads back).
+    pub fn read(&self) -> (EvalScores, ConfusionMatrix) {
+        let counts: Vec<u64> = self
+            .confusion
+            .clone()
+            .into_data_as::<i64>()
+            .try_to_vec::<i64>()
+            .expect("confusion counts read back as i64")
+            .into_iter()
+            .map(|c| c as u64)
+            .collect();
+        let confusion = ConfusionMatrix::from_counts(self.num_classes, counts);
+        let scores = EvalScores {
+            loss: self.mean_loss(),
+            accuracy: confusion.accuracy(),
+            precision: confusion.macro_precision(),
+            recall: confusion.macro_recall(),
+            f1: confusion.macro_f1(),
+        };
+        (scores, confusion)
+    }
+}

@@ -1,0 +1,131 @@
+//! Per-epoch figures and `metrics.csv`.
+
+use serde::{Deserialize, Serialize};
+
+/// Scores over a set of samples: mean cross-entropy, accuracy and macro-averaged precision,
+/// recall and F1 (scikit-learn's `average='macro'`).
+///
+/// Training scores are accumulated over the epoch's batches as the weights change (what
+/// Keras and Lightning log as the training metric), not re-measured at the epoch's end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EvalScores {
+    /// Mean cross-entropy per sample (the data loss, without penalties).
+    pub loss: f64,
+    /// Share of samples whose arg-max prediction is their class, in `[0, 1]`.
+    pub accuracy: f64,
+    /// Macro-averaged precision, in `[0, 1]`; a class nothing was predicted as counts 0
+    /// (scikit-learn's `zero_division=0`).
+    pub precision: f64,
+    /// Macro-averaged recall, in `[0, 1]`.
+    pub recall: f64,
+    /// Macro-averaged F1, in `[0, 1]`: the mean of per-class F1, not the F1 of `precision`
+    /// and `recall`.
+    pub f1: f64,
+}
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochMetrics {
+    /// Epoch number, from 1.
+    pub epoch: usize,
+    /// Training scores, accumulated over the epoch's batches.
+    pub train: EvalScores,
+    /// `None` when `valid_fraction = 0`.
+    pub valid: Option<EvalScores>,
+    /// Learning rate of the epoch's last step.
+    pub lr: f64,
+    /// Wall time of the epoch: training and validation.
+    pub seconds: f64,
+}
+
+/// Header of `metrics.csv`; the metric columns are also the names `monitor` keys accept.
+pub const METRICS_HEADER: &str = "epoch,train_loss,train_accuracy,train_precision,\
+     train_recall,train_f1,valid_loss,valid_accuracy,valid_precision,valid_recall,valid_f1,lr,\
+     seconds";
+
+/// Names of the per-epoch metrics, as `monitor` settings spell them.
+pub const METRIC_NAMES: [&str; 10] = [
+    "train_loss",
+    "train_accuracy",
+    "train_precision",
+    "train_recall",
+    "train_f1",
+    "valid_loss",
+    "valid_accuracy",
+    "valid_precision",
+    "valid_recall",
+    "valid_f1",
+];
+
+impl EpochMetrics {
+    /// The value of metric `name` (one of [`METRIC_NAMES`]); `None` for an unknown name or a
+    /// validation metric without a validation split.
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let v = self.valid;
+        match name {
+            "train_loss" => Some(self.train.loss),
+            "train_accuracy" => Some(self.train.accuracy),
+            "train_precision" => Some(self.train.precision),
+            "train_recall" => Some(self.train.recall),
+            "train_f1" => Some(self.train.f1),
+            "valid_loss" => v.map(|v| v.loss),
+            "valid_accuracy" => v.map(|v| v.accuracy),
+            "valid_precision" => v.map(|v| v.precision),
+            "valid_recall" => v.map(|v| v.recall),
+            "valid_f1" => v.map(|v| v.f1),
+            _ => None,
+        }
+    }
+
+    /// The CSV row; empty cells where there is no validation set.
+    pub fn csv_row(&self) -> String {
+        let mut cells = vec![self.epoch.to_string()];
+        cells.extend(
+            METRIC_NAMES
+                .iter()
+                .map(|name| self.metric(name).map(|x| x.to_string()).unwrap_or_default()),
+        );
+        cells.push(self.lr.to_string());
+        cells.push(format!("{:.3}", self.seconds));
+        cells.join(",")
+    }
+}
+
+/// The whole `metrics.csv` text for `rows`.
+pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
+    let mut out = String::from(METRICS_HEADER);
+    out.push('\n');
+    for r in rows {
+        out.push_str(&r.csv_row());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_has_header_and_blank_valid_cells() {
+        let row = EpochMetrics {
+            epoch: 1,
+            train: EvalScores {
+                loss: 0.5,
+                accuracy: 0.75,
+                precision: 0.5,
+                recall: 0.25,
+                f1: 0.125,
+            },
+            valid: None,
+            lr: 0.001,
+            seconds: 1.23456,
+        };
+        assert_eq!(
+            metrics_csv(&[row]),
+            "epoch,train_loss,train_accuracy,train_precision,train_recall,train_f1,\
+             valid_loss,valid_accuracy,valid_precision,valid_recall,valid_f1,lr,seconds\n\
+             1,0.5,0.75,0.5,0.25,0.125,,,,,,0.001,1.235\n"
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! The end-of-run report: per-class scores on the test split, the largest per-class recall gap
+//! (the model's worst-treated class next to its best-treated one), the confusion matrix, and
+//! charts of the run — `report.md`, `report.json` and PNGs in the run directory.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::error::TrainError;
+use crate::run::run_dir::write_atomic;
+use crate::score::confusion::ConfusionMatrix;
+use crate::score::metrics::{EpochMetrics, EvalScores};
+use crate::score::plot::{Heatmap, LineChart, Series};
+
+/// One class's scores (scikit-learn's `classification_report` columns).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClassScores {
+    /// Class name (its index when the data set names none).
+    pub class: String,
+    /// TP / (TP + FP); 0 when nothing was predicted as this class.
+    pub precision: f64,
+    /// TP / (TP + FN); 0 when the class has no sample.
+    pub recall: f64,
+    /// Harmonic mean of `precision` and `recall`; 0 when both are 0.
+    pub f1: f64,
+    /// Test samples of this class.
+    pub support: u64,
+}
+
+/// The best- and the worst-recalled classes among those present.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecallGap {
+    /// The class with the highest recall.
+    pub best_class: String,
+    /// Its recall.
+    pub best_recall: f64,
+    /// The class with the lowest recall.
+    pub worst_class: String,
+    /// Its recall.
+    pub worst_recall: f64,
+    /// `best_recall - worst_recall`.
+    pub gap: f64,
+}
+
+/// Scores of one model on one split, class by class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestReport {
+    /// Loss, accuracy and macro-averaged scores over the whole split.
+    pub scores: EvalScores,
+    /// Every class in class-index order, those without a sample included (support 0).
+    pub classes: Vec<ClassScores>,
+    /// `None` when fewer than two classes have a sample.
+    pub recall_gap: Option<RecallGap>,
+    /// `confusion[true][predicted]` counts.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+impl TestReport {
+    /// The report of `scores` and their `confusion` matrix, with the data set's class names.
+    pub fn new(scores: EvalScores, confusion: &ConfusionMatrix, names: &[String]) -> Self {
+        let k = confusion.num_classes();
+        let name = |c: usize| names.get(c).cloned().unwrap_or_else(|| c.to_string());
+        let classes: Vec<ClassScores> = (0..k)
+            .map(|c| ClassScores {
+                class: name(c),
+                precision: confusion.precision(c),
+                recall: confusion.recall(c),
+                f1: confusion.f1(c),
+                support: confusion.true_count(c),
+            })
+            .collect();
+        let present: Vec<&ClassScores> = classes.iter().filter(|c| c.support > 0).collect();
+        let best = present.iter().max_by(|a, b| a.recall.total_cmp(&b.recall));
+        let worst = present.iter().min_by(|a, b| a.recall.total_cmp(&b.recall));
+        let recall_gap = match (best, worst) {
+            (Some(b), Some(w)) if present.len() > 1 => Some(RecallGap {
+                best_class: b.class.clone(),
+                best_recall: b.recall,
+                worst_class: w.class.clone(),
+                worst_recall: w.recall,
+                gap: b.recall - w.recall,
+            }),
+            _ => None,
+        };
+        let confusion = (0..k)
+            .map(|t| (0..k).map(|p| confusion.count(t, p)).collect())
+            .collect();
+        Self {
+            scores,
+            classes,
+            recall_gap,
+            confusion,
+        }
+    }
+
+    /// The report as Markdown, under `title`.
+    pub fn markdown(&self, title: &str) -> String {
+        let s = &self.scores;
+        let mut md = format!(
+            "# {title}\n\n| loss | accuracy | precision (macro) | recall (macro) | F1 (macro) |\n\
+             |---|---|---|---|---|\n| {:.4} | {:.2}% | {:.4} | {:.4} | {:.4} |\n\n",
+            s.loss,
+            s.accuracy * 100.0,
+            s.precision,
+            s.recall,
+            s.f1
+        );
+        if let Some(g) = &self.recall_gap {
+            md.push_str(&format!(
+                "**Largest per-class recall gap: {:.1} points** — class `{}` is recalled {:.2}% \
+                 of the time, class `{}` {:.2}%. The worst-treated class is where the model \
+                 fails its users most; look at its row of the confusion matrix.\n\n",
+                g.gap * 100.0,
+                g.worst_class,
+                g.worst_recall * 100.0,
+                g.best_class,
+                g.best_recall * 100.0
+            ));
+        }
+        md.push_str("| class | precision | recall | F1 | support |\n|---|---|---|---|---|\n");
+        for c in &self.classes {
+            md.push_str(&format!(
+                "| {} | {:.4} | {:.4} | {:.4} | {} |\n",
+                c.class, c.precision, c.recall, c.f1, c.support
+            ));
+        }
+        md.push_str("\nConfusion matrix (rows: true class, columns: predicted):\n\n| |");
+        for c in &self.classes {
+            md.push_str(&format!(" {} |", c.class));
+        }
+        md.push_str(&format!("\n|---|{}\n", "---|".repeat(self.classes.len())));
+        for (c, row) in self.classes.iter().zip(&self.confusion) {
+            md.push_str(&format!("| **{}** |", c.class));
+            for n in row {
+                md.push_str(&format!(" {n} |"));
+            }
+            md.push('\n');
+        }
+        md
+    }
+
+    /// Writes `report.md`, `report.json` and `confusion.png` into `dir`; `preamble` goes at the
+    /// top of the Markdown (what was evaluated, on what).
+    pub fn write(&self, dir: &Path, title: &str, preamble: &str) -> Result<(), TrainError> {
+        let mut md = self.markdown(title);
+        if !preamble.is_empty() {
+            let at = md.find("\n\n").map_or(md.len(), |i| i + 2);
+            md.insert_str(at, &format!("{preamble}\n\n"));
+        }
+        write_atomic(&dir.join("report.md"), md.as_bytes())?;
+        let json = serde_json::to_string_pretty(self).expect("a report serializes");
+        write_atomic(&dir.join("report.json"), json.as_bytes())?;
+        Heatmap {
+            title: "confusion matrix (rows: true class; shade: share of the row)".into(),
+            labels: self.classes.iter().map(|c| c.class.clone()).collect(),
+            counts: self.confusion.clone(),
+        }
+        .write_png(&dir.join("confusion.png"))
+    }
+}
+
+/// Loss, accuracy and learning-rate curves of a run's epochs: `loss.png`, `accuracy.png`,
+/// `lr.png` in `dir`.
+pub fn write_curves(dir: &Path, epochs: &[EpochMetrics]) -> Result<(), TrainError> {
+    if epochs.is_empty() {
+        return Ok(());
+    }
+    let at = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
+        epochs
+            .iter()
+            .filter_map(|m| f(m).map(|v| (m.epoch as f64, v)))
+            .collect()
+    };
+    let chart = |title: &str, y: &str, series: Vec<Series>| LineChart {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: y.into(),
+        log_x: false,
+        series,
+        marker: None,
+        legend: true,
+        x_labels: Some(epochs.len().min(12)),
+    };
+    let pair = |name: &str, train: Vec<(f64, f64)>, valid: Vec<(f64, f64)>| {
+        let mut s = vec![Series {
+            name: format!("train {name}"),
+            points: train,
+        }];
+        if !valid.is_empty() {
+            s.push(Series {
+                name: format!("valid {name}"),
+                points: valid,
+            });
+        }
+        s
+    };
+    chart(
+        "loss",
+        "cross-entropy",
+        pair(
+            "loss",
+            at(&|m| Some(m.train.loss)),
+            at(&|m| m.valid.map(|v| v.loss)),
+        ),
+    )
+    .write_png(&dir.join("loss.png"))?;
+    chart(
+        "accuracy",
+        "accuracy",
+        pair(
+            "accuracy",
+            at(&|m| Some(m.train.accuracy)),
+            at(&|m| m.valid.map(|v| v.accuracy)),
+        ),
+    )
+    .write_png(&dir.join("accuracy.png"))?;
+    chart(
+        "learning rate (first step of each epoch)",
+        "learning rate",
+        vec![Series {
+            name: "lr".into(),
+            points: at(&|m| Some(m.lr)),
+        }],
+    )
+    .write_png(&dir.join("lr.png"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_class_scores_and_the_recall_gap_come_from_the_confusion_matrix() {
+        // 3 classes; true 0: 8 right, 2 as 1; true 1: 5 right, 5 as 2; true 2: 10 right.
+        let mut cm = ConfusionMatrix::new(3);
+        let mut t = Vec::new();
+        let mut p = Vec::new();
+        for (truth, pred, n) in [(0, 0, 8), (0, 1, 2), (1, 1, 5), (1, 2, 5), (2, 2, 10)] {
+            t.extend(std::iter::repeat_n(truth, n));
+            p.extend(std::iter::repeat_n(pred, n));
+        }
+        cm.add(&t, &p);
+        let names: Vec<String> = ["cat", "dog", "fox"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let scores = EvalScores {
+            loss: 0.5,
+            accuracy: cm.accuracy(),
+            precision: cm.macro_precision(),
+            recall: cm.macro_recall(),
+            f1: cm.macro_f1(),
+        };
+        let r = TestReport::new(scores, &cm, &names);
+        // Recall = TP / support: cat 8/10, dog 5/10, fox 10/10. Precision = TP / predicted:
+        // cat 8/8, dog 5/7, fox 10/15. F1 = 2PR / (P + R): dog 2 (5/7)(1/2) / (5/7 + 1/2) = 10/17.
+        let recalls: Vec<f64> = r.classes.iter().map(|c| c.recall).collect();
+        assert_eq!(recalls, vec![0.8, 0.5, 1.0]);
+        assert_eq!(r.classes[1].precision, 5.0 / 7.0);
+        assert_eq!(r.classes[2].support, 10);
+        let gap = r.recall_gap.clone().unwrap();
+        assert_eq!(
+            (gap.worst_class.as_str(), gap.best_class.as_str()),
+            ("dog", "fox")
+        );
+        assert!((gap.gap - 0.5).abs() < 1e-12);
+        assert_eq!(r.confusion[1], vec![0, 5, 5]);
+        let md = r.markdown("test");
+        assert!(
+            md.contains("Largest per-class recall gap: 50.0 points"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| dog | 0.7143 | 0.5000 | 0.5882 | 10 |"),
+            "{md}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        r.write(dir.path(), "test", "model: x").unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(json["recall_gap"]["worst_class"], "dog");
+        assert!(dir.path().join("confusion.png").exists());
+    }
+}

@@ -1,0 +1,550 @@
+//! `temper tune`: hyperparameter search over experiment keys, each trial a real training run.
+//!
+//! The adapter between temper-tune (which knows nothing of Burn) and the trainer: the
+//! `[tune.space]` table names dotted experiment keys; each trial's parameters patch a copy of
+//! the experiment, the run reports its per-epoch metric to the study's pruner, and the trial's
+//! value is the metric's best epoch value (the run keeps its best checkpoint).
+
+pub(crate) mod lr_find;
+#[cfg(test)]
+mod tuning_tests;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use temper_tune::{
+    Direction, Params, PrunerKind, SamplerKind, Space, SqliteStorage, StaleRule, Storage, Study,
+    Trial, TrialOutcome, TrialState, best_so_far, open_storage, param_importance, trials_csv,
+};
+
+use crate::classifier::ImageClassifier;
+use crate::config::experiment::Experiment;
+use crate::error::{TrainError, io_err};
+use crate::run::run_dir::write_atomic;
+use crate::run::{Progress, RunSummary, Silent, TrainData, train, train_model};
+use crate::score::metrics::{EpochMetrics, METRIC_NAMES};
+use crate::score::plot::{BarChart, LineChart, Series};
+
+/// The `[tune]` section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TuneSection {
+    /// Trials the study runs, across every worker and every restart: complete, pruned or
+    /// failed (a trial whose process died is retried with the same parameters, and only the
+    /// retry counts).
+    pub trials: usize,
+    /// `tpe` (default), `gp`, `random`, `grid` or `sobol`.
+    pub sampler: String,
+    /// `median` (default, Optuna's), `asha`, `hyperband` or `none`.
+    pub pruner: String,
+    /// The epoch metric to optimize: `valid_loss` (minimized) or `valid_accuracy`,
+    /// `valid_precision`, `valid_recall`, `valid_f1` (maximized), or a `train_` metric.
+    pub metric: String,
+    /// `sqlite:PATH` (or a path), `postgres://USER@HOST/DB` or `memory`; default
+    /// `sqlite:OUT/study.sqlite3`, so a search survives being killed and resumes where it
+    /// stopped.
+    pub storage: Option<String>,
+    /// Share the study with other processes (`temper tune --worker`): a trial is declared dead
+    /// only when its last report is older than `heartbeat_timeout`. Without it, this process
+    /// is the study's only one, and trials a killed run left running are retried at once.
+    pub worker: bool,
+    /// Seconds without a report (one per epoch) after which a worker's trial is declared dead
+    /// and retried. Default 600 (Optuna's RDB storage leaves it to the user; keep it above the
+    /// longest epoch).
+    pub heartbeat_timeout: f64,
+    /// Study name inside the storage.
+    pub study: String,
+    /// Seed of the sampler; default `train.seed`.
+    pub seed: Option<u64>,
+    /// Dotted experiment keys and their distributions, e.g.
+    /// `"optim.lr" = { log_uniform = [1e-4, 1e-1] }`.
+    pub space: toml::Table,
+}
+
+impl Default for TuneSection {
+    fn default() -> Self {
+        Self {
+            trials: 30,
+            sampler: "tpe".into(),
+            pruner: "median".into(),
+            metric: "valid_accuracy".into(),
+            storage: None,
+            worker: false,
+            heartbeat_timeout: 600.0,
+            study: "temper".into(),
+            seed: None,
+            space: toml::Table::new(),
+        }
+    }
+}
+
+/// What a finished search reports.
+#[derive(Debug, Clone)]
+pub struct TuneSummary {
+    /// The complete trial with the best value; `None` when no trial completed.
+    pub best: Option<Trial>,
+    /// The best trial's run directory `OUT/trial-NNNN`; `None` when it is not under `out`
+    /// (another machine's worker ran it).
+    pub best_run_dir: Option<PathBuf>,
+    /// [`Direction::Minimize`] when the metric is a loss (`..._loss`), else
+    /// [`Direction::Maximize`].
+    pub direction: Direction,
+    /// Every trial the study holds, whatever its state, this process's and other workers'.
+    pub trials: Vec<Trial>,
+    /// Parameter importance shares (η² proxy; see temper-tune's `analysis`).
+    pub importance: Vec<(String, f64)>,
+}
+
+/// What a search tells its caller besides each trial's training [`Progress`].
+pub trait TuneProgress: Progress {
+    /// Trial `number` starts, `done` of `total` trials being finished; `params` in
+    /// `key=value` form.
+    fn trial_start(&mut self, _number: u64, _done: usize, _total: usize, _params: &str) {}
+    /// A trial ended, described in one line.
+    fn trial_end(&mut self, _line: &str) {}
+}
+
+impl TuneProgress for Silent {}
+
+/// Trains one trial: its experiment (the base patched with the trial's parameters), its run
+/// directory, and the progress that reports to the study's pruner.
+pub type TrialRunner<'a> =
+    dyn FnMut(&Experiment, &Path, &mut dyn Progress) -> Result<RunSummary, TrainError> + 'a;
+
+/// Runs (or resumes) the search `exp.tune` describes with the built-in `[model]` and `[data]`
+/// (`temper tune`), writing trial run directories `OUT/trial-N`, `trials.csv`, `best.toml` and
+/// PNG charts into `out`.
+pub fn tune(
+    exp: &Experiment,
+    out: &Path,
+    progress: &mut dyn TuneProgress,
+) -> Result<TuneSummary, TrainError> {
+    tune_with(
+        exp,
+        out,
+        &mut |trial, dir, p| train(trial, dir, p),
+        progress,
+    )
+}
+
+/// [`tune`] for a model of the caller's: each trial trains `init(trial_experiment, device)` on
+/// `data` (loaded once for the whole search) with [`train_model`]. `init` receives the trial's
+/// experiment so a search space may name the caller's own keys (read them from a section the
+/// model owns, e.g. `[model] hidden`).
+pub fn tune_model<M, F>(
+    exp: &Experiment,
+    out: &Path,
+    init: F,
+    data: TrainData<'_>,
+    progress: &mut dyn TuneProgress,
+) -> Result<TuneSummary, TrainError>
+where
+    M: ImageClassifier,
+    F: Fn(&Experiment, &burn::tensor::Device) -> M,
+{
+    let mut runner = |trial: &Experiment, dir: &Path, p: &mut dyn Progress| {
+        train_model(
+            trial,
+            |d: &burn::tensor::Device| init(trial, d),
+            data.clone(),
+            dir,
+            p,
+        )
+    };
+    tune_with(exp, out, &mut runner, progress)
+}
+
+/// The search of [`tune`], each trial trained by `runner`.
+pub fn tune_with(
+    exp: &Experiment,
+    out: &Path,
+    runner: &mut TrialRunner<'_>,
+    progress: &mut dyn TuneProgress,
+) -> Result<TuneSummary, TrainError> {
+    let section = exp.tune.clone().unwrap_or_default();
+    let config = |e: temper_tune::TuneError| TrainError::Config(e.to_string());
+    if section.space.is_empty() {
+        return Err(TrainError::Config(
+            "tune.space: empty; name experiment keys to search, e.g. \
+             \"optim.lr\" = { log_uniform = [1e-4, 1e-1] }"
+                .into(),
+        ));
+    }
+    let space = Space::from_table(&section.space).map_err(config)?;
+    if section.trials == 0 {
+        return Err(TrainError::Config("tune.trials: must be at least 1".into()));
+    }
+    if !METRIC_NAMES.contains(&section.metric.as_str()) {
+        return Err(TrainError::Config(format!(
+            "tune.metric: unknown metric {:?}; expected one of {}",
+            section.metric,
+            METRIC_NAMES.join(", ")
+        )));
+    }
+    let direction = if section.metric.ends_with("loss") {
+        Direction::Minimize
+    } else {
+        Direction::Maximize
+    };
+    let sampler = SamplerKind::parse(&section.sampler)
+        .map_err(config)?
+        .build()
+        .map_err(config)?;
+    let pruner = PrunerKind::parse(&section.pruner)
+        .map_err(config)?
+        .build()
+        .map_err(config)?;
+    let mut base = exp.clone();
+    base.tune = None;
+    base.validate()?;
+    let base_table = toml::Table::try_from(&base).expect("an experiment serializes to a table");
+
+    if !(section.heartbeat_timeout.is_finite() && section.heartbeat_timeout > 0.0) {
+        return Err(TrainError::Config(format!(
+            "tune.heartbeat_timeout: must be a positive number of seconds, got {}",
+            section.heartbeat_timeout
+        )));
+    }
+    if section.worker && matches!(section.storage.as_deref(), None | Some("memory")) {
+        return Err(TrainError::Config(
+            "--worker: needs a study other processes can open: --storage sqlite:PATH (one \
+             machine) or postgres://USER@HOST/DB (many)"
+                .into(),
+        ));
+    }
+
+    std::fs::create_dir_all(out).map_err(io_err(out))?;
+    let storage: Box<dyn Storage> = match section.storage.as_deref() {
+        None => Box::new(SqliteStorage::open(out.join("study.sqlite3")).map_err(config)?),
+        Some(spec) => {
+            open_storage(spec).map_err(|e| TrainError::Config(format!("tune.storage: {e}")))?
+        }
+    };
+    let stale = if section.worker {
+        StaleRule::After(Duration::from_secs_f64(section.heartbeat_timeout))
+    } else {
+        StaleRule::OnOpen
+    };
+    let seed = section.seed.unwrap_or(exp.train.seed);
+    let mut study = Study::create(
+        storage,
+        &section.study,
+        direction,
+        space.clone(),
+        sampler,
+        pruner,
+        seed,
+    )
+    .map_err(config)?
+    .with_stale_rule(stale)
+    .map_err(config)?;
+
+    // Other workers' trials still running when the budget is handed out may yet die and need
+    // a retry: a worker polls until none runs, so every worker ends with the study.
+    let poll = Duration::from_secs_f64((section.heartbeat_timeout / 4.0).clamp(0.05, 5.0));
+    let objective = Objective {
+        base: &base_table,
+        metric: &section.metric,
+        direction,
+        out,
+    };
+    loop {
+        let trials = study.trials().map_err(config)?;
+        let finished = trials
+            .iter()
+            .filter(|t| {
+                t.state.is_finished()
+                    && !temper_tune::storage::is_stale(t.state, t.message.as_deref())
+            })
+            .count();
+        let trial = match study.ask_within(section.trials) {
+            Ok(Some(t)) => t,
+            Ok(None) if section.worker && trials.iter().any(|t| t.state == TrialState::Running) => {
+                std::thread::sleep(poll);
+                continue;
+            }
+            Ok(None) => break,
+            // A grid that has run out of points ends the search.
+            Err(temper_tune::TuneError::GridExhausted(_)) => break,
+            Err(e) => return Err(config(e)),
+        };
+        progress.trial_start(
+            trial.number,
+            finished,
+            section.trials,
+            &describe_params(&trial.params),
+        );
+        let outcome = run_trial(&objective, &trial, &mut study, runner, progress);
+        let line = match &outcome {
+            TrialOutcome::Complete(v) => {
+                format!("trial {}: {} = {v:.4}", trial.number, section.metric)
+            }
+            TrialOutcome::Pruned => format!("trial {}: pruned", trial.number),
+            TrialOutcome::Failed(msg) => format!("trial {}: failed: {msg}", trial.number),
+        };
+        study.tell(trial.number, outcome).map_err(config)?;
+        progress.trial_end(&line);
+    }
+
+    let trials = study.trials().map_err(config)?;
+    let best = study.best_trial().map_err(config)?;
+    let importance = param_importance(&space, &trials);
+    let summary = TuneSummary {
+        // The best trial may have run on another machine's worker.
+        best_run_dir: best
+            .as_ref()
+            .map(|t| trial_dir(out, t.number))
+            .filter(|d| d.exists()),
+        best,
+        direction,
+        trials,
+        importance,
+    };
+    write_outputs(&summary, &section, &space, out)?;
+    Ok(summary)
+}
+
+fn trial_dir(out: &Path, number: u64) -> PathBuf {
+    out.join(format!("trial-{number:04}"))
+}
+
+/// `key=value` pairs separated by spaces, values in TOML syntax.
+pub fn describe_params(params: &Params) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.to_toml()))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Trains one trial; a configuration the experiment rejects is a failed trial, not an error of
+/// the search.
+/// What every trial of a search shares: the base experiment as a table, the metric and its
+/// direction, and the output folder.
+struct Objective<'a> {
+    base: &'a toml::Table,
+    metric: &'a str,
+    direction: Direction,
+    out: &'a Path,
+}
+
+fn run_trial(
+    objective: &Objective<'_>,
+    trial: &Trial,
+    study: &mut Study,
+    runner: &mut TrialRunner<'_>,
+    progress: &mut dyn Progress,
+) -> TrialOutcome {
+    let Objective {
+        base,
+        metric,
+        direction,
+        out,
+    } = *objective;
+    let mut table = base.clone();
+    if let Err(e) = trial.params.apply_to(&mut table) {
+        return TrialOutcome::Failed(e.to_string());
+    }
+    let text = toml::to_string(&table).expect("a table serializes");
+    let exp = match Experiment::from_toml_str(&text, &format!("trial {}", trial.number)) {
+        Ok(exp) => exp,
+        Err(e) => return TrialOutcome::Failed(e.to_string()),
+    };
+    if let Err(e) = exp.validate() {
+        return TrialOutcome::Failed(e.to_string());
+    }
+    let mut reporter = TrialProgress {
+        inner: progress,
+        study,
+        number: trial.number,
+        metric,
+        pruned: false,
+        error: None,
+    };
+    let result = runner(&exp, &trial_dir(out, trial.number), &mut reporter);
+    let (pruned, error) = (reporter.pruned, reporter.error.take());
+    if let Some(e) = error {
+        return TrialOutcome::Failed(e);
+    }
+    match result {
+        Err(e) => TrialOutcome::Failed(e.to_string()),
+        Ok(_) if pruned => TrialOutcome::Pruned,
+        Ok(summary) => {
+            let values = summary.epochs.iter().filter_map(|m| m.metric(metric));
+            let best = values.reduce(|a, b| if direction.better(b, a) { b } else { a });
+            match best {
+                Some(v) if v.is_finite() => TrialOutcome::Complete(v),
+                _ => TrialOutcome::Failed(format!("{metric} was never finite")),
+            }
+        }
+    }
+}
+
+/// Forwards progress and reports each epoch's metric to the study, stopping a pruned run.
+struct TrialProgress<'a> {
+    inner: &'a mut dyn Progress,
+    study: &'a mut Study,
+    number: u64,
+    metric: &'a str,
+    pruned: bool,
+    error: Option<String>,
+}
+
+impl Progress for TrialProgress<'_> {
+    fn message(&mut self, text: &str) {
+        self.inner.message(text);
+    }
+    fn epoch_start(&mut self, epoch: usize, epochs: usize, steps: usize) {
+        self.inner.epoch_start(epoch, epochs, steps);
+    }
+    fn step(&mut self, done: usize, loss: Option<f64>) {
+        self.inner.step(done, loss);
+    }
+    fn epoch_end(&mut self, metrics: &EpochMetrics) {
+        self.inner.epoch_end(metrics);
+        let Some(value) = metrics.metric(self.metric) else {
+            return;
+        };
+        match self.study.report(self.number, metrics.epoch as u64, value) {
+            Ok(prune) => self.pruned = prune,
+            Err(e) => self.error = Some(e.to_string()),
+        }
+    }
+    fn keep_going(&mut self) -> bool {
+        !self.pruned && self.error.is_none()
+    }
+}
+
+fn write_outputs(
+    summary: &TuneSummary,
+    section: &TuneSection,
+    space: &Space,
+    out: &Path,
+) -> Result<(), TrainError> {
+    write_atomic(
+        &out.join("trials.csv"),
+        trials_csv(&summary.trials).as_bytes(),
+    )?;
+    if let Some(best) = &summary.best {
+        let mut text = format!(
+            "# best of {} trials: {} = {}\n# run directory: {}\n",
+            summary.trials.len(),
+            section.metric,
+            best.value.unwrap_or(f64::NAN),
+            trial_dir(out, best.number).display()
+        );
+        let table = best
+            .params
+            .to_toml_table()
+            .map_err(|e| TrainError::Config(e.to_string()))?;
+        text.push_str(&toml::to_string(&table).expect("a table serializes"));
+        write_atomic(&out.join("best.toml"), text.as_bytes())?;
+    }
+    let complete: Vec<&Trial> = summary
+        .trials
+        .iter()
+        .filter(|t| t.state == TrialState::Complete)
+        .collect();
+    if complete.is_empty() {
+        return Ok(());
+    }
+    let values: Vec<(f64, f64)> = complete
+        .iter()
+        .filter_map(|t| t.value.map(|v| (t.number as f64, v)))
+        .collect();
+    let best: Vec<(f64, f64)> = best_so_far(&summary.trials, summary.direction)
+        .into_iter()
+        .map(|(n, v)| (n as f64, v))
+        .collect();
+    LineChart {
+        title: "optimization history".into(),
+        x_label: "trial".into(),
+        y_label: section.metric.clone(),
+        log_x: false,
+        series: vec![
+            Series {
+                name: "trial value".into(),
+                points: values,
+            },
+            Series {
+                name: "best so far".into(),
+                points: best,
+            },
+        ],
+        marker: None,
+        legend: true,
+        x_labels: None,
+    }
+    .write_png(&out.join("history.png"))?;
+    if !summary.importance.is_empty() {
+        BarChart {
+            title: "parameter importance (η² of the trial values)".into(),
+            bars: summary.importance.clone(),
+        }
+        .write_png(&out.join("importance.png"))?;
+    }
+    parallel_coordinates(&complete, space, &section.metric, &out.join("parallel.png"))
+}
+
+/// One line per complete trial across the numeric parameters and the metric, each axis scaled
+/// to [0, 1] over the trials (log-scaled parameters in log space).
+fn parallel_coordinates(
+    trials: &[&Trial],
+    space: &Space,
+    metric: &str,
+    path: &Path,
+) -> Result<(), TrainError> {
+    let names: Vec<&str> = space.params().iter().map(|p| p.name.as_str()).collect();
+    let axis_values = |f: &dyn Fn(&Trial) -> Option<f64>| -> Vec<Option<f64>> {
+        trials.iter().map(|t| f(t)).collect()
+    };
+    let mut axes: Vec<(String, Vec<Option<f64>>)> = names
+        .iter()
+        .map(|name| {
+            let spec = space.get(name).expect("named by the space");
+            let values = axis_values(&|t: &Trial| t.params.get(name).and_then(|v| spec.to_unit(v)));
+            (name.to_string(), values)
+        })
+        .collect();
+    axes.push((metric.to_string(), axis_values(&|t: &Trial| t.value)));
+    let normalized: Vec<Vec<Option<f64>>> = axes
+        .iter()
+        .map(|(_, vs)| {
+            let finite = vs.iter().flatten().copied();
+            let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                (l.min(v), h.max(v))
+            });
+            vs.iter()
+                .map(|v| v.map(|v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }))
+                .collect()
+        })
+        .collect();
+    let series = (0..trials.len())
+        .map(|i| Series {
+            name: format!("trial {}", trials[i].number),
+            points: normalized
+                .iter()
+                .enumerate()
+                .filter_map(|(axis, vs)| vs[i].map(|v| (axis as f64, v)))
+                .collect(),
+        })
+        .collect();
+    let labels: Vec<String> = axes
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| format!("{i}: {n}"))
+        .collect();
+    LineChart {
+        title: "parallel coordinates (each axis scaled to [0, 1])".into(),
+        x_label: labels.join("   "),
+        y_label: "scaled value".into(),
+        log_x: false,
+        series,
+        marker: None,
+        // One line per trial: a legend would hide the chart.
+        legend: false,
+        x_labels: Some(axes.len()),
+    }
+    .write_png(path)
+}
