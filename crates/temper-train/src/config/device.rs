@@ -266,9 +266,14 @@ fn init_wgpu_kind(kind: DeviceKind) -> Result<Device, TrainError> {
     if let Some((_, device)) = started.iter().find(|(k, _)| *k == key) {
         return Ok(device.clone());
     }
-    let attempt = std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind).init());
+    let attempt =
+        std::panic::catch_unwind(|| Device::wgpu_options().device_kind(kind.clone()).init());
     let device = match attempt {
         Ok(Ok(device)) => device,
+        // Burn starts the default runtime itself when it materializes tensors on
+        // `Device::default()` (burn-optim's `ModuleOptimizer::load_record` does, on resume):
+        // that runtime is the one wanted, so take the lazy handle that reuses it.
+        Ok(Err(e)) if e.to_string().contains("already initialized") => Device::wgpu(kind),
         Ok(Err(e)) => return Err(TrainError::Device(format!("wgpu: cannot start: {e}"))),
         Err(_) => {
             return Err(TrainError::Device(
