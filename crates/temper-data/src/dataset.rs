@@ -143,18 +143,7 @@ impl ImageDataset {
     /// A one-line reason when the image shapes or the class names differ (labels would then
     /// mean different classes).
     pub fn append(&mut self, other: &ImageDataset) -> std::result::Result<(), String> {
-        if other.shape != self.shape {
-            return Err(format!(
-                "images of shape {:?} cannot join images of shape {:?}",
-                other.shape, self.shape
-            ));
-        }
-        if other.class_names != self.class_names {
-            return Err(format!(
-                "classes {:?} differ from {:?}",
-                other.class_names, self.class_names
-            ));
-        }
+        check_joinable(self, other)?;
         self.pixels.extend_from_slice(&other.pixels);
         self.labels.extend_from_slice(&other.labels);
         Ok(())
@@ -173,6 +162,32 @@ impl ImageDataset {
             class_names: self.class_names.clone(),
         }
     }
+}
+
+/// Whether the images of `other` can follow those of `first` in one data set: the same image
+/// shape and the same class names (labels would otherwise mean different classes).
+///
+/// # Errors
+/// A one-line reason naming the shapes or classes that differ.
+pub fn check_joinable(
+    first: &(impl ImageData + ?Sized),
+    other: &(impl ImageData + ?Sized),
+) -> std::result::Result<(), String> {
+    if other.image_shape() != first.image_shape() {
+        return Err(format!(
+            "images of shape {:?} cannot join images of shape {:?}",
+            other.image_shape(),
+            first.image_shape()
+        ));
+    }
+    if other.class_names() != first.class_names() {
+        return Err(format!(
+            "classes {:?} differ from {:?}",
+            other.class_names(),
+            first.class_names()
+        ));
+    }
+    Ok(())
 }
 
 impl ImageData for ImageDataset {

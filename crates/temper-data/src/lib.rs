@@ -40,7 +40,7 @@ pub use cifar::{
     CIFAR10_CLASS_NAMES, CIFAR10_RECORD_BYTES, CIFAR10_SHAPE, parse_cifar10_batch,
     parse_class_names, read_cifar10_dir,
 };
-pub use dataset::{DataSplits, ImageData, ImageDataset, ImageItem};
+pub use dataset::{DataSplits, ImageData, ImageDataset, ImageItem, check_joinable};
 pub use error::{DataError, Result};
 pub use folder::{
     DecodedImage, FolderOptions, IMAGE_EXTENSIONS, MAX_IMAGE_SIDE, decode_image, luma_601,

@@ -16,7 +16,7 @@ use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use temper_data::{ImageData, ImageDataset, Normalization, Split};
+use temper_data::{ImageData, ImageDataset, Normalization, Split, check_joinable};
 
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
@@ -181,26 +181,12 @@ impl Parent {
             self.experiment.data.source
         ));
         let old = load_data(&source, progress)?.train;
-        let unfit = |e: String| {
+        check_joinable(new, &old).map_err(|e| {
             parent_err(
                 &self.dir,
                 format!("its data cannot be replayed with the new data: {e}"),
             )
-        };
-        if old.image_shape() != new.image_shape() {
-            return Err(unfit(format!(
-                "images of shape {:?} cannot join images of shape {:?}",
-                old.image_shape(),
-                new.image_shape()
-            )));
-        }
-        if old.class_names() != new.class_names().as_slice() {
-            return Err(unfit(format!(
-                "classes {:?} differ from {:?}",
-                old.class_names(),
-                new.class_names()
-            )));
-        }
+        })?;
         let old_split = self.experiment.split(old.len())?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let chosen: Vec<usize> = old_split

@@ -7,8 +7,8 @@
 //! device (read back every few steps, not every step, which matters on a GPU).
 //!
 //! The loop is generic: any Burn module implementing [`ImageClassifier`] trains on any
-//! [`ImageData`], and `temper train` goes through the same [`train_model`] with its built-in
-//! models and data. A run is a few named steps on two types (`state.rs`): [`Setup`](setup::Setup)
+//! [`ImageData`]; [`train_model`] is the run's checks and `run`, and `temper train` ([`train`])
+//! is the same checks and the same generic `run` with its built-in models and data. A run is a few named steps on two types (`state.rs`): [`Setup`](setup::Setup)
 //! holds what is fixed once data and device are ready; `RunState` what each epoch changes —
 //! `RunState::start` (fresh, fine-tuned or restored from a resume set), `train_epoch`,
 //! `end_epoch` (validation, schedule, early stopping, checkpoints), and `finish`.
@@ -81,12 +81,7 @@ pub fn train(
 ) -> Result<RunSummary, TrainError> {
     exp.validate()?;
     check_run_dir(run_dir)?;
-    let data = load_experiment_data(exp, progress)?;
-    let plan = exp
-        .model
-        .plan(data.train.image_shape(), data.train.num_classes())?;
-    let data = TrainData::from_splits(&data, exp.data.source.to_string());
-    train_model(exp, |d: &Device| plan.init(d), data, run_dir, progress)
+    run_built_in(exp, run_dir, Start::New, progress)
 }
 
 /// Trains the model `init` builds on `data` with everything `exp` configures — optimizer,
@@ -121,19 +116,7 @@ where
 /// cannot be read.
 pub fn resume(run_dir: &Path, progress: &mut dyn Progress) -> Result<RunSummary, TrainError> {
     let (exp, start) = open_resumable(run_dir, progress)?;
-    let data = load_experiment_data(&exp, progress)?;
-    let plan = exp
-        .model
-        .plan(data.train.image_shape(), data.train.num_classes())?;
-    let data = TrainData::from_splits(&data, exp.data.source.to_string());
-    run(
-        &exp,
-        run_dir,
-        start,
-        &|d: &Device| plan.init(d),
-        data,
-        progress,
-    )
+    run_built_in(&exp, run_dir, start, progress)
 }
 
 /// [`resume`] for a run of [`train_model`]: the same `init` and data must be given again.
@@ -161,13 +144,29 @@ enum Start {
     Resume(Box<checkpoint::Loaded>),
 }
 
-fn load_experiment_data(
+/// [`run`] with `exp`'s `[data]` and its `[model]` planned for that data: `temper train` and
+/// `--resume`, through the same generic run as [`train_model`].
+fn run_built_in(
     exp: &Experiment,
+    run_dir: &Path,
+    start: Start,
     progress: &mut dyn Progress,
-) -> Result<DataSplits, TrainError> {
+) -> Result<RunSummary, TrainError> {
     let source = exp.data.data_source()?;
     progress.message(&format!("loading data: {}", exp.data.source));
-    load_data(&source, progress)
+    let data = load_data(&source, progress)?;
+    let plan = exp
+        .model
+        .plan(data.train.image_shape(), data.train.num_classes())?;
+    let data = TrainData::from_splits(&data, exp.data.source.to_string());
+    run(
+        exp,
+        run_dir,
+        start,
+        &|d: &Device| plan.init(d),
+        data,
+        progress,
+    )
 }
 
 /// The experiment of an unfinished run directory and where to continue it.

@@ -61,10 +61,7 @@ impl<'a> Setup<'a> {
         let (selected, parallel) = devices(exp)?;
         progress.message(&format!("device: {}", selected.reason));
 
-        let pool: &dyn ImageData = match &replayed {
-            Some(r) => r,
-            None => data.train,
-        };
+        let pool = pool(data.train, replayed.as_ref());
         let augment = parse_augment(exp.augment.as_ref())?;
         let augmenter = match &augment {
             Some(settings) if has_image_ops(settings) => {
@@ -121,10 +118,7 @@ impl<'a> Setup<'a> {
     /// The images the training and validation indices point into: the data's training pool,
     /// followed by the replayed images when there are any.
     pub fn pool(&self) -> &dyn ImageData {
-        match &self.replayed {
-            Some(r) => r,
-            None => self.data.train,
-        }
+        pool(self.data.train, self.replayed.as_ref())
     }
 
     /// The builder of this run's training batches.
@@ -141,6 +135,14 @@ impl<'a> Setup<'a> {
             // rayon-parallel image path is as fast and exact.
             on_device: self.selected.backend == DeviceChoice::Wgpu,
         }
+    }
+}
+
+/// `train`, followed by the replayed images when there are any.
+fn pool<'b>(train: &'b dyn ImageData, replayed: Option<&'b Replayed<'b>>) -> &'b dyn ImageData {
+    match replayed {
+        Some(r) => r,
+        None => train,
     }
 }
 
