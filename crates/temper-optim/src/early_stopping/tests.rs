@@ -6,6 +6,7 @@ use burn::train::metric::store::Split;
 #[cfg(feature = "burn-train")]
 use burn::train::metric::{AccuracyMetric, LossMetric};
 
+use super::reason::num;
 use super::*;
 
 const NAN: f64 = f64::NAN;

@@ -164,81 +164,9 @@ pub fn tune_with(
 ) -> Result<TuneSummary, TrainError> {
     let section = exp.tune.clone().unwrap_or_default();
     let config = |e: temper_tune::TuneError| TrainError::Config(e.to_string());
-    if section.space.is_empty() {
-        return Err(TrainError::Config(
-            "tune.space: empty; name experiment keys to search, e.g. \
-             \"optim.lr\" = { log_uniform = [1e-4, 1e-1] }"
-                .into(),
-        ));
-    }
-    let space = Space::from_table(&section.space).map_err(config)?;
-    if section.trials == 0 {
-        return Err(TrainError::Config("tune.trials: must be at least 1".into()));
-    }
-    if !METRIC_NAMES.contains(&section.metric.as_str()) {
-        return Err(TrainError::Config(format!(
-            "tune.metric: unknown metric {:?}; expected one of {}",
-            section.metric,
-            METRIC_NAMES.join(", ")
-        )));
-    }
-    let direction = if section.metric.ends_with("loss") {
-        Direction::Minimize
-    } else {
-        Direction::Maximize
-    };
-    let sampler = SamplerKind::parse(&section.sampler)
-        .map_err(config)?
-        .build()
-        .map_err(config)?;
-    let pruner = PrunerKind::parse(&section.pruner)
-        .map_err(config)?
-        .build()
-        .map_err(config)?;
-    let mut base = exp.clone();
-    base.tune = None;
-    base.validate()?;
-    let base_table = toml::Table::try_from(&base).expect("an experiment serializes to a table");
-
-    if !(section.heartbeat_timeout.is_finite() && section.heartbeat_timeout > 0.0) {
-        return Err(TrainError::Config(format!(
-            "tune.heartbeat_timeout: must be a positive number of seconds, got {}",
-            section.heartbeat_timeout
-        )));
-    }
-    if section.worker && matches!(section.storage.as_deref(), None | Some("memory")) {
-        return Err(TrainError::Config(
-            "--worker: needs a study other processes can open: --storage sqlite:PATH (one \
-             machine) or postgres://USER@HOST/DB (many)"
-                .into(),
-        ));
-    }
-
-    std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let storage: Box<dyn Storage> = match section.storage.as_deref() {
-        None => Box::new(SqliteStorage::open(out.join("study.sqlite3")).map_err(config)?),
-        Some(spec) => {
-            open_storage(spec).map_err(|e| TrainError::Config(format!("tune.storage: {e}")))?
-        }
-    };
-    let stale = if section.worker {
-        StaleRule::After(Duration::from_secs_f64(section.heartbeat_timeout))
-    } else {
-        StaleRule::OnOpen
-    };
-    let seed = section.seed.unwrap_or(exp.train.seed);
-    let mut study = Study::create(
-        storage,
-        &section.study,
-        direction,
-        space.clone(),
-        sampler,
-        pruner,
-        seed,
-    )
-    .map_err(config)?
-    .with_stale_rule(stale)
-    .map_err(config)?;
+    let plan = SearchPlan::new(exp, &section)?;
+    let (space, direction, base_table) = (plan.space.clone(), plan.direction, plan.base.clone());
+    let mut study = plan.open_study(&section, exp.train.seed, out)?;
 
     // Other workers' trials still running when the budget is handed out may yet die and need
     // a retry: a worker polls until none runs, so every worker ends with the study.
@@ -305,6 +233,120 @@ pub fn tune_with(
     Ok(summary)
 }
 
+/// A search checked before anything is written: the space, the direction of the metric, the
+/// sampler and pruner, and the base experiment every trial patches.
+struct SearchPlan {
+    space: Space,
+    direction: Direction,
+    sampler: Box<dyn temper_tune::Sampler>,
+    pruner: Box<dyn temper_tune::Pruner>,
+    /// The experiment without its `[tune]` section, as a TOML table.
+    base: toml::Table,
+}
+
+impl SearchPlan {
+    /// Checks `[tune]` (`section`) and the experiment it searches around.
+    fn new(exp: &Experiment, section: &TuneSection) -> Result<Self, TrainError> {
+        let config = |e: temper_tune::TuneError| TrainError::Config(e.to_string());
+        if section.space.is_empty() {
+            return Err(TrainError::Config(
+                "tune.space: empty; name experiment keys to search, e.g. \
+                 \"optim.lr\" = { log_uniform = [1e-4, 1e-1] }"
+                    .into(),
+            ));
+        }
+        let space = Space::from_table(&section.space).map_err(config)?;
+        if section.trials == 0 {
+            return Err(TrainError::Config("tune.trials: must be at least 1".into()));
+        }
+        if !METRIC_NAMES.contains(&section.metric.as_str()) {
+            return Err(TrainError::Config(format!(
+                "tune.metric: unknown metric {:?}; expected one of {}",
+                section.metric,
+                METRIC_NAMES.join(", ")
+            )));
+        }
+        let direction = if section.metric.ends_with("loss") {
+            Direction::Minimize
+        } else {
+            Direction::Maximize
+        };
+        let sampler = SamplerKind::parse(&section.sampler)
+            .map_err(config)?
+            .build()
+            .map_err(config)?;
+        let pruner = PrunerKind::parse(&section.pruner)
+            .map_err(config)?
+            .build()
+            .map_err(config)?;
+        let mut base = exp.clone();
+        base.tune = None;
+        base.validate()?;
+        let base = toml::Table::try_from(&base).expect("an experiment serializes to a table");
+        check_workers(section)?;
+        Ok(Self {
+            space,
+            direction,
+            sampler,
+            pruner,
+            base,
+        })
+    }
+
+    /// Creates `out` and opens (or creates) the study in `[tune] storage`, default
+    /// `OUT/study.sqlite3`.
+    fn open_study(
+        self,
+        section: &TuneSection,
+        train_seed: u64,
+        out: &Path,
+    ) -> Result<Study, TrainError> {
+        let config = |e: temper_tune::TuneError| TrainError::Config(e.to_string());
+        std::fs::create_dir_all(out).map_err(io_err(out))?;
+        let storage: Box<dyn Storage> = match section.storage.as_deref() {
+            None => Box::new(SqliteStorage::open(out.join("study.sqlite3")).map_err(config)?),
+            Some(spec) => {
+                open_storage(spec).map_err(|e| TrainError::Config(format!("tune.storage: {e}")))?
+            }
+        };
+        let stale = if section.worker {
+            StaleRule::After(Duration::from_secs_f64(section.heartbeat_timeout))
+        } else {
+            StaleRule::OnOpen
+        };
+        Study::create(
+            storage,
+            &section.study,
+            self.direction,
+            self.space,
+            self.sampler,
+            self.pruner,
+            section.seed.unwrap_or(train_seed),
+        )
+        .map_err(config)?
+        .with_stale_rule(stale)
+        .map_err(config)
+    }
+}
+
+/// `heartbeat_timeout` and `--worker`: a worker needs a study other processes can open.
+fn check_workers(section: &TuneSection) -> Result<(), TrainError> {
+    if !(section.heartbeat_timeout.is_finite() && section.heartbeat_timeout > 0.0) {
+        return Err(TrainError::Config(format!(
+            "tune.heartbeat_timeout: must be a positive number of seconds, got {}",
+            section.heartbeat_timeout
+        )));
+    }
+    if section.worker && matches!(section.storage.as_deref(), None | Some("memory")) {
+        return Err(TrainError::Config(
+            "--worker: needs a study other processes can open: --storage sqlite:PATH (one \
+             machine) or postgres://USER@HOST/DB (many)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 fn trial_dir(out: &Path, number: u64) -> PathBuf {
     out.join(format!("trial-{number:04}"))
 }
@@ -318,8 +360,6 @@ pub fn describe_params(params: &Params) -> String {
         .join(" ")
 }
 
-/// Trains one trial; a configuration the experiment rejects is a failed trial, not an error of
-/// the search.
 /// What every trial of a search shares: the base experiment as a table, the metric and its
 /// direction, and the output folder.
 struct Objective<'a> {
@@ -329,6 +369,8 @@ struct Objective<'a> {
     out: &'a Path,
 }
 
+/// Trains one trial; a configuration the experiment rejects is a failed trial, not an error of
+/// the search.
 fn run_trial(
     objective: &Objective<'_>,
     trial: &Trial,
