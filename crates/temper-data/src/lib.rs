@@ -29,6 +29,8 @@ mod folder;
 #[cfg(test)]
 mod folder_tests;
 pub mod idx;
+#[doc(hidden)]
+pub mod memory_cap;
 mod mnist;
 #[cfg(test)]
 mod mutation_tests;
