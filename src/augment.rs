@@ -100,8 +100,10 @@ pub fn run(cmd: AugmentCommand) -> anyhow::Result<()> {
                 num_aug,
                 ..EdaConfig::default()
             };
-            let text = std::fs::read_to_string(&input)
-                .with_context(|| format!("{}: cannot read", input.display()))?;
+            // Bounded: the whole text and its copies are held in memory. The message already
+            // holds the I/O error; `{:#}` would repeat it from the source chain.
+            let text = temper_augment::text::read_text(&input)
+                .map_err(|e| anyhow::anyhow!(e.to_string()))?;
             let table = SynonymTable::load(wordnet.as_deref())?;
             let lines = augment_lines(&text, &config, &table, seed)?;
             let mut joined = lines.join("\n");

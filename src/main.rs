@@ -398,18 +398,53 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where `temper eval` or `temper monitor` writes: `out`, or the next free `RUN_DIR/PREFIX-N`
+/// — made only once `run_dir` is known to be a run, so a mistyped name creates nothing.
+/// Returns whether the directory was made here (then it is removed again, if still empty,
+/// when the command fails).
+pub(crate) fn report_dir(
+    run_dir: &Path,
+    out: Option<PathBuf>,
+    prefix: &str,
+) -> anyhow::Result<(PathBuf, bool)> {
+    if let Some(dir) = out {
+        return Ok((dir, false));
+    }
+    if !run_dir.join(CONFIG_FILE).is_file() {
+        anyhow::bail!(
+            "{}: not a temper run directory (no {CONFIG_FILE})",
+            run_dir.display()
+        );
+    }
+    let dir = next_run_dir(run_dir, prefix).context("creating the output directory")?;
+    Ok((dir, true))
+}
+
+/// `result`, after removing `dir` when it was `created` for a command that failed and is still
+/// empty.
+pub(crate) fn keep_only_on_success<T>(
+    result: anyhow::Result<T>,
+    dir: &Path,
+    created: bool,
+) -> anyhow::Result<T> {
+    if result.is_err() && created {
+        // Fails, leaving it, when the command wrote something there.
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
+}
+
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
-    let out = match args.out {
-        Some(dir) => dir,
-        None => next_run_dir(&args.run_dir, "eval").context("creating the output directory")?,
-    };
+    let (out, created) = report_dir(&args.run_dir, args.out, "eval")?;
     let run = eval_run(
         &args.run_dir,
         args.data.as_deref(),
         args.device,
         &out,
         &mut Bars::default(),
-    )?;
+    )
+    .map_err(anyhow::Error::from);
+    let run = keep_only_on_success(run, &out, created)?;
     let s = &run.report.scores;
     println!(
         "test accuracy {:.2}% (loss {:.4}, macro F1 {:.4}) on {} images",

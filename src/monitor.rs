@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use temper_train::{DeviceChoice, DriftThresholds, MonitorReport, monitor_run, next_run_dir};
+use temper_train::{DeviceChoice, DriftThresholds, MonitorReport, monitor_run};
 
 use crate::progress::Bars;
 
@@ -60,10 +59,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     };
     // Bad flags fail before an output directory is made.
     thresholds.validate()?;
-    let out = match args.out {
-        Some(dir) => dir,
-        None => next_run_dir(&args.run_dir, "monitor").context("creating the output directory")?,
-    };
+    let (out, created) = crate::report_dir(&args.run_dir, args.out, "monitor")?;
     let report = monitor_run(
         &args.run_dir,
         &args.data,
@@ -71,7 +67,9 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
         &thresholds,
         &out,
         &mut Bars::default(),
-    )?;
+    )
+    .map_err(anyhow::Error::from);
+    let report = crate::keep_only_on_success(report, &out, created)?;
     print_report(&report);
     println!("monitor.json and monitor.png in {}", out.display());
     Ok(if report.drift {

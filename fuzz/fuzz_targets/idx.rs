@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use temper_data::idx::{IMAGES_MAGIC, LABELS_MAGIC, decompress_if_gz, encode_idx, parse_idx};
+use temper_data::idx::{
+    IMAGES_MAGIC, LABELS_MAGIC, MAX_IDX_BYTES, decompress_if_gz, encode_idx, parse_idx,
+};
 use temper_data::parse_mnist;
 
 fuzz_target!(|data: &[u8]| {
@@ -15,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let p = Path::new("fuzz");
     match mode % 4 {
         0 => {
-            if let Ok(raw) = decompress_if_gz(p, bytes.to_vec()) {
+            if let Ok(raw) = decompress_if_gz(p, bytes.to_vec(), MAX_IDX_BYTES) {
                 let _ = parse_idx(p, &raw, IMAGES_MAGIC, "images");
                 let _ = parse_idx(p, &raw, LABELS_MAGIC, "labels");
             }

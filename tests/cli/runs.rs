@@ -341,3 +341,55 @@ fn folder_cifar_and_two_devices_train_end_to_end() {
         stderr(&out)
     );
 }
+
+/// A run directory another process holds is refused by `--resume` in one line; `eval` and
+/// `monitor` refuse a non-empty `--out`, and a mistyped run directory creates nothing. Each
+/// refusal comes before any data is loaded, so the binary exits at once.
+#[test]
+fn a_busy_run_directory_and_a_full_report_directory_are_refused_in_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::write(run.join("config.toml"), "[train]\nepochs = 1\n").unwrap();
+    // Only its presence is checked before the refusals below.
+    std::fs::create_dir(run.join("checkpoints")).unwrap();
+    std::fs::write(run.join("checkpoints/last.bpk"), "not read").unwrap();
+    let lock = std::fs::File::create(run.join(".lock")).unwrap();
+    lock.try_lock().unwrap();
+    let one_line_error = |args: &[&str]| {
+        let out = temper(args, tmp.path());
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        err
+    };
+    let err = one_line_error(&["train", "--resume", "run"]);
+    assert!(
+        err.contains("run directory run is in use by another temper process"),
+        "{err}"
+    );
+    drop(lock);
+
+    std::fs::create_dir(tmp.path().join("full")).unwrap();
+    std::fs::write(tmp.path().join("full/notes.txt"), "mine").unwrap();
+    for args in [
+        &["eval", "run", "--out", "full"][..],
+        &["monitor", "run", "--data", "bundled", "--out", "full"][..],
+    ] {
+        let err = one_line_error(args);
+        assert!(
+            err.contains("--out full") && err.contains("not empty"),
+            "{err}"
+        );
+    }
+    let err = one_line_error(&["eval", "typo"]);
+    assert!(err.contains("not a temper run directory"), "{err}");
+    assert!(!tmp.path().join("typo").exists());
+    let mut left: Vec<_> = std::fs::read_dir(tmp.path().join("full"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, vec![std::ffi::OsString::from("notes.txt")]);
+}

@@ -129,3 +129,65 @@ fn tune_workers_share_a_postgres_study_and_retry_a_killed_workers_trial() {
     let (base, _) = url.rsplit_once('/').unwrap();
     three_workers_one_killed(&format!("{base}/{db}"));
 }
+
+/// A password holding `/`, `?`, `#` and `@` raw and `@`, `/` percent-encoded; nothing listens
+/// on port 1, so opening the study fails.
+const SECRET_URL: &str = "postgres://alice:S3cr/t?x#y@z%40w%2Fq@127.0.0.1:1/study";
+
+/// `train`, `train --from` and `tune` (with `[tune] storage` and with `--storage`) on an
+/// experiment whose storage URL holds a password: no file under the working folder other than
+/// the experiment itself, and nothing on stdout or stderr, holds any piece of it.
+#[test]
+fn a_storage_password_reaches_no_file_and_no_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[data]\nlimit_train = 300\n[model]\nkind = \"mlp\"\nhidden = [16]\n\
+         [train]\nepochs = 1\ndevice = \"flex\"\n[tune]\nstorage = '{SECRET_URL}'\n\
+         [tune.space]\n\"optim.lr\" = {{ log_uniform = [1e-4, 1e-2] }}\n"
+    );
+    std::fs::write(tmp.path().join("t.toml"), &config).unwrap();
+    let pieces = ["S3cr", "t?x#y", "z%40w%2Fq", "z@w/q"];
+    let runs: [(&[&str], bool); 4] = [
+        (&["train", "--config", "t.toml", "--out", "parent"], true),
+        (&["train", "--from", "parent", "--out", "child"], true),
+        (&["tune", "--config", "t.toml", "--out", "tune"], false),
+        (
+            &[
+                "tune",
+                "--config",
+                "t.toml",
+                "--storage",
+                SECRET_URL,
+                "--out",
+                "flag",
+            ],
+            false,
+        ),
+    ];
+    for (args, succeeds) in runs {
+        let out = crate::temper(args, tmp.path());
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        assert_eq!(out.status.success(), succeeds, "{args:?}: {text}");
+        for piece in pieces {
+            assert!(!text.contains(piece), "{args:?} printed {piece}: {text}");
+        }
+    }
+    let child = std::fs::read_to_string(tmp.path().join("child/config.toml")).unwrap();
+    assert!(child.contains("alice:***@127.0.0.1:1"), "{child}");
+    let mut stack = vec![tmp.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().unwrap() != "t.toml" {
+                let bytes = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                for piece in pieces {
+                    assert!(!bytes.contains(piece), "{} holds {piece}", path.display());
+                }
+            }
+        }
+    }
+    // The check can fail: the experiment itself holds the password as written.
+    assert!(pieces[..3].iter().all(|p| config.contains(p)));
+}

@@ -13,7 +13,7 @@
 //! - [`text`]: EDA (Wei & Zou 2019) — synonym replacement, random insertion, random swap and
 //!   random deletion on a lossless tokenizer — with WordNet 3.0 synonyms (a table compiled in,
 //!   or a WordNet dictionary directory read at run time).
-//! - [`audio`]: WAV in and out (8/16/24/32-bit integer, 32-bit float, any channel count) and
+//! - [`audio`]: WAV in and out (8/16/24/32-bit integer, 32-bit float, up to 64 channels) and
 //!   waveform augmentation — gain, Gaussian noise, noise at a target SNR, time shift, speed
 //!   change, phase-vocoder time stretch, pitch shift, time mask, SpecAugment masks — as fixed
 //!   operations parsed from `name:value` specs or as a randomized pipeline with
@@ -27,4 +27,6 @@
 pub mod audio;
 mod fs;
 pub mod image;
+#[cfg(test)]
+mod mutation_tests;
 pub mod text;

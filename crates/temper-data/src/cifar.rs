@@ -7,15 +7,33 @@
 //! the red channel values, the next 1024 the green, and the final 1024 the blue. The values are
 //! stored in row-major order". That is already the `[C, H, W]` layout of [`ImageDataset`], so a
 //! record's pixels are copied as they are. `batches.meta.txt` names the classes, one per line.
+//!
+//! Bounds: a batch holds at most [`MAX_CIFAR_BATCH_BYTES`]; an uncompressed batch's size
+//! (from its metadata) is checked against that and the record size before it is read, a gzip
+//! one is inflated no further than the limit. `batches.meta.txt` is read only up to
+//! [`MAX_CLASS_NAMES_BYTES`]. A batch laid out with CIFAR-100's 3074-byte records is refused
+//! by name rather than read as shifted CIFAR-10 records.
 
 use std::path::Path;
 
 use crate::dataset::{DataSplits, ImageDataset};
 use crate::error::{DataError, Result};
-use crate::idx::{decompress_if_gz, locate_maybe_gz, read_maybe_gz};
+use crate::idx::{decompress_if_gz, locate_maybe_gz, open_maybe_gz, read_all_bounded};
 
 /// Bytes of one CIFAR-10 record: one label byte, then 3 × 32 × 32 pixel bytes.
 pub const CIFAR10_RECORD_BYTES: usize = 1 + 3 * 32 * 32;
+
+/// Bytes of one CIFAR-100 record (a coarse and a fine label byte, then the pixels): a batch
+/// of this layout is a different geometry and is refused.
+const CIFAR100_RECORD_BYTES: usize = 2 + 3 * 32 * 32;
+
+/// The largest CIFAR-10 batch file read, inflated: 128 MiB, about 43,000 records, 4.3 times
+/// an official batch (10,000 records, 30,730,000 bytes). Larger is not a CIFAR-10 batch, and
+/// the six batches are held in memory together.
+pub const MAX_CIFAR_BATCH_BYTES: u64 = 128 << 20;
+
+/// The largest `batches.meta.txt` read: 64 KiB, room for 256 class names of 255 bytes.
+pub const MAX_CLASS_NAMES_BYTES: u64 = 64 << 10;
 
 /// `[channels, height, width]` of a CIFAR-10 image.
 pub const CIFAR10_SHAPE: [usize; 3] = [3, 32, 32];
@@ -56,13 +74,7 @@ fn append_records(
     pixels: &mut Vec<u8>,
     labels: &mut Vec<u8>,
 ) -> Result<()> {
-    if bytes.is_empty() || !bytes.len().is_multiple_of(CIFAR10_RECORD_BYTES) {
-        return Err(DataError::BadRecordSize {
-            path: path.to_path_buf(),
-            size: bytes.len(),
-            record: CIFAR10_RECORD_BYTES,
-        });
-    }
+    check_record_size(path, bytes.len() as u64)?;
     let n = bytes.len() / CIFAR10_RECORD_BYTES;
     pixels.reserve(n * (CIFAR10_RECORD_BYTES - 1));
     labels.reserve(n);
@@ -80,6 +92,39 @@ fn append_records(
         pixels.extend_from_slice(&record[1..]);
     }
     Ok(())
+}
+
+/// Refuses a batch size that is not a positive multiple of the record, naming CIFAR-100's
+/// layout when the size fits it instead.
+fn check_record_size(path: &Path, size: u64) -> Result<()> {
+    let record = CIFAR10_RECORD_BYTES as u64;
+    if size > 0 && size.is_multiple_of(record) {
+        return Ok(());
+    }
+    if size > 0 && size.is_multiple_of(CIFAR100_RECORD_BYTES as u64) {
+        return Err(DataError::BadDimensions {
+            path: path.to_path_buf(),
+            message: format!(
+                "{size} bytes are {CIFAR100_RECORD_BYTES}-byte records (CIFAR-100's layout), not \
+                 CIFAR-10's {CIFAR10_RECORD_BYTES}-byte records"
+            ),
+        });
+    }
+    Err(DataError::BadRecordSize {
+        path: path.to_path_buf(),
+        size: size as usize,
+        record: CIFAR10_RECORD_BYTES,
+    })
+}
+
+/// Reads one batch file (raw or gzip) within [`MAX_CIFAR_BATCH_BYTES`]; an uncompressed one
+/// has its size checked before it is read.
+fn read_batch(path: &Path) -> Result<Vec<u8>> {
+    let src = open_maybe_gz(path)?;
+    if !src.is_gzip() {
+        check_record_size(path, src.stored_len())?;
+    }
+    read_all_bounded(path, src, MAX_CIFAR_BATCH_BYTES, "a batch")
 }
 
 fn check_class_count(path: &Path, class_names: &[String]) -> Result<()> {
@@ -104,7 +149,7 @@ pub fn parse_cifar10_batch(
     class_names: &[String],
 ) -> Result<ImageDataset> {
     check_class_count(path, class_names)?;
-    let bytes = decompress_if_gz(path, bytes)?;
+    let bytes = decompress_if_gz(path, bytes, MAX_CIFAR_BATCH_BYTES)?;
     let (mut pixels, mut labels) = (Vec::new(), Vec::new());
     append_records(path, &bytes, class_names.len(), &mut pixels, &mut labels)?;
     Ok(ImageDataset::new(
@@ -145,12 +190,20 @@ pub fn read_cifar10_dir(dir: &Path) -> Result<DataSplits> {
         dir
     };
     let class_names = match locate_maybe_gz(dir, META) {
-        Ok(path) => parse_class_names(&path, &read_maybe_gz(&path)?)?,
+        Ok(path) => {
+            let text = read_all_bounded(
+                &path,
+                open_maybe_gz(&path)?,
+                MAX_CLASS_NAMES_BYTES,
+                "class names",
+            )?;
+            parse_class_names(&path, &text)?
+        }
         Err(_) => CIFAR10_CLASS_NAMES.iter().map(|&s| s.into()).collect(),
     };
     let read = |name: &'static str, pixels: &mut Vec<u8>, labels: &mut Vec<u8>| -> Result<()> {
         let path = locate_maybe_gz(dir, name)?;
-        let bytes = read_maybe_gz(&path)?;
+        let bytes = read_batch(&path)?;
         append_records(&path, &bytes, class_names.len(), pixels, labels)
     };
     let (mut pixels, mut labels) = (Vec::new(), Vec::new());

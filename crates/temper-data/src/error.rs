@@ -172,6 +172,40 @@ pub enum DataError {
         /// The fraction held out for testing.
         test_fraction: f64,
     },
+    /// A file, or the data it declares, exceeds one of the documented size limits (or cannot
+    /// hold what its header claims); refused before the payload is read.
+    #[error("{path}: {message}")]
+    TooLarge {
+        /// The file (or folder) at fault.
+        path: PathBuf,
+        /// What is too large, its size and the limit.
+        message: String,
+    },
+    /// Two files that must describe images of one shape disagree.
+    #[error("{second}: images of {second_shape} do not match the {first_shape} images of {first}")]
+    ShapeMismatch {
+        /// The file read first, whose shape the other must match.
+        first: PathBuf,
+        /// Its image shape, `HxW` (or `CxHxW`).
+        first_shape: String,
+        /// The file that disagrees.
+        second: PathBuf,
+        /// Its image shape.
+        second_shape: String,
+    },
+    /// A folder entry (class folder, `train/`, `test/` or image) that is a symbolic link to a
+    /// place outside the dataset folder, refused unless `FolderOptions::follow_links` is set.
+    #[error(
+        "{path}: links to {target}, outside {root}; set follow_links to read data outside the folder"
+    )]
+    LinkOutsideRoot {
+        /// The link.
+        path: PathBuf,
+        /// Where it leads (canonical path).
+        target: PathBuf,
+        /// The dataset folder (canonical path).
+        root: PathBuf,
+    },
     /// A reader option outside its range.
     #[error("{option} {message}")]
     BadOption {

@@ -20,13 +20,26 @@
 //! dataset get their plane repeated, as PIL's `convert("RGB")`. Colour becomes gray with
 //! Pillow's ITU-R 601-2 luma ([`luma_601`], what `transforms.Grayscale` gives), not the
 //! `image` crate's Rec. 709 weights.
+//!
+//! # Bounds
+//!
+//! - Every image, not only the first, has its dimensions read from its header and checked
+//!   against [`MAX_IMAGE_SIDE`] and [`MAX_IMAGE_PIXELS`](crate::MAX_IMAGE_PIXELS) before it is
+//!   decoded, and the decoder carries the `image` crate's `Limits` (see [`image_dimensions`]).
+//!   Image files above [`MAX_IMAGE_FILE_BYTES`](crate::MAX_IMAGE_FILE_BYTES) are not read.
+//! - Before any image is decoded, `image_size` × channels (3 when not given) × the number of
+//!   images must fit [`MAX_FOLDER_BYTES`], the ceiling on the pixels held in memory.
+//! - Links: a `train/`, `test/` or class folder, or an image, that is a symbolic link leading
+//!   outside the dataset folder (compared by `std::fs::canonicalize`) is refused, unless
+//!   [`FolderOptions::follow_links`] is set (`[data] follow_links = true` in an experiment):
+//!   a dataset folder should not be a way to make the trainer read arbitrary files. Links
+//!   that stay inside the folder are read either way.
 
-use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use image::imageops::FilterType;
-use image::{GrayImage, ImageReader, RgbImage};
+use image::{DynamicImage, GrayImage, ImageDecoder, RgbImage};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -34,6 +47,7 @@ use rayon::prelude::*;
 
 use crate::dataset::{DataSplits, ImageDataset};
 use crate::error::{DataError, Result};
+use crate::image_limits::{check_resize, checked_decoder, image_dimensions, read_image_file};
 
 /// File extensions read as images (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
@@ -43,8 +57,15 @@ pub const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
 /// aliasing, like PIL's `BILINEAR` with antialiasing that torchvision's `Resize` uses.
 pub const RESIZE_FILTER: FilterType = FilterType::Triangle;
 
-/// The largest height or width [`FolderOptions::image_size`] accepts.
+/// The largest height or width [`FolderOptions::image_size`] accepts, and the largest side of
+/// an image file read.
 pub const MAX_IMAGE_SIDE: usize = 16_384;
+
+/// The most pixel bytes a folder may load, both splits together: 8 GiB (for example 100,000
+/// RGB images of 160x160). The images are decoded, then copied into one buffer per split, so
+/// loading briefly needs about twice this; anything larger belongs in a streaming loader,
+/// not in memory.
+pub const MAX_FOLDER_BYTES: u64 = 8 << 30;
 
 /// How [`read_image_folder`] shapes and splits the images.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +81,9 @@ pub struct FolderOptions {
     pub test_fraction: f64,
     /// Seed of that held-out draw.
     pub seed: u64,
+    /// Read folders and images that are symbolic links leading outside the dataset folder;
+    /// off by default, when such a link is an error naming it.
+    pub follow_links: bool,
 }
 
 impl Default for FolderOptions {
@@ -69,6 +93,7 @@ impl Default for FolderOptions {
             channels: None,
             test_fraction: 0.2,
             seed: 0,
+            follow_links: false,
         }
     }
 }
@@ -119,7 +144,8 @@ fn check_size(size: [usize; 2]) -> Result<()> {
 /// Decodes one image file's bytes (png, jpeg or bmp, recognised by content), converts it to
 /// `channels` (`None`: 3 if some pixel has R, G, B not all equal, else 1) and resizes it to `size`
 /// (`[height, width]`; `None`: keep its own) with `RESIZE_FILTER`. `path` only names the
-/// file in errors. Decoding is bounded by the `image` crate's default limits (512 MiB).
+/// file in errors. The header is checked first (see [`image_dimensions`]), and the resize's
+/// intermediate buffer is bounded too.
 pub fn decode_image(
     path: &Path,
     bytes: &[u8],
@@ -130,25 +156,15 @@ pub fn decode_image(
     if let Some(size) = size {
         check_size(size)?;
     }
-    let bad = |message: String| DataError::BadImage {
+    let decoder = checked_decoder(path, bytes)?;
+    let (src_w, src_h) = decoder.dimensions();
+    let source = [src_h as usize, src_w as usize];
+    let [height, width] = size.unwrap_or(source);
+    check_resize(path, source, [height, width])?;
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| DataError::BadImage {
         path: path.to_path_buf(),
-        message,
-    };
-    let reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| bad(e.to_string()))?;
-    if reader.format().is_none() {
-        return Err(bad("unrecognised format (expected png, jpeg or bmp)".into()));
-    }
-    let img = reader.decode().map_err(|e| bad(e.to_string()))?;
-    if img.width() == 0 || img.height() == 0 {
-        return Err(bad(format!(
-            "empty image ({}x{})",
-            img.width(),
-            img.height()
-        )));
-    }
-    let [height, width] = size.unwrap_or([img.height() as usize, img.width() as usize]);
+        message: e.to_string(),
+    })?;
     let (w, h) = (width as u32, height as u32);
     let (interleaved, channels) = if !img.color().has_color() && channels != Some(3) {
         let mut gray = img.to_luma8();
@@ -158,6 +174,7 @@ pub fn decode_image(
         (gray.into_raw(), 1)
     } else {
         let mut rgb = img.to_rgb8();
+        drop(img);
         // Colour by content: an RGB file whose pixels all have R = G = B (a gray scan saved
         // as RGB, a gray palette) is gray, and storing it as one plane loses nothing.
         let colour = rgb.pixels().any(|p| p[0] != p[1] || p[1] != p[2]);
@@ -220,17 +237,57 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
     name.as_encoded_bytes().first() == Some(&b'.')
 }
 
-/// The class folders of `dir`, sorted by name, hidden ones skipped.
-fn class_dirs(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut classes = Vec::new();
+/// The dataset folder, canonical, and whether links may lead out of it.
+struct Root {
+    canonical: PathBuf,
+    follow_links: bool,
+}
+
+impl Root {
+    fn new(dir: &Path, follow_links: bool) -> Result<Self> {
+        let canonical = std::fs::canonicalize(dir).map_err(io_error(dir))?;
+        Ok(Self {
+            canonical,
+            follow_links,
+        })
+    }
+
+    /// Refuses `path` when it resolves outside the root, unless links may be followed.
+    fn check(&self, path: &Path) -> Result<()> {
+        if self.follow_links {
+            return Ok(());
+        }
+        let target = std::fs::canonicalize(path).map_err(io_error(path))?;
+        if target.starts_with(&self.canonical) {
+            return Ok(());
+        }
+        Err(DataError::LinkOutsideRoot {
+            path: path.to_path_buf(),
+            target,
+            root: self.canonical.clone(),
+        })
+    }
+}
+
+/// The sub-folders of `dir` (links to folders included, checked against `root`), sorted by
+/// name, hidden ones skipped.
+fn sub_dirs(dir: &Path, root: &Root) -> Result<Vec<(std::ffi::OsString, PathBuf)>> {
+    let mut dirs = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
         let entry = entry.map_err(io_error(dir))?;
         let path = entry.path();
         if !is_hidden(&entry.file_name()) && path.is_dir() {
-            classes.push((entry.file_name(), path));
+            root.check(&path)?;
+            dirs.push((entry.file_name(), path));
         }
     }
-    classes.sort();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// The class folders of `dir`, sorted by name, hidden ones skipped.
+fn class_dirs(dir: &Path, root: &Root) -> Result<Vec<(String, PathBuf)>> {
+    let classes = sub_dirs(dir, root)?;
     let classes: Vec<(String, PathBuf)> = classes
         .into_iter()
         .map(|(name, path)| (name.to_string_lossy().into_owned(), path))
@@ -259,7 +316,7 @@ fn is_image(path: &Path) -> bool {
 
 /// The image files under `class_dir`, recursively, ordered like torchvision's
 /// `sorted(os.walk(...))` then `sorted(fnames)`: by folder, then by name. Empty is an error.
-fn image_files(class_dir: &Path) -> Result<Vec<PathBuf>> {
+fn image_files(class_dir: &Path, root: &Root) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     let mut pending = vec![class_dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
@@ -274,6 +331,9 @@ fn image_files(class_dir: &Path) -> Result<Vec<PathBuf>> {
             if kind.is_dir() {
                 pending.push(path);
             } else if is_image(&path) && path.is_file() {
+                if kind.is_symlink() {
+                    root.check(&path)?;
+                }
                 files.push(path);
             }
         }
@@ -297,25 +357,24 @@ struct Listing {
 }
 
 fn list(dir: &Path, options: &FolderOptions) -> Result<Listing> {
+    let root = Root::new(dir, options.follow_links)?;
     let (train_dir, test_dir) = (dir.join("train"), dir.join("test"));
     if train_dir.is_dir() && test_dir.is_dir() {
-        let classes = class_dirs(&train_dir)?;
+        root.check(&train_dir)?;
+        root.check(&test_dir)?;
+        let classes = class_dirs(&train_dir, &root)?;
         let mut train = Vec::new();
         for (label, (_, path)) in classes.iter().enumerate() {
-            train.extend(image_files(path)?.into_iter().map(|f| (f, label as u8)));
+            train.extend(
+                image_files(path, &root)?
+                    .into_iter()
+                    .map(|f| (f, label as u8)),
+            );
         }
-        let mut test_classes = Vec::new();
-        for entry in std::fs::read_dir(&test_dir).map_err(io_error(&test_dir))? {
-            let entry = entry.map_err(io_error(&test_dir))?;
-            let path = entry.path();
-            if !is_hidden(&entry.file_name()) && path.is_dir() {
-                test_classes.push((entry.file_name(), path));
-            }
-        }
+        let test_classes = sub_dirs(&test_dir, &root)?;
         if test_classes.is_empty() {
             return Err(DataError::NoClasses { dir: test_dir });
         }
-        test_classes.sort();
         let mut test = Vec::new();
         for (name, path) in test_classes {
             let name = name.to_string_lossy().into_owned();
@@ -326,7 +385,11 @@ fn list(dir: &Path, options: &FolderOptions) -> Result<Listing> {
                     train: train_dir,
                 });
             };
-            test.extend(image_files(&path)?.into_iter().map(|f| (f, label as u8)));
+            test.extend(
+                image_files(&path, &root)?
+                    .into_iter()
+                    .map(|f| (f, label as u8)),
+            );
         }
         let first = train[0].0.clone();
         let classes = classes.into_iter().map(|(c, _)| c).collect();
@@ -337,12 +400,12 @@ fn list(dir: &Path, options: &FolderOptions) -> Result<Listing> {
             first,
         });
     }
-    let classes = class_dirs(dir)?;
+    let classes = class_dirs(dir, &root)?;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     let mut first = None;
     for (label, (_, path)) in classes.iter().enumerate() {
-        let files = image_files(path)?;
+        let files = image_files(path, &root)?;
         first.get_or_insert_with(|| files[0].clone());
         // Stratified: each class gives round(n * test_fraction) of its images, chosen by a
         // seeded shuffle, and both splits keep the sorted order.
@@ -404,6 +467,12 @@ pub fn read_image_folder(
         }
         None => first_size(&listing.first)?,
     };
+    check_folder_bytes(
+        dir,
+        size,
+        options.channels,
+        listing.train.len() + listing.test.len(),
+    )?;
 
     let all: Vec<&PathBuf> = listing
         .train
@@ -415,8 +484,7 @@ pub fn read_image_folder(
     let decoded: Vec<Result<DecodedImage>> = all
         .par_iter()
         .map(|path| {
-            let image = std::fs::read(path)
-                .map_err(io_error(path))
+            let image = read_image_file(path)
                 .and_then(|bytes| decode_image(path, &bytes, Some(size), options.channels));
             progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
             image
@@ -455,23 +523,34 @@ pub fn read_image_folder(
     Ok(DataSplits { train, test })
 }
 
+/// Refuses a folder whose images, once resized, would not fit [`MAX_FOLDER_BYTES`]; the
+/// channel count is taken as 3 when it is not given, the most it can be.
+fn check_folder_bytes(
+    dir: &Path,
+    size: [usize; 2],
+    channels: Option<usize>,
+    images: usize,
+) -> Result<()> {
+    let c = channels.unwrap_or(3);
+    let bytes = [size[0], size[1], c, images]
+        .iter()
+        .try_fold(1u64, |acc, &x| acc.checked_mul(x as u64));
+    match bytes {
+        Some(b) if b <= MAX_FOLDER_BYTES => Ok(()),
+        _ => Err(DataError::TooLarge {
+            path: dir.to_path_buf(),
+            message: format!(
+                "{images} images of {c}x{}x{} need {} bytes in memory, more than the limit of \
+                 {MAX_FOLDER_BYTES}; choose a smaller image_size",
+                size[0],
+                size[1],
+                bytes.map_or("more than u64::MAX".into(), |b| b.to_string())
+            ),
+        }),
+    }
+}
+
 /// `[height, width]` of the image at `path`, from its header.
 fn first_size(path: &Path) -> Result<[usize; 2]> {
-    let bad = |message: String| DataError::BadImage {
-        path: path.to_path_buf(),
-        message,
-    };
-    let (w, h) = ImageReader::open(path)
-        .map_err(io_error(path))?
-        .with_guessed_format()
-        .map_err(io_error(path))?
-        .into_dimensions()
-        .map_err(|e| bad(e.to_string()))?;
-    let size = [h as usize, w as usize];
-    check_size(size).map_err(|_| {
-        bad(format!(
-            "first image is {h}x{w}; pass an image_size with sides in 1..={MAX_IMAGE_SIDE}"
-        ))
-    })?;
-    Ok(size)
+    image_dimensions(path, &read_image_file(path)?)
 }

@@ -3,11 +3,13 @@
 //! seeded train/validation splits, and (feature `burn`, on by default) a Burn `Batcher`
 //! producing normalized `[N, C, H, W]` tensors.
 //!
-//! - [`idx`]: the IDX container and gzip detection shared by the readers.
+//! - [`idx`]: the IDX container, gzip detection and the bounded whole-file reads shared by
+//!   the readers.
 //! - `mnist`: [`read_mnist_dir`], [`parse_mnist`], [`bundled_mnist`], [`write_mnist_dir`].
 //! - `cifar`: [`read_cifar10_dir`], [`parse_cifar10_batch`].
 //! - `folder`: [`read_image_folder`] (one sub-folder per class, decoded in parallel) and
-//!   [`decode_image`], the single-image decode/convert/resize step it is built on.
+//!   [`decode_image`], the single-image decode/convert/resize step it is built on;
+//!   `image_limits`: [`image_dimensions`] and the bounds every image passes before decoding.
 //! - `dataset`: the [`ImageData`] trait the trainer reads; [`ImageDataset`], `[N, C, H, W]`
 //!   bytes with labels in memory; and [`DataSplits`].
 //! - `split`: [`split_indices`], seeded train/validation splits.
@@ -16,7 +18,10 @@
 //!   cargo-fuzz targets live in `fuzz/` at the repository root.
 //!
 //! Every reader validates its input and returns a [`DataError`] naming the file at fault; none
-//! panics on bad data.
+//! panics on bad data. None trusts a size it has not checked either: headers are read and
+//! checked against the file's length and a documented ceiling before any payload is read
+//! ([`idx::MAX_IDX_BYTES`], [`MAX_CIFAR_BATCH_BYTES`], [`MAX_IMAGE_PIXELS`],
+//! [`MAX_FOLDER_BYTES`], ...), so a small or sparse hostile file fails fast in little memory.
 
 #![warn(missing_docs)]
 
@@ -28,7 +33,10 @@ mod error;
 mod folder;
 #[cfg(test)]
 mod folder_tests;
+#[cfg(test)]
+mod hostile_tests;
 pub mod idx;
+mod image_limits;
 #[doc(hidden)]
 pub mod memory_cap;
 mod mnist;
@@ -39,14 +47,17 @@ mod split;
 #[cfg(feature = "burn")]
 pub use batcher::{ImageBatch, ImageBatcher, Normalization};
 pub use cifar::{
-    CIFAR10_CLASS_NAMES, CIFAR10_RECORD_BYTES, CIFAR10_SHAPE, parse_cifar10_batch,
-    parse_class_names, read_cifar10_dir,
+    CIFAR10_CLASS_NAMES, CIFAR10_RECORD_BYTES, CIFAR10_SHAPE, MAX_CIFAR_BATCH_BYTES,
+    MAX_CLASS_NAMES_BYTES, parse_cifar10_batch, parse_class_names, read_cifar10_dir,
 };
 pub use dataset::{DataSplits, ImageData, ImageDataset, ImageItem, check_joinable};
 pub use error::{DataError, Result};
 pub use folder::{
-    DecodedImage, FolderOptions, IMAGE_EXTENSIONS, MAX_IMAGE_SIDE, decode_image, luma_601,
-    read_image_folder,
+    DecodedImage, FolderOptions, IMAGE_EXTENSIONS, MAX_FOLDER_BYTES, MAX_IMAGE_SIDE, decode_image,
+    luma_601, read_image_folder,
+};
+pub use image_limits::{
+    DECODE_MAX_ALLOC, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, image_dimensions,
 };
 pub use mnist::{
     MNIST_CLASSES, bundled_mnist, parse_mnist, read_mnist_dir, read_mnist_pair, write_mnist_dir,

@@ -6,7 +6,8 @@ use std::path::Path;
 use crate::dataset::{DataSplits, ImageDataset};
 use crate::error::{DataError, Result};
 use crate::idx::{
-    IMAGES_MAGIC, LABELS_MAGIC, decompress_if_gz, locate_maybe_gz, parse_idx, write_idx,
+    IMAGES_MAGIC, IdxArray, LABELS_MAGIC, Opened, locate_maybe_gz, open_maybe_gz, read_idx_from,
+    read_idx_header, read_idx_payload, write_idx,
 };
 
 /// Number of MNIST classes (digits 0–9).
@@ -18,18 +19,36 @@ const TEST_IMAGES: &str = "t10k-images-idx3-ubyte";
 const TEST_LABELS: &str = "t10k-labels-idx1-ubyte";
 
 /// Builds a dataset from the bytes of an images file and a labels file (each raw or gzip),
-/// validating magic numbers, dimensions, matching counts and the label range.
+/// validating magic numbers, dimensions, matching counts and the label range. Each header is
+/// checked before its payload is inflated (see [`crate::idx`] for the bounds).
 pub fn parse_mnist(
     images_path: &Path,
     images: Vec<u8>,
     labels_path: &Path,
     labels: Vec<u8>,
 ) -> Result<ImageDataset> {
-    let images_bytes = decompress_if_gz(images_path, images)?;
-    let images = parse_idx(images_path, &images_bytes, IMAGES_MAGIC, "images")?;
-    drop(images_bytes);
-    let labels_bytes = decompress_if_gz(labels_path, labels)?;
-    let labels = parse_idx(labels_path, &labels_bytes, LABELS_MAGIC, "labels")?;
+    let images = read_idx_from(
+        images_path,
+        Opened::from_slice(&images),
+        IMAGES_MAGIC,
+        "images",
+    )?;
+    let labels = read_idx_from(
+        labels_path,
+        Opened::from_slice(&labels),
+        LABELS_MAGIC,
+        "labels",
+    )?;
+    build(images_path, images, labels_path, labels)
+}
+
+/// Checks that decoded images and labels make a dataset, and makes it.
+fn build(
+    images_path: &Path,
+    images: IdxArray,
+    labels_path: &Path,
+    labels: IdxArray,
+) -> Result<ImageDataset> {
     let (n, rows, cols) = (images.dims[0], images.dims[1], images.dims[2]);
     if rows == 0 || cols == 0 {
         return Err(DataError::BadDimensions {
@@ -67,33 +86,52 @@ pub fn parse_mnist(
     ))
 }
 
-/// Reads one images/labels pair of files.
+/// Reads one images/labels pair of files: both headers first (so mismatched counts fail
+/// before either payload is read), then the payloads.
 pub fn read_mnist_pair(images_path: &Path, labels_path: &Path) -> Result<ImageDataset> {
-    // Read raw first so the parse step decompresses once and reports the right file.
-    let images = read_raw(images_path)?;
-    let labels = read_raw(labels_path)?;
-    parse_mnist(images_path, images, labels_path, labels)
+    let mut images_src = open_maybe_gz(images_path)?;
+    let images_header = read_idx_header(images_path, &mut images_src, IMAGES_MAGIC, "images")?;
+    let mut labels_src = open_maybe_gz(labels_path)?;
+    let labels_header = read_idx_header(labels_path, &mut labels_src, LABELS_MAGIC, "labels")?;
+    if images_header.dims[0] != labels_header.dims[0] {
+        return Err(DataError::CountMismatch {
+            images: images_path.to_path_buf(),
+            labels: labels_path.to_path_buf(),
+            n_images: images_header.dims[0],
+            n_labels: labels_header.dims[0],
+        });
+    }
+    let images = read_idx_payload(images_path, images_src, images_header)?;
+    let labels = read_idx_payload(labels_path, labels_src, labels_header)?;
+    build(images_path, images, labels_path, labels)
 }
 
-fn read_raw(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+/// `[rows, cols]` of an images file, from its header alone (length checks included).
+fn image_side(path: &Path) -> Result<[usize; 2]> {
+    let mut src = open_maybe_gz(path)?;
+    let header = read_idx_header(path, &mut src, IMAGES_MAGIC, "images")?;
+    Ok([header.dims[1], header.dims[2]])
 }
 
 /// Reads an MNIST-format folder (MNIST, Fashion-MNIST, ...) holding the four standard files,
-/// each raw or gzip-compressed.
+/// each raw or gzip-compressed. Both images headers are read first: train and test images of
+/// different sizes are refused, naming both files, before any payload is read.
 pub fn read_mnist_dir(dir: &Path) -> Result<DataSplits> {
+    let train_images = locate_maybe_gz(dir, TRAIN_IMAGES)?;
+    let test_images = locate_maybe_gz(dir, TEST_IMAGES)?;
+    let (train_side, test_side) = (image_side(&train_images)?, image_side(&test_images)?);
+    if train_side != test_side {
+        let shape = |[r, c]: [usize; 2]| format!("{r}x{c}");
+        return Err(DataError::ShapeMismatch {
+            first: train_images,
+            first_shape: shape(train_side),
+            second: test_images,
+            second_shape: shape(test_side),
+        });
+    }
     Ok(DataSplits {
-        train: read_mnist_pair(
-            &locate_maybe_gz(dir, TRAIN_IMAGES)?,
-            &locate_maybe_gz(dir, TRAIN_LABELS)?,
-        )?,
-        test: read_mnist_pair(
-            &locate_maybe_gz(dir, TEST_IMAGES)?,
-            &locate_maybe_gz(dir, TEST_LABELS)?,
-        )?,
+        train: read_mnist_pair(&train_images, &locate_maybe_gz(dir, TRAIN_LABELS)?)?,
+        test: read_mnist_pair(&test_images, &locate_maybe_gz(dir, TEST_LABELS)?)?,
     })
 }
 

@@ -176,3 +176,27 @@ fn image_decoder_never_panics() {
     });
     assert!(ok >= seeds.len(), "{ok}");
 }
+
+#[test]
+fn image_header_check_never_panics_and_what_it_accepts_is_within_bounds() {
+    use crate::folder::MAX_IMAGE_SIDE;
+    use crate::image_limits::{MAX_IMAGE_PIXELS, image_dimensions};
+    let seeds = vec![
+        encoded(ImageFormat::Png, true),
+        encoded(ImageFormat::Png, false),
+        encoded(ImageFormat::Bmp, true),
+        encoded(ImageFormat::Jpeg, true),
+    ];
+    // The mutator's u32 edits land on the png IHDR's width and height (bytes 16..24) and the
+    // bmp's, so huge and zero sides are tried.
+    let ok = fuzz("image_dimensions", &seeds, 5000, |b| {
+        let Ok([h, w]) = image_dimensions(path(), b) else {
+            return false;
+        };
+        let sides = 1..=MAX_IMAGE_SIDE;
+        assert!(sides.contains(&h) && sides.contains(&w), "{h}x{w}");
+        assert!(h as u64 * w as u64 <= MAX_IMAGE_PIXELS, "{h}x{w}");
+        true
+    });
+    assert!(ok >= seeds.len(), "{ok}");
+}

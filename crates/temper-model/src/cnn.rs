@@ -9,6 +9,7 @@ use temper_kernels::{conv2d_module, max_pool2d_relu};
 
 use crate::dense::{DenseHead, DropoutKind, check_head, unsupported_kind};
 use crate::error::{ModelError, check_conv_trunk};
+use crate::limits::{check_parameters, conv_parameters, dense_parameters, halved, halvings};
 use temper_optim::dropout::{Dropout2d, Dropout2dConfig};
 
 /// Configuration of a small convolutional classifier: per entry of `channels`, a 3×3 convolution
@@ -55,8 +56,25 @@ pub struct Cnn {
 impl CnnConfig {
     /// Spatial size after all pooling stages (each halves, rounding down).
     fn feature_size(&self) -> [usize; 2] {
-        let k = self.channels.len() as u32;
-        [self.image_size[0] >> k, self.image_size[1] >> k]
+        let k = halvings(self.channels.len());
+        [halved(self.image_size[0], k), halved(self.image_size[1], k)]
+    }
+
+    /// Parameters of the convolutions (`None` on overflow).
+    fn trunk_parameters(&self) -> Option<usize> {
+        let mut in_ch = self.in_channels;
+        let mut total = 0usize;
+        for &out in &self.channels {
+            total = total.checked_add(conv_parameters(in_ch, out, 3, 1)?)?;
+            in_ch = out;
+        }
+        Some(total)
+    }
+
+    /// Features the dense head reads: last block's channels × the pooled height × width.
+    fn head_input(&self) -> Option<usize> {
+        let [h, w] = self.feature_size();
+        self.channels.last()?.checked_mul(h)?.checked_mul(w)
     }
 
     /// Checks every field, naming the first that is out of range.
@@ -65,10 +83,19 @@ impl CnnConfig {
             self.in_channels,
             &self.channels,
             self.image_size,
-            self.channels.len() as u32,
+            halvings(self.channels.len()),
             "block",
         )?;
         check_head(&self.hidden, self.num_classes, self.dropout)?;
+        let trunk = self.trunk_parameters();
+        check_parameters("channels", trunk)?;
+        let head = self
+            .head_input()
+            .and_then(|input| dense_parameters(input, &self.hidden, self.num_classes));
+        check_parameters(
+            "hidden",
+            trunk.zip(head).and_then(|(a, b)| a.checked_add(b)),
+        )?;
         match self.dropout_kind {
             DropoutKind::Path => Err(unsupported_kind(DropoutKind::Path, "cnn")),
             DropoutKind::Connect if self.hidden.is_empty() => {
@@ -148,6 +175,13 @@ mod tests {
         // PyTorch's count for the reference CNN: conv1 320, conv2 18_496,
         // fc 3136*128+128 = 401_536, out 1_290.
         assert_eq!(model.num_params(), 421_642);
+        // The size limit counts what Burn counts.
+        let cfg = CnnConfig::new();
+        let head = dense_parameters(cfg.head_input().unwrap(), &cfg.hidden, cfg.num_classes);
+        assert_eq!(
+            cfg.trunk_parameters().zip(head).map(|(a, b)| a + b),
+            Some(421_642)
+        );
     }
 
     #[test]

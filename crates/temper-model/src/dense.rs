@@ -7,6 +7,7 @@ use temper_optim::dropout::{
 };
 
 use crate::error::{ModelError, check_dropout, invalid};
+use crate::limits::check_hidden_layers;
 
 /// Which member of the dropout family a model uses, and so where its dropout rate acts.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -29,6 +30,7 @@ pub(crate) fn check_head(
     num_classes: usize,
     dropout: f64,
 ) -> Result<(), ModelError> {
+    check_hidden_layers(hidden)?;
     if hidden.contains(&0) {
         return Err(invalid("hidden", "every width must be positive"));
     }

@@ -1,3 +1,5 @@
+use crate::limits::halved;
+
 /// A model configuration that cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ModelError {
@@ -45,7 +47,8 @@ pub(crate) fn check_conv_trunk(
             format!("needs at least one {unit}, every width positive"),
         ));
     }
-    if image_size.iter().any(|&s| s >> halvings == 0) {
+    // Checked: 64 or more halvings give 0, where a plain shift would panic or wrap.
+    if image_size.iter().any(|&s| halved(s, halvings) == 0) {
         return Err(invalid(
             "channels",
             format!(

@@ -10,6 +10,7 @@ mod classifier;
 mod cnn;
 mod dense;
 mod error;
+pub mod limits;
 mod mlp;
 mod resnet;
 

@@ -4,6 +4,7 @@ use burn::tensor::Tensor;
 
 use crate::dense::{DenseHead, DropoutKind, check_head, unsupported_kind};
 use crate::error::{ModelError, invalid};
+use crate::limits::{check_parameters, dense_parameters};
 
 /// Configuration of a multilayer perceptron classifier: `Linear → ReLU → Dropout` per hidden
 /// layer, then a linear output layer. The defaults are the reference MLP of
@@ -40,6 +41,10 @@ impl MlpConfig {
             return Err(invalid("input_size", "must be positive"));
         }
         check_head(&self.hidden, self.num_classes, self.dropout)?;
+        check_parameters(
+            "hidden",
+            dense_parameters(self.input_size, &self.hidden, self.num_classes),
+        )?;
         match self.dropout_kind {
             DropoutKind::Standard | DropoutKind::Alpha => Ok(()),
             DropoutKind::Connect if !self.hidden.is_empty() => Ok(()),

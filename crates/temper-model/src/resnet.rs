@@ -10,6 +10,9 @@ use temper_kernels::conv2d_module;
 use temper_optim::dropout::{DropPath, DropPathConfig};
 
 use crate::error::{ModelError, check_conv_trunk, check_dropout, invalid};
+use crate::limits::{
+    MAX_RESNET_BLOCKS, check_parameters, conv_parameters, dense_parameters, halvings,
+};
 
 /// Configuration of a small residual network for small images (He et al. 2016,
 /// <https://arxiv.org/abs/1512.03385>): a 3×3 stem, stages of basic blocks (two 3×3
@@ -124,12 +127,25 @@ impl ResNetConfig {
             self.in_channels,
             &self.channels,
             self.image_size,
-            self.channels.len().saturating_sub(1) as u32,
+            halvings(self.channels.len().saturating_sub(1)),
             "stage",
         )?;
+        // The `[model]` key of `blocks_per_stage` is `blocks`.
         if self.blocks_per_stage == 0 {
-            return Err(invalid("blocks_per_stage", "must be at least 1"));
+            return Err(invalid("blocks", "must be at least 1"));
         }
+        let total = self.channels.len().checked_mul(self.blocks_per_stage);
+        if total.is_none_or(|t| t > MAX_RESNET_BLOCKS) {
+            return Err(invalid(
+                "blocks",
+                format!(
+                    "{} stages of {} blocks; at most {MAX_RESNET_BLOCKS} blocks in all",
+                    self.channels.len(),
+                    self.blocks_per_stage
+                ),
+            ));
+        }
+        check_parameters("channels", self.parameters())?;
         if self.num_classes < 2 {
             return Err(invalid("num_classes", "must be at least 2"));
         }
@@ -140,6 +156,29 @@ impl ResNetConfig {
             ));
         }
         check_dropout(self.dropout)
+    }
+
+    /// Trainable values and batch-normalization statistics (`None` on overflow). Call after
+    /// the block count is checked: it walks every block.
+    fn parameters(&self) -> Option<usize> {
+        // Batch normalization keeps four values per channel: scale, shift, running mean and
+        // variance.
+        let mut total = conv_parameters(self.in_channels, self.channels[0], 3, 4)?;
+        let mut in_ch = self.channels[0];
+        for (stage, &out_ch) in self.channels.iter().enumerate() {
+            for b in 0..self.blocks_per_stage {
+                let block = conv_parameters(in_ch, out_ch, 3, 4)?
+                    .checked_add(conv_parameters(out_ch, out_ch, 3, 4)?)?;
+                let projection = if in_ch != out_ch || (stage > 0 && b == 0) {
+                    conv_parameters(in_ch, out_ch, 1, 4)?
+                } else {
+                    0
+                };
+                total = total.checked_add(block)?.checked_add(projection)?;
+                in_ch = out_ch;
+            }
+        }
+        total.checked_add(dense_parameters(in_ch, &[], self.num_classes)?)
     }
 
     /// Builds the model on `device`.
@@ -219,6 +258,8 @@ mod tests {
         // Burn's num_params also counts BatchNorm's running mean and variance (PyTorch keeps
         // them as buffers): 2 per channel over 16 + 2*16 + 3*32 + 3*64 = 336 BN channels.
         assert_eq!(model.num_params(), expected + 2 * 336);
+        // The size limit counts what Burn counts.
+        assert_eq!(ResNetConfig::new().parameters(), Some(model.num_params()));
     }
 
     #[test]

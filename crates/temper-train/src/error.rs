@@ -31,6 +31,12 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// Another temper process trains or resumes in the run directory (it holds `DIR/.lock`).
+    #[error("run directory {} is in use by another temper process", dir.display())]
+    InUse {
+        /// The run directory.
+        dir: PathBuf,
+    },
     /// A chart cannot be drawn or written.
     #[error("{path}: plot: {message}")]
     Plot {

@@ -1,6 +1,7 @@
 //! The temper experiment runner: one TOML [`Experiment`] → data, model, optimizer and schedule
 //! → a trained model and a run directory (`config.toml`, `metrics.csv`, `summary.toml`,
-//! `checkpoints/{best,last}.bpk`, and `checkpoints/resume/` for `--resume`).
+//! `checkpoints/{best,last}.bpk`, `checkpoints/resume/` for `--resume`, and the `.lock` its
+//! writer holds).
 //!
 //! Any Burn module implementing [`ImageClassifier`] trains on any [`ImageData`](temper_data::ImageData)
 //! through [`train_model`] (and [`resume_model`], [`tune_model`]); `temper train` is
@@ -46,6 +47,7 @@ pub use monitor::{
 pub use run::augment::augment_preview;
 pub use run::checkpoint::RESUME_DIR;
 pub use run::finetune::{DEFAULT_LR_FACTOR, FinetuneSection};
+pub use run::lock::{LOCK_FILE, RunLock};
 pub use run::run_dir::{
     BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, METRICS_FILE, SUMMARY_FILE, check_run_dir,
     create_run_dir, next_run_dir, write_atomic,

@@ -10,7 +10,10 @@
 //! - [`pruner`]: median, successive halving (ASHA) and Hyperband, Optuna's rules.
 //! - [`storage`]: the [`Storage`] trait, in memory, in a SQLite file shared by the processes
 //!   of one machine and in a PostgreSQL database shared by workers on many; [`open_storage`]
-//!   picks one from a string (`memory`, a path, `sqlite:PATH`, `postgres://...`).
+//!   picks one from a string (`memory`, a path, `sqlite:PATH`, `postgres://...`, libpq's
+//!   `key=value` form), [`storage::redact`] / [`spec_for_disk`] keep its password out of
+//!   messages and files; busy or lost storages are retried within a bound
+//!   ([`storage::Backoff`]).
 //! - [`study`]: [`Study`] — `ask` / `report` / `tell`, `best_trial`, `optimize`, resume after
 //!   a crash ([`StaleRule`]); workers sharing a study with a trial budget (`ask_within`,
 //!   `optimize_within`), a dead worker's trial re-run.
@@ -48,7 +51,7 @@ pub use space::{Distribution, ParamSpec, Space};
 pub use storage::PostgresStorage;
 #[cfg(feature = "sqlite")]
 pub use storage::SqliteStorage;
-pub use storage::{MemoryStorage, NewTrial, Storage, StudyInfo, open_storage};
+pub use storage::{MemoryStorage, NewTrial, Storage, StudyInfo, open_storage, spec_for_disk};
 pub use study::{DEFAULT_STALE_RULE, StaleRule, Study, TrialContext};
 pub use trial::{Direction, Trial, TrialOutcome, TrialState, now_secs};
 pub use value::{ParamValue, Params};

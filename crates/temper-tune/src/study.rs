@@ -174,7 +174,10 @@ impl Study {
     /// allocation are one atomic step in the storage, so workers sharing the study with the
     /// same `n_trials` stop at exactly `n_trials`. The first stale trial not yet retried is
     /// re-run: the new trial gets its parameters (the sampler is not asked) and the attribute
-    /// [`crate::storage::RETRIED_FROM_ATTR`], like Optuna's `RetryFailedTrialCallback`.
+    /// [`crate::storage::RETRIED_FROM_ATTR`], like Optuna's `RetryFailedTrialCallback`, at
+    /// most [`crate::storage::MAX_STALE_RETRIES`] times along a chain of retries: a retry
+    /// that goes stale too is marked [`crate::storage::GAVE_UP_MESSAGE`] and counts, so a
+    /// trial that kills every worker running it cannot keep the study from ending.
     ///
     /// `None` while other workers' trials still run does not mean those will finish: a
     /// worker that dies after the budget is handed out leaves its trial to be retried by a

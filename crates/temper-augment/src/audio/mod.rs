@@ -1,7 +1,8 @@
 //! Audio augmentation on planar `f32` clips.
 //!
-//! - [`wav`]: WAV in and out through `hound` (8/16/24/32-bit integer, 32-bit float, any
-//!   number of channels); output keeps the input's format.
+//! - [`wav`]: WAV in and out through `hound` (8/16/24/32-bit integer, 32-bit float, up to
+//!   [`MAX_CHANNELS`](wav::MAX_CHANNELS) channels); output keeps the input's format. Header
+//!   values are bounded before they size anything (rate, channels, sample count, file size).
 //! - [`ops`]: [`AudioOp`], operations with fixed parameters and their `name:value` specs
 //!   (`pitch:+2`, `noise-snr:20`, ...).
 //! - [`stft`](mod@stft): STFT/ISTFT, phase vocoder and SpecAugment masks.
@@ -15,6 +16,9 @@ pub mod pipeline;
 pub mod resample;
 pub mod stft;
 pub mod wav;
+
+#[cfg(test)]
+mod hostile_tests;
 
 pub use error::{AudioError, Result};
 pub use ops::{AudioOp, VALID_OPS};

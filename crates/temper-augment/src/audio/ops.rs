@@ -7,6 +7,10 @@
 //! `round(fraction · len)` consecutive samples at a random start. Pitch shift follows librosa's
 //! `pitch_shift`: time stretch by `2^(-semitones/12)`, then resample back to the original
 //! length.
+//!
+//! Every op checks the clip's bounds first ([`Audio::validate`]: the public fields may have
+//! been set past them), and an op that lengthens the clip (`speed`, `stretch` without `keep`)
+//! refuses a result over [`MAX_SAMPLES`](super::wav::MAX_SAMPLES) before computing it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,7 +21,7 @@ use rand_distr::{Distribution, StandardNormal};
 use super::error::{AudioError, Result, invalid};
 use super::resample::resample;
 use super::stft::{istft, n_fft_for, stft, time_stretch};
-use super::wav::Audio;
+use super::wav::{Audio, MAX_SAMPLES};
 
 /// One operation with fixed parameters. Randomness left in an op (the noise itself, a mask's
 /// position) comes from the generator passed to [`AudioOp::apply`].
@@ -177,12 +181,7 @@ impl AudioOp {
     /// Applies the op to every channel of `audio`.
     pub fn apply<R: Rng + ?Sized>(&self, audio: &mut Audio, rng: &mut R) -> Result<()> {
         self.validate()?;
-        if audio.channels.is_empty() || audio.channels.iter().any(|c| c.len() != audio.len()) {
-            return Err(invalid(
-                "audio",
-                "needs one or more channels of equal length",
-            ));
-        }
+        audio.validate("audio")?;
         let len = audio.len();
         let n_fft = n_fft_for(audio.sample_rate);
         match *self {
@@ -210,13 +209,17 @@ impl AudioOp {
                 }
             }
             AudioOp::Speed { factor } => {
+                check_growth(audio, f64::from(factor), "speed")?;
                 for ch in &mut audio.channels {
                     *ch = resample(ch, 1.0 / f64::from(factor))?;
                 }
             }
             AudioOp::Stretch { rate, keep_length } => {
+                if !keep_length {
+                    check_growth(audio, f64::from(rate), "stretch")?;
+                }
                 for ch in &mut audio.channels {
-                    *ch = time_stretch(ch, f64::from(rate), n_fft);
+                    *ch = time_stretch(ch, f64::from(rate), n_fft)?;
                     if keep_length {
                         ch.resize(len, 0.0);
                     }
@@ -225,7 +228,7 @@ impl AudioOp {
             AudioOp::Pitch { semitones } => {
                 let rate = 2f64.powf(-f64::from(semitones) / 12.0);
                 for ch in &mut audio.channels {
-                    let mut y = resample(&time_stretch(ch, rate, n_fft), rate)?;
+                    let mut y = resample(&time_stretch(ch, rate, n_fft)?, rate)?;
                     y.resize(len, 0.0);
                     *ch = y;
                 }
@@ -243,7 +246,7 @@ impl AudioOp {
                     .channels
                     .iter()
                     .map(|c| stft(c, n_fft, n_fft / 4))
-                    .collect();
+                    .collect::<Result<_>>()?;
                 let extent = if time {
                     specs[0].frames.len()
                 } else {
@@ -257,12 +260,31 @@ impl AudioOp {
                     } else {
                         spec.mask_freq(start, width);
                     }
-                    *ch = istft(spec, len);
+                    *ch = istft(spec, len)?;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// Refuses an op that divides the clip's length by `factor` when the result would hold more
+/// than [`MAX_SAMPLES`] samples: a chain of slow-downs (`speed:0.25` ten times) would otherwise
+/// grow a clip 4^10-fold.
+fn check_growth(audio: &Audio, factor: f64, what: &str) -> Result<()> {
+    let samples = audio.len() as f64 / factor * audio.channels.len() as f64;
+    if samples.round() > MAX_SAMPLES as f64 {
+        return Err(invalid(
+            what,
+            format!(
+                "{} frames x {} channels at {factor} would give {samples:.0} samples, more than \
+                 the limit of {MAX_SAMPLES}",
+                audio.len(),
+                audio.channels.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn add_noise<R: Rng + ?Sized>(audio: &mut Audio, std: f32, rng: &mut R) {

@@ -5,6 +5,7 @@ use rubato::{
 };
 
 use super::error::{Result, invalid};
+use super::wav::MAX_SAMPLES;
 
 const CHUNK: usize = 1024;
 
@@ -12,7 +13,8 @@ const CHUNK: usize = 1024;
 /// rate), with a 256-tap Blackman-Harris² windowed sinc cut off at 0.95 of the lower Nyquist
 /// frequency (rubato's recommended settings). Output frame `j` holds the input at time
 /// `(j + 1) / ratio - 1` (measured; `SincFixedIn` already compensates its filter's look-ahead,
-/// so nothing is trimmed): aligned with the input to within one output sample.
+/// so nothing is trimmed): aligned with the input to within one output sample. The output
+/// length is at most [`MAX_SAMPLES`](super::wav::MAX_SAMPLES), checked before any work.
 pub fn resample(signal: &[f32], ratio: f64) -> Result<Vec<f32>> {
     if !(ratio.is_finite() && (1.0 / 64.0..=64.0).contains(&ratio)) {
         return Err(invalid(
@@ -20,7 +22,17 @@ pub fn resample(signal: &[f32], ratio: f64) -> Result<Vec<f32>> {
             format!("ratio must be in [1/64, 64], got {ratio}"),
         ));
     }
-    let target = (signal.len() as f64 * ratio).round() as usize;
+    let target = (signal.len() as f64 * ratio).round();
+    if target > MAX_SAMPLES as f64 {
+        return Err(invalid(
+            "resample",
+            format!(
+                "{} samples at ratio {ratio} would give more than the limit of {MAX_SAMPLES}",
+                signal.len()
+            ),
+        ));
+    }
+    let target = target as usize;
     let params = SincInterpolationParameters {
         sinc_len: 256,
         f_cutoff: 0.95,

@@ -3,9 +3,75 @@
 //!
 //! Conventions follow librosa: periodic Hann window, hop `n_fft / 4`, frames centred on
 //! `t * hop` (the signal is zero-padded by `n_fft / 2` on both sides).
+//!
+//! **Bounds.** These are public functions whose sizes allocate: `n_fft` is even and in
+//! `2..=`[`MAX_N_FFT`], the hop in `1..=n_fft`, a vocoder rate in `[1/64, 64]` (as
+//! [`resample`](super::resample::resample)'s ratio), an output length at most
+//! [`MAX_SAMPLES`] and every frame of a spectrogram has `n_fft / 2 + 1` bins; anything else is
+//! an error, not a panic or a huge allocation.
 
 use realfft::RealFftPlanner;
 use realfft::num_complex::Complex32;
+
+use super::error::{Result, invalid};
+use super::wav::{MAX_SAMPLES, check_samples};
+
+/// Largest FFT size: 2^16, twice what [`n_fft_for`] gives at the highest sample rate
+/// ([`MAX_SAMPLE_RATE`](super::wav::MAX_SAMPLE_RATE), 32 768).
+pub const MAX_N_FFT: usize = 1 << 16;
+
+/// Most complex values a spectrogram may hold: `4 *` [`MAX_SAMPLES`]. With librosa's hop of
+/// `n_fft / 4` a signal of `len` samples gives about `2 len` values, so every clip within the
+/// bounds fits, stretched 4 times in the vocoder included.
+pub const MAX_SPECTROGRAM_VALUES: usize = 4 * MAX_SAMPLES;
+
+/// Checks `frames * bins` against [`MAX_SPECTROGRAM_VALUES`].
+fn check_values(what: &str, frames: usize, bins: usize) -> Result<()> {
+    let values = frames.saturating_mul(bins);
+    if values > MAX_SPECTROGRAM_VALUES {
+        return Err(invalid(
+            what,
+            format!(
+                "{frames} frames of {bins} bins is more than the limit of \
+                 {MAX_SPECTROGRAM_VALUES} values"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an FFT size and hop against the module's bounds.
+fn check_frame(n_fft: usize, hop: usize) -> Result<()> {
+    if n_fft < 2 || !n_fft.is_multiple_of(2) || n_fft > MAX_N_FFT {
+        return Err(invalid(
+            "stft",
+            format!("n_fft = {n_fft} must be even and in 2..={MAX_N_FFT}"),
+        ));
+    }
+    if hop == 0 || hop > n_fft {
+        return Err(invalid(
+            "stft",
+            format!("hop = {hop} must be in 1..=n_fft ({n_fft})"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a spectrogram's sizes: its frame, and every frame holding `n_fft / 2 + 1` bins.
+fn check_spec(spec: &Spectrogram) -> Result<()> {
+    check_frame(spec.n_fft, spec.hop)?;
+    if let Some(t) = spec.frames.iter().position(|f| f.len() != spec.num_bins()) {
+        return Err(invalid(
+            "stft",
+            format!(
+                "frame {t} has {} bins, expected n_fft / 2 + 1 = {}",
+                spec.frames[t].len(),
+                spec.num_bins()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// A complex spectrogram: `frames[t][k]` is bin `k` (of `n_fft / 2 + 1`) of frame `t`.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,8 +109,11 @@ impl Spectrogram {
 
 /// The FFT size used for a sample rate: the power of two at or above `sample_rate / 16`
 /// (2048 at 22 050 Hz, librosa's default there; 1024 at 16 kHz; 512 at 8 kHz).
+/// Capped at [`MAX_N_FFT`], so even a rate past the bounds gives a usable size.
 pub fn n_fft_for(sample_rate: u32) -> usize {
-    (sample_rate as usize / 16).next_power_of_two().max(64)
+    (sample_rate as usize / 16)
+        .next_power_of_two()
+        .clamp(64, MAX_N_FFT)
 }
 
 fn hann(n: usize) -> Vec<f32> {
@@ -54,9 +123,11 @@ fn hann(n: usize) -> Vec<f32> {
 }
 
 /// STFT of `signal` with a periodic Hann window of `n_fft` (even) and hop `hop`.
-pub fn stft(signal: &[f32], n_fft: usize, hop: usize) -> Spectrogram {
+pub fn stft(signal: &[f32], n_fft: usize, hop: usize) -> Result<Spectrogram> {
+    check_frame(n_fft, hop)?;
     let pad = n_fft / 2;
     let n_frames = 1 + signal.len().div_ceil(hop);
+    check_values("stft", n_frames, n_fft / 2 + 1)?;
     let mut padded = vec![0.0f32; pad + (n_frames - 1) * hop + n_fft];
     padded[pad..pad + signal.len()].copy_from_slice(signal);
     let window = hann(n_fft);
@@ -75,13 +146,15 @@ pub fn stft(signal: &[f32], n_fft: usize, hop: usize) -> Spectrogram {
             out
         })
         .collect();
-    Spectrogram { n_fft, hop, frames }
+    Ok(Spectrogram { n_fft, hop, frames })
 }
 
 /// Inverse STFT by windowed overlap-add divided by the summed squared window (the least-squares
 /// inverse of Griffin & Lim 1984), trimmed or zero-extended to `len` samples. `istft(&stft(x))`
 /// gives `x` back up to rounding.
-pub fn istft(spec: &Spectrogram, len: usize) -> Vec<f32> {
+pub fn istft(spec: &Spectrogram, len: usize) -> Result<Vec<f32>> {
+    check_spec(spec)?;
+    check_samples("istft", len)?;
     let (n_fft, hop) = (spec.n_fft, spec.hop);
     let pad = n_fft / 2;
     let total = (spec.frames.len().max(1) - 1) * hop + n_fft;
@@ -102,18 +175,28 @@ pub fn istft(spec: &Spectrogram, len: usize) -> Vec<f32> {
             norm[t * hop + i] += window[i] * window[i];
         }
     }
-    (0..len)
+    Ok((0..len)
         .map(|i| {
             let n = norm[pad + i];
             if n > 1e-6 { acc[pad + i] / n } else { 0.0 }
         })
-        .collect()
+        .collect())
 }
 
 /// Phase vocoder (Flanagan & Golden 1966; as librosa's `phase_vocoder`): frames read at
 /// steps of `rate` with magnitudes interpolated linearly and phases advanced by each bin's
-/// measured instantaneous frequency. `rate > 1` shortens, `rate < 1` lengthens.
-pub fn phase_vocoder(spec: &Spectrogram, rate: f64) -> Spectrogram {
+/// measured instantaneous frequency. `rate > 1` shortens, `rate < 1` lengthens; `rate` is in
+/// `[1/64, 64]`.
+pub fn phase_vocoder(spec: &Spectrogram, rate: f64) -> Result<Spectrogram> {
+    check_spec(spec)?;
+    if !(rate.is_finite() && (1.0 / 64.0..=64.0).contains(&rate)) {
+        return Err(invalid(
+            "phase vocoder",
+            format!("rate must be in [1/64, 64], got {rate}"),
+        ));
+    }
+    let out_frames = (spec.frames.len() as f64 / rate).ceil() as usize;
+    check_values("phase vocoder", out_frames, spec.num_bins())?;
     let bins = spec.num_bins();
     let n = spec.frames.len();
     let zero = vec![Complex32::new(0.0, 0.0); bins];
@@ -142,19 +225,29 @@ pub fn phase_vocoder(spec: &Spectrogram, rate: f64) -> Spectrogram {
         }
         step += rate;
     }
-    Spectrogram {
+    Ok(Spectrogram {
         n_fft: spec.n_fft,
         hop: spec.hop,
         frames,
-    }
+    })
 }
 
 /// Time stretch by `rate` with the pitch kept: STFT, [`phase_vocoder`], inverse STFT to
-/// `round(len / rate)` samples (librosa's `time_stretch`).
-pub fn time_stretch(signal: &[f32], rate: f64, n_fft: usize) -> Vec<f32> {
-    let spec = stft(signal, n_fft, n_fft / 4);
-    let out_len = (signal.len() as f64 / rate).round() as usize;
-    istft(&phase_vocoder(&spec, rate), out_len)
+/// `round(len / rate)` samples (librosa's `time_stretch`); that length is at most
+/// [`MAX_SAMPLES`].
+pub fn time_stretch(signal: &[f32], rate: f64, n_fft: usize) -> Result<Vec<f32>> {
+    let out_len = (signal.len() as f64 / rate).round();
+    if out_len.is_nan() || out_len > MAX_SAMPLES as f64 {
+        return Err(invalid(
+            "time stretch",
+            format!(
+                "{} samples at rate {rate} would give more than the limit of {MAX_SAMPLES}",
+                signal.len()
+            ),
+        ));
+    }
+    let spec = stft(signal, n_fft, n_fft / 4)?;
+    istft(&phase_vocoder(&spec, rate)?, out_len as usize)
 }
 
 #[cfg(test)]
@@ -167,9 +260,9 @@ mod tests {
         let x: Vec<f32> = (0..3001)
             .map(|i| ((i as f32 * 0.01).sin() * (i as f32 * 0.0007).cos()) * 0.8)
             .collect();
-        let spec = stft(&x, 512, 128);
+        let spec = stft(&x, 512, 128).unwrap();
         assert_eq!(spec.frames.len(), 1 + 3001usize.div_ceil(128));
-        let y = istft(&spec, x.len());
+        let y = istft(&spec, x.len()).unwrap();
         let err = x
             .iter()
             .zip(&y)
@@ -181,7 +274,7 @@ mod tests {
     #[test]
     fn rate_one_vocoder_is_the_identity() {
         let x: Vec<f32> = (0..4000).map(|i| (i as f32 * 0.2).sin() * 0.5).collect();
-        let y = time_stretch(&x, 1.0, 512);
+        let y = time_stretch(&x, 1.0, 512).unwrap();
         let err = x
             .iter()
             .zip(&y)
@@ -193,7 +286,7 @@ mod tests {
     #[test]
     fn masks_zero_exactly_their_band() {
         let x: Vec<f32> = (0..2000).map(|i| (i as f32 * 0.3).sin()).collect();
-        let mut s = stft(&x, 256, 64);
+        let mut s = stft(&x, 256, 64).unwrap();
         s.mask_time(3, 4);
         s.mask_freq(10, 5);
         for (t, f) in s.frames.iter().enumerate() {

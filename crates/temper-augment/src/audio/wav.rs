@@ -5,13 +5,38 @@
 //! file gives back the same samples (for 32-bit integers, exactly when they are multiples of
 //! 2^8, since `f32` keeps 24 significant bits). 32-bit float is passed through unchanged and is
 //! not clipped.
+//!
+//! **Bounds.** A WAV header is 44 untrusted bytes whose numbers size everything after them: the
+//! data length sets how much is decoded, the channel count how many buffers, the sample rate the
+//! FFT size of every spectral op. So a clip, read or built, has a sample rate in
+//! `1..=`[`MAX_SAMPLE_RATE`], `1..=`[`MAX_CHANNELS`] channels and at most [`MAX_SAMPLES`] samples
+//! in all; a file larger than [`MAX_WAV_BYTES`] is refused from its metadata before a byte is
+//! read, and no buffer is reserved beyond what the bytes actually present can fill. Each
+//! refusal is a one-line error naming the file.
 
-use std::io::{Cursor, Read, Seek};
+use std::io::{BufReader, Cursor, Read, Seek};
 use std::path::Path;
 
 use hound::{SampleFormat as HoundFormat, WavReader, WavSpec, WavWriter};
 
 use super::error::{AudioError, Result, invalid};
+
+/// Highest sample rate accepted, in Hz: 384 kHz is the highest rate converters and formats in
+/// use offer, so anything above is a corrupt header; the rate also sets the FFT size.
+pub const MAX_SAMPLE_RATE: u32 = 384_000;
+
+/// Most channels a clip may have: 64 covers 7th-order ambisonics and every surround layout;
+/// each channel is its own buffer and its own STFT.
+pub const MAX_CHANNELS: usize = 64;
+
+/// Most samples (frames times channels) a clip may hold: 2^26, 23 minutes of mono at 48 kHz
+/// or 11 minutes of stereo, far more than a training clip. As `f32` that is 256 MiB,
+/// and a phase-vocoder op needs a few times one channel's share on top.
+pub const MAX_SAMPLES: usize = 1 << 26;
+
+/// Largest WAV file [`read_wav`] opens: [`MAX_SAMPLES`] samples of 32 bits plus 16 MiB for
+/// the header and other chunks (metadata, cue lists, embedded pictures).
+pub const MAX_WAV_BYTES: u64 = MAX_SAMPLES as u64 * 4 + (16 << 20);
 
 /// The sample encoding of a WAV file; output is written in the input's format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,22 +76,27 @@ pub struct Audio {
 }
 
 impl Audio {
-    /// Checks that there is at least one channel, all of one length, and a non-zero rate.
+    /// Checks the clip's bounds ([`Audio::validate`]): `1..=`[`MAX_CHANNELS`] channels of one
+    /// length, a sample rate in `1..=`[`MAX_SAMPLE_RATE`], at most [`MAX_SAMPLES`] samples.
     pub fn new(sample_rate: u32, format: SampleFormat, channels: Vec<Vec<f32>>) -> Result<Audio> {
-        if channels.is_empty() || channels.iter().any(|c| c.len() != channels[0].len()) {
-            return Err(invalid(
-                "audio",
-                "needs one or more channels of equal length",
-            ));
-        }
-        if sample_rate == 0 {
-            return Err(invalid("audio", "sample rate must be positive"));
-        }
-        Ok(Audio {
+        let audio = Audio {
             sample_rate,
             format,
             channels,
-        })
+        };
+        audio.validate("audio")?;
+        Ok(audio)
+    }
+
+    /// Checks what [`Audio::new`] checks (the fields are public, so every op checks again);
+    /// `what` names the clip in the error.
+    pub fn validate(&self, what: &str) -> Result<()> {
+        let n = self.channels.len();
+        if n == 0 || self.channels.iter().any(|c| c.len() != self.len()) {
+            return Err(invalid(what, "needs one or more channels of equal length"));
+        }
+        check_layout(what, self.sample_rate, n)?;
+        check_samples(what, self.len().saturating_mul(n))
     }
 
     /// Frames (samples per channel).
@@ -98,21 +128,62 @@ fn wav_error(path: &Path, e: hound::Error) -> AudioError {
     }
 }
 
-/// Reads a WAV file.
+/// Checks a sample rate and a channel count against their bounds.
+fn check_layout(what: &str, sample_rate: u32, channels: usize) -> Result<()> {
+    if !(1..=MAX_SAMPLE_RATE).contains(&sample_rate) {
+        return Err(invalid(
+            what,
+            format!("sample rate {sample_rate} Hz is outside 1..={MAX_SAMPLE_RATE}"),
+        ));
+    }
+    if !(1..=MAX_CHANNELS).contains(&channels) {
+        return Err(invalid(
+            what,
+            format!("{channels} channels is outside 1..={MAX_CHANNELS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a total sample count (frames times channels) against [`MAX_SAMPLES`].
+pub(crate) fn check_samples(what: &str, samples: usize) -> Result<()> {
+    if samples > MAX_SAMPLES {
+        return Err(invalid(
+            what,
+            format!("{samples} samples is more than the limit of {MAX_SAMPLES}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a WAV file, streaming it (the bytes are never held whole); a file over
+/// [`MAX_WAV_BYTES`] is refused from its length alone.
 pub fn read_wav(path: &Path) -> Result<Audio> {
-    let bytes = std::fs::read(path).map_err(|source| AudioError::Io {
+    let io = |source| AudioError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    decode_wav(&bytes, path)
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > MAX_WAV_BYTES {
+        return Err(invalid(
+            path.display().to_string(),
+            format!("{len} bytes is more than the {MAX_WAV_BYTES}-byte limit of a WAV file"),
+        ));
+    }
+    // `take` also stops a file whose metadata says nothing (a pipe, a device) at the limit.
+    let reader = BufReader::new(file.take(MAX_WAV_BYTES));
+    decode(reader, path, if len == 0 { MAX_WAV_BYTES } else { len })
 }
 
 /// Decodes WAV bytes; `name` labels errors.
 pub fn decode_wav(bytes: &[u8], name: &Path) -> Result<Audio> {
-    decode(Cursor::new(bytes), name)
+    decode(Cursor::new(bytes), name, bytes.len() as u64)
 }
 
-fn decode<R: Read>(reader: R, name: &Path) -> Result<Audio> {
+/// Decodes from `reader`, which holds at most `available` bytes: what a buffer reservation
+/// may trust instead of the header's data length.
+fn decode<R: Read>(reader: R, name: &Path, available: u64) -> Result<Audio> {
     let mut reader = WavReader::new(reader).map_err(|e| match e {
         hound::Error::Unsupported => AudioError::Unsupported {
             path: name.to_path_buf(),
@@ -141,7 +212,13 @@ fn decode<R: Read>(reader: R, name: &Path) -> Result<Audio> {
             found: "0 channels".into(),
         });
     }
-    let frames = reader.duration() as usize;
+    let what = name.display().to_string();
+    check_layout(&what, spec.sample_rate, n_ch)?;
+    let samples = reader.len() as usize;
+    check_samples(&what, samples)?;
+    // The header's length is a claim; reserve no more than the bytes present can fill.
+    let present = available / u64::from(format.bits() / 8);
+    let frames = samples.min(usize::try_from(present).unwrap_or(usize::MAX)) / n_ch;
     let mut channels = vec![Vec::with_capacity(frames); n_ch];
     if format == SampleFormat::Float32 {
         for (i, s) in reader.samples::<f32>().enumerate() {
@@ -183,6 +260,7 @@ pub fn encode_wav(audio: &Audio, name: &Path) -> Result<Vec<u8>> {
 }
 
 fn encode<W: std::io::Write + Seek>(audio: &Audio, out: W, name: &Path) -> Result<()> {
+    audio.validate(&name.display().to_string())?;
     let channels = u16::try_from(audio.channels.len())
         .map_err(|_| invalid(name.display().to_string(), "more than 65535 channels"))?;
     let spec = WavSpec {

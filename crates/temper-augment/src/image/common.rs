@@ -1,9 +1,62 @@
 //! Small config types shared by the ops (ranges, sizes, fill values) and the two sampling
 //! primitives every op uses, so that the random draws are the same on every path.
+//!
+//! **Bounds.** Config values that size an allocation are bounded when the config is validated,
+//! each error naming its key: an output side (crop, resize, cutout) is at most [`MAX_SIDE`],
+//! a padding at most [`MAX_PADDING`] per side, a blur kernel at most [`MAX_KERNEL_SIZE`] taps,
+//! a box count at most [`MAX_BOXES`], a policy's op count at most [`MAX_POLICY_OPS`] and its
+//! magnitude bins at most [`MAX_BINS`].
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
+
+/// Largest side, in pixels, of a size an op produces or covers (crop, resize, cutout): 8192,
+/// so one RGB output is at most 192 MiB; training images are a few hundred pixels.
+pub const MAX_SIDE: u32 = 8192;
+
+/// Largest padding per side, in pixels: 512. torchvision's CIFAR recipe pads by 4; the device
+/// path pads a whole batch by the farthest box, so this bounds that tensor too.
+pub const MAX_PADDING: u32 = 512;
+
+/// Largest Gaussian blur kernel, in taps: 255 (an odd size; sigma 40 needs about 241).
+pub const MAX_KERNEL_SIZE: u32 = 255;
+
+/// Most boxes one random-erasing or cutout draws per image: 1024.
+pub const MAX_BOXES: u32 = 1024;
+
+/// Most ops a RandAugment policy applies per image: 16 (the paper uses 1 to 3).
+pub const MAX_POLICY_OPS: u32 = 16;
+
+/// Most magnitude bins of RandAugment and TrivialAugmentWide: 1024 (torchvision uses 31).
+pub const MAX_BINS: u32 = 1024;
+
+/// Checks `1 <= side <= MAX_SIDE` for both sides of an output size; `key` names the field.
+pub(crate) fn check_size(key: &str, (h, w): (u32, u32)) -> Result<(), String> {
+    if h == 0 || w == 0 || h > MAX_SIDE || w > MAX_SIDE {
+        return Err(format!(
+            "{key} = [{h}, {w}] must be positive and at most {MAX_SIDE} per side"
+        ));
+    }
+    Ok(())
+}
+
+/// Prefixes a validation message with the TOML key of the op it comes from: a message that
+/// starts with its field (`size = ...`, `p must ...`) becomes `prefix.size = ...`, any other
+/// (`unknown field ...`) `prefix: ...`. `prefix` is `ops[2]`, `augment.ops[2]`, ...
+pub(crate) fn keyed(prefix: &str, message: &str) -> String {
+    let mut words = message.splitn(3, ' ');
+    let (first, second) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let is_key = !first.is_empty()
+        && first
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_.[]".contains(c));
+    if is_key && ["=", "must", "has"].contains(&second) {
+        format!("{prefix}.{message}")
+    } else {
+        format!("{prefix}: {message}")
+    }
+}
 
 /// A parameter range written as one number or `[lo, hi]`. What a single number means is the
 /// op's choice, documented on its field: a symmetric range `[-d, d]` (degrees), a range

@@ -29,6 +29,13 @@ pub enum ImageAugError {
         /// Which parameter is out of range, and why.
         message: String,
     },
+    /// An `[augment]` setting out of range or malformed; the message starts with its TOML key
+    /// (`augment.ops[2].size = [0, 32] must be positive ...`).
+    #[error("{message}")]
+    Setting {
+        /// The key, then what is wrong with its value.
+        message: String,
+    },
     /// A batch-level argument (buffer shape, labels, mix settings) that does not fit.
     #[error("{what}: {message}")]
     Invalid {

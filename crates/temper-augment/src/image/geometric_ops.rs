@@ -5,7 +5,9 @@
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use super::common::{Fill, Sides, Size, Span, check_p, check_range, coin, randint, uniform};
+use super::common::{
+    Fill, MAX_PADDING, Sides, Size, Span, check_p, check_range, check_size, coin, randint, uniform,
+};
 use super::geometric::{AffineParams, CropParams, ResizeParams};
 use super::params::OpParams;
 use super::raster::{Interpolation, PaddingMode};
@@ -256,9 +258,10 @@ affine_part!(
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RandomCropConfig {
-    /// Output size; default the input size.
+    /// Output size, each side in `1..=`[`MAX_SIDE`](super::common::MAX_SIDE); default the
+    /// input size.
     pub size: Option<Size>,
-    /// Padding added before cropping; default 0.
+    /// Padding added before cropping, at most [`MAX_PADDING`] per side; default 0.
     pub padding: Sides,
     /// How the padding is filled; default `constant`.
     pub padding_mode: PaddingMode,
@@ -279,10 +282,16 @@ impl Default for RandomCropConfig {
 
 impl RandomCropConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
-        match self.size.map(Size::hw) {
-            Some((0, _)) | Some((_, 0)) => Err("size must be positive".into()),
-            _ => Ok(()),
+        if let Some(size) = self.size {
+            check_size("size", size.hw())?;
         }
+        let ltrb = self.padding.ltrb();
+        if ltrb.iter().any(|&p| p > MAX_PADDING) {
+            return Err(format!(
+                "padding = {ltrb:?} must be at most {MAX_PADDING} per side"
+            ));
+        }
+        Ok(())
     }
 
     /// torchvision `RandomCrop.forward`: pad by `padding`; if still smaller than `size`, pad

@@ -175,7 +175,7 @@ impl MixConfig {
         let (left, right) = (clip(cx - cw / 2, width), clip(cx + cw / 2, width));
         let area = (bottom - top) * (right - left);
         MixParams::CutMix {
-            lambda: 1.0 - area as f32 / (height * width).max(1) as f32,
+            lambda: 1.0 - (area as f64 / (height as f64 * width as f64).max(1.0)) as f32,
             top,
             bottom,
             left,
@@ -184,14 +184,17 @@ impl MixConfig {
     }
 }
 
+/// Checks `images.len() == n * c * h * w`, the product computed without overflow (a shape
+/// whose product wraps around must not pass as a small one).
 fn check_shape(images: &[f32], [n, c, h, w]: [usize; 4]) -> Result<()> {
-    if images.len() != n * c * h * w {
+    let product = [c, h, w].iter().try_fold(n, |acc, &d| acc.checked_mul(d));
+    if product != Some(images.len()) {
+        let expected = product.map_or("more than usize::MAX".to_string(), |p| p.to_string());
         return Err(invalid(
             "images",
             format!(
-                "buffer has {} values, expected n*c*h*w = {n}*{c}*{h}*{w} = {}",
+                "buffer has {} values, expected n*c*h*w = {n}*{c}*{h}*{w} = {expected}",
                 images.len(),
-                n * c * h * w
             ),
         ));
     }
@@ -256,11 +259,26 @@ pub fn soft_targets(
             format!("{l} is not a class index below {classes}"),
         ));
     }
+    let Some(len) = labels.len().checked_mul(classes) else {
+        return Err(invalid(
+            "classes",
+            format!("{} labels x {classes} classes overflows", labels.len()),
+        ));
+    };
     let off = label_smoothing / classes as f32;
     let on = 1.0 - label_smoothing + off;
     let lam = params.lambda();
     let n = labels.len();
-    let mut out = vec![0f32; n * classes];
+    // The caller's class count sizes this buffer: an impossible size is an error, not an
+    // abort.
+    let mut out = Vec::new();
+    out.try_reserve_exact(len).map_err(|_| {
+        invalid(
+            "classes",
+            format!("{n} labels x {classes} classes do not fit in memory"),
+        )
+    })?;
+    out.resize(len, 0f32);
     for (i, row) in out.chunks_exact_mut(classes.max(1)).enumerate() {
         for v in row.iter_mut() {
             *v = off;

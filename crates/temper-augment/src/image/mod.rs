@@ -62,6 +62,8 @@ mod device_tests;
 #[cfg(test)]
 mod geometric_tests;
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod kernel_tests;
 #[cfg(test)]
 mod photometric_tests;

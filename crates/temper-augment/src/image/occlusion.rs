@@ -5,7 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use super::common::{check_p, check_range, coin, randint, uniform};
+use super::common::{MAX_BOXES, MAX_SIDE, check_p, check_range, coin, randint, uniform};
 use super::params::OpParams;
 use super::raster::AugImage;
 
@@ -116,7 +116,7 @@ pub struct RandomErasingConfig {
     pub ratio: [f32; 2],
     /// Fill: a number, `[r, g, b]` or `"random"`; default 0.
     pub value: EraseValue,
-    /// Inclusive range of the number of boxes; default `[1, 1]`.
+    /// Inclusive range of the number of boxes, at most [`MAX_BOXES`]; default `[1, 1]`.
     pub count: [u32; 2],
 }
 
@@ -137,8 +137,11 @@ impl RandomErasingConfig {
         check_p(self.p)?;
         check_range("scale", self.scale, 0.0, 1.0)?;
         check_range("ratio", self.ratio, f32::MIN_POSITIVE, f32::MAX)?;
-        if self.count[0] > self.count[1] {
-            return Err(format!("count = {:?} must be an ordered range", self.count));
+        if self.count[0] > self.count[1] || self.count[1] > MAX_BOXES {
+            return Err(format!(
+                "count = {:?} must be an ordered range within 0..={MAX_BOXES}",
+                self.count
+            ));
         }
         self.value.check()
     }
@@ -194,9 +197,9 @@ impl RandomErasingConfig {
 pub struct CutoutConfig {
     /// Probability; default 1 (the reference always cuts).
     pub p: f32,
-    /// Side length in pixels; default 8.
+    /// Side length in pixels, at most [`MAX_SIDE`]; default 8.
     pub size: u32,
-    /// Number of squares; default 1.
+    /// Number of squares, at most [`MAX_BOXES`]; default 1.
     pub count: u32,
     /// Fill: a number, `[r, g, b]` or `"random"`; default 0.
     pub value: EraseValue,
@@ -216,6 +219,15 @@ impl Default for CutoutConfig {
 impl CutoutConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         check_p(self.p)?;
+        if self.size > MAX_SIDE {
+            return Err(format!("size = {} must be at most {MAX_SIDE}", self.size));
+        }
+        if self.count > MAX_BOXES {
+            return Err(format!(
+                "count = {} must be at most {MAX_BOXES}",
+                self.count
+            ));
+        }
         self.value.check()
     }
 

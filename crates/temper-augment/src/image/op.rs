@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 use serde::de::{Deserializer, Error as _};
 
-use super::common::{check_p, check_range, coin, uniform};
+use super::common::{MAX_KERNEL_SIZE, check_p, check_range, coin, uniform};
 use super::error::{ImageAugError, Result};
 use super::geometric_ops::{
     AffineConfig, CenterCropConfig, FlipConfig, RandomCropConfig, RandomResizedCropConfig,
@@ -40,7 +40,11 @@ macro_rules! ops {
                 match self { $( Op::$variant(_) => $name, )* }
             }
 
-            fn from_table(name: &str, table: toml::Table) -> std::result::Result<Op, String> {
+            fn from_table(
+                name: &str,
+                table: toml::Table,
+                check: bool,
+            ) -> std::result::Result<Op, String> {
                 let op = match name {
                     $( $name => <$cfg>::deserialize(toml::Value::Table(table))
                         .map(Op::$variant)
@@ -49,7 +53,9 @@ macro_rules! ops {
                         "unknown op {name:?}; expected one of: {}", OP_NAMES.join(", ")
                     )),
                 };
-                op.check()?;
+                if check {
+                    op.check()?;
+                }
                 Ok(op)
             }
         }
@@ -136,25 +142,74 @@ fn one_line(s: &str) -> String {
         .join(" ")
 }
 
-impl<'de> Deserialize<'de> for Op {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let mut table = toml::Table::deserialize(d)?;
+impl Op {
+    /// An op from its TOML table (`{ op = "rotate", degrees = 15 }`), parsed and, with `check`,
+    /// validated; the error is the bare message (`degrees = ... must be ...`, `unknown field
+    /// ...`) with the op's name, for the caller to prefix with the key it knows.
+    pub(crate) fn from_value(
+        value: toml::Value,
+        check: bool,
+    ) -> std::result::Result<Op, (String, String)> {
+        let toml::Value::Table(mut table) = value else {
+            return Err((
+                String::new(),
+                format!(
+                    "expected a table {{ op = ... }}, found {}",
+                    value.type_str()
+                ),
+            ));
+        };
         let name = match table.remove("op") {
             Some(toml::Value::String(s)) => s,
             Some(other) => {
-                return Err(D::Error::custom(format!(
-                    "`op` must be a string, found {}",
-                    other.type_str()
-                )));
+                return Err((
+                    String::new(),
+                    format!("`op` must be a string, found {}", other.type_str()),
+                ));
             }
             None => {
-                return Err(D::Error::custom(format!(
-                    "missing field `op` (one of: {})",
-                    OP_NAMES.join(", ")
-                )));
+                return Err((
+                    String::new(),
+                    format!("missing field `op` (one of: {})", OP_NAMES.join(", ")),
+                ));
             }
         };
-        Op::from_table(&name, table).map_err(|m| D::Error::custom(format!("op {name:?}: {m}")))
+        Op::from_table(&name, table, check).map_err(|m| (name, m))
+    }
+}
+
+/// Deserializes the `ops` of a policy (`compose`, `one-of`, ...) without validating them: the
+/// policy's own check does, naming each by its key (`ops[1].size = ...`).
+pub(crate) fn nested_ops<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<Op>, D::Error> {
+    let values = Vec::<toml::Value>::deserialize(d)?;
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(j, v)| {
+            Op::from_value(v, false).map_err(|(name, m)| {
+                let key = super::common::keyed(&format!("ops[{j}]"), &m);
+                D::Error::custom(if name.is_empty() {
+                    key
+                } else {
+                    format!("{key} (op {name:?})")
+                })
+            })
+        })
+        .collect()
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let value = toml::Value::Table(toml::Table::deserialize(d)?);
+        Op::from_value(value, true).map_err(|(name, m)| {
+            D::Error::custom(if name.is_empty() {
+                m
+            } else {
+                format!("op {name:?}: {m}")
+            })
+        })
     }
 }
 
@@ -167,7 +222,9 @@ impl Op {
         })
     }
 
-    fn check(&self) -> std::result::Result<(), String> {
+    /// The range checks behind [`Op::validate`]; the message starts with the field at fault
+    /// (`size = ...`), nested ops' with their key (`ops[1].p = ...`).
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
         match self {
             Op::HFlip(c) | Op::VFlip(c) => check_p(c.p),
             Op::Rotate(c) => c.validate(),
@@ -205,9 +262,9 @@ impl Op {
             }
             Op::GaussianBlur(c) => {
                 check_p(c.p)?;
-                if c.kernel_size % 2 == 0 {
+                if c.kernel_size % 2 == 0 || c.kernel_size > MAX_KERNEL_SIZE {
                     return Err(format!(
-                        "kernel_size = {} must be odd and positive",
+                        "kernel_size = {} must be odd and in 1..={MAX_KERNEL_SIZE}",
                         c.kernel_size
                     ));
                 }

@@ -174,7 +174,8 @@ impl Default for SaltAndPepperConfig {
 pub struct GaussianBlurConfig {
     /// Probability; default 1.
     pub p: f32,
-    /// Odd kernel size; default 3.
+    /// Odd kernel size, at most [`MAX_KERNEL_SIZE`](super::common::MAX_KERNEL_SIZE); default
+    /// 3.
     pub kernel_size: u32,
     /// Standard deviation range in pixels; default `[0.1, 2.0]`.
     pub sigma: Span,

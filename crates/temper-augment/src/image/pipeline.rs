@@ -114,15 +114,25 @@ pub fn sample_batch(
 /// Gap between preview cells, pixels.
 const GAP: u32 = 2;
 
+/// Most augmented variants per row [`preview_grid`] draws; more are not drawn. A preview is
+/// looked at, so 64 columns is already more than a screen shows.
+pub const MAX_PREVIEW_VARIANTS: usize = 64;
+
+/// Most rows [`preview_grid`] draws (images past it are left out), for the same reason.
+pub const MAX_PREVIEW_ROWS: usize = 256;
+
 /// A grid with one row per image: the original, then `n_variants` augmentations (variant
 /// `k` of row `r` is sample `r` of epoch `k`). Cells are as large as the largest output,
 /// images centred on a mid-gray background, `2` pixels apart; gray images are shown as RGB.
+/// At most [`MAX_PREVIEW_ROWS`] rows of [`MAX_PREVIEW_VARIANTS`] variants are drawn.
 pub fn preview_grid(
     images: &[AugImage],
     pipeline: &Pipeline,
     seed: u64,
     n_variants: usize,
 ) -> RgbImage {
+    let n_variants = n_variants.min(MAX_PREVIEW_VARIANTS);
+    let images = &images[..images.len().min(MAX_PREVIEW_ROWS)];
     let rows: Vec<Vec<AugImage>> = images
         .par_iter()
         .enumerate()

@@ -254,7 +254,7 @@ fn settings_parse_and_name_the_op_and_field_on_error() {
     };
     let e = err(r#"ops = [ { op = "rotate", degree = 15 } ]"#);
     assert!(
-        e.starts_with("op \"rotate\": unknown field `degree`"),
+        e.starts_with("augment.ops[0]: unknown field `degree`"),
         "{e}"
     );
     assert!(!e.contains('\n'), "{e}");
@@ -264,16 +264,16 @@ fn settings_parse_and_name_the_op_and_field_on_error() {
         "{e}"
     );
     let e = err(r#"ops = [ { op = "hflip", p = 1.5 } ]"#);
-    assert_eq!(e, "op \"hflip\": p = 1.5 must be in [0, 1]");
+    assert_eq!(e, "augment.ops[0].p = 1.5 must be in [0, 1] (op \"hflip\")");
     let e =
         err(r#"ops = [ { op = "one-of", ops = [ { op = "gaussian-blur", kernel_size = 4 } ] } ]"#);
     assert!(
-        e.contains("op \"one-of\": op \"gaussian-blur\": kernel_size = 4 must be odd"),
+        e.starts_with("augment.ops[0].ops[0].kernel_size = 4 must be odd"),
         "{e}"
     );
     let e = err(r#"ops = [ { op = "resize", size = 32, antialias = "no" } ]"#);
     assert!(
-        e.starts_with("op \"resize\": invalid type") && e.contains("boolean"),
+        e.starts_with("augment.ops[0]: invalid type") && e.contains("boolean"),
         "{e}"
     );
     let e = err(r#"ops = [ { degrees = 3 } ]"#);

@@ -7,9 +7,9 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use super::common::{Fill, check_p, coin, randint};
+use super::common::{Fill, MAX_BINS, MAX_POLICY_OPS, check_p, coin, keyed, randint};
 use super::geometric::AffineParams;
-use super::op::Op;
+use super::op::{Op, nested_ops};
 use super::params::OpParams;
 use super::raster::Interpolation;
 
@@ -25,9 +25,10 @@ pub fn sample_seq(ops: &[Op], rng: &mut ChaCha8Rng, width: u32, height: u32) -> 
         .collect()
 }
 
+/// Checks nested ops; an error names the nested key (`ops[1].p = ...`).
 fn check_all(ops: &[Op]) -> Result<(), String> {
-    for op in ops {
-        op.validate().map_err(|e| e.to_string())?;
+    for (j, op) in ops.iter().enumerate() {
+        op.check().map_err(|m| keyed(&format!("ops[{j}]"), &m))?;
     }
     Ok(())
 }
@@ -37,6 +38,7 @@ fn check_all(ops: &[Op]) -> Result<(), String> {
 #[serde(deny_unknown_fields)]
 pub struct ComposeConfig {
     /// The ops.
+    #[serde(deserialize_with = "nested_ops")]
     pub ops: Vec<Op>,
 }
 
@@ -60,6 +62,7 @@ pub struct RandomApplyConfig {
     #[serde(default = "half")]
     pub p: f32,
     /// The ops.
+    #[serde(deserialize_with = "nested_ops")]
     pub ops: Vec<Op>,
 }
 
@@ -93,6 +96,7 @@ pub struct OneOfConfig {
     #[serde(default = "one")]
     pub p: f32,
     /// The candidates.
+    #[serde(deserialize_with = "nested_ops")]
     pub ops: Vec<Op>,
     /// Relative weights, one per op; default equal.
     #[serde(default)]
@@ -282,7 +286,7 @@ pub fn auto_augment_params(
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RandAugmentConfig {
-    /// Number of ops applied; default 2.
+    /// Number of ops applied, at most [`MAX_POLICY_OPS`]; default 2.
     pub n: u32,
     /// Magnitude bin, `0..bins`; default 9.
     pub m: u32,
@@ -307,8 +311,8 @@ impl Default for RandAugmentConfig {
 }
 
 fn check_bins(bins: u32) -> Result<(), String> {
-    if bins < 2 {
-        return Err(format!("bins = {bins} must be at least 2"));
+    if !(2..=MAX_BINS).contains(&bins) {
+        return Err(format!("bins = {bins} must be in 2..={MAX_BINS}"));
     }
     Ok(())
 }
@@ -316,6 +320,9 @@ fn check_bins(bins: u32) -> Result<(), String> {
 impl RandAugmentConfig {
     pub(crate) fn validate(&self) -> Result<(), String> {
         check_bins(self.bins)?;
+        if self.n > MAX_POLICY_OPS {
+            return Err(format!("n = {} must be at most {MAX_POLICY_OPS}", self.n));
+        }
         if self.m >= self.bins {
             return Err(format!("m = {} must be below bins = {}", self.m, self.bins));
         }

@@ -8,6 +8,10 @@ use image::{DynamicImage, GrayImage, RgbImage};
 
 use super::error::{ImageAugError, Result, invalid};
 
+/// Largest image file [`AugImage::open`] reads: 256 MiB, above any PNG, JPEG or BMP of an
+/// image within the ops' [`MAX_SIDE`](super::common::MAX_SIDE).
+pub const MAX_IMAGE_FILE_BYTES: u64 = 256 << 20;
+
 /// An 8-bit image, one or three interleaved channels, row-major.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AugImage {
@@ -80,13 +84,17 @@ impl AugImage {
         }
     }
 
-    /// Reads a PNG, JPEG or BMP file: single-channel (with or without alpha) images become
-    /// [`AugImage::Gray`], everything else [`AugImage::Rgb`] (alpha dropped, 16-bit scaled).
+    /// Reads a PNG, JPEG or BMP file of at most [`MAX_IMAGE_FILE_BYTES`] (refused from its
+    /// length before reading; the decoder keeps the `image` crate's default allocation
+    /// limit): single-channel (with or without alpha) images become [`AugImage::Gray`],
+    /// everything else [`AugImage::Rgb`] (alpha dropped, 16-bit scaled).
     pub fn open(path: impl AsRef<Path>) -> Result<AugImage> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| ImageAugError::Io {
-            path: path.to_path_buf(),
-            source,
+        let bytes = crate::fs::read_bounded(path, MAX_IMAGE_FILE_BYTES).map_err(|source| {
+            ImageAugError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         let img = image::load_from_memory(&bytes).map_err(|e| ImageAugError::Codec {
             path: path.to_path_buf(),
@@ -309,7 +317,13 @@ pub fn to_nchw_f32(images: &[AugImage]) -> Result<(Vec<f32>, [usize; 4])> {
         return Ok((Vec::new(), [0, 0, 0, 0]));
     };
     let d = first.dims();
-    let mut out = Vec::with_capacity(images.len() * d.len());
+    let total = images.len().checked_mul(d.len()).ok_or_else(|| {
+        invalid(
+            "images",
+            format!("{} images of {} values overflow", images.len(), d.len()),
+        )
+    })?;
+    let mut out = Vec::with_capacity(total);
     for (i, img) in images.iter().enumerate() {
         if img.dims() != d {
             return Err(invalid(

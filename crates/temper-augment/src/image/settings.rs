@@ -13,8 +13,10 @@
 //! ```
 
 use serde::Deserialize;
+use serde::de::{Deserializer, Error as _};
 
-use super::error::Result;
+use super::common::keyed;
+use super::error::{ImageAugError, Result};
 use super::mix::{CutmixConfig, MixConfig, MixupConfig};
 use super::op::Op;
 use super::pipeline::Pipeline;
@@ -39,11 +41,13 @@ pub enum Policy {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AugmentSettings {
-    /// Per-sample ops, in order.
+    /// Per-sample ops, in order. A bad op is reported with its key, `augment.ops[2].size = ...`.
+    #[serde(deserialize_with = "ops_with_keys")]
     pub ops: Vec<Op>,
     /// A policy applied after `ops`; default `none`.
     pub policy: Policy,
-    /// RandAugment's number of ops; default 2.
+    /// RandAugment's number of ops, at most
+    /// [`MAX_POLICY_OPS`](super::common::MAX_POLICY_OPS); default 2.
     pub n: u32,
     /// RandAugment's magnitude bin (0..=30); default 9.
     pub m: u32,
@@ -75,20 +79,51 @@ impl Default for AugmentSettings {
     }
 }
 
+/// Deserializes `ops` one table at a time so that an error names the op's key
+/// (`augment.ops[2].size = ...`) rather than only its kind.
+fn ops_with_keys<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<Op>, D::Error> {
+    let values = Vec::<toml::Value>::deserialize(d)?;
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            Op::from_value(v, true).map_err(|(name, m)| {
+                let key = keyed(&format!("augment.ops[{i}]"), &m);
+                D::Error::custom(if name.is_empty() {
+                    key
+                } else {
+                    format!("{key} (op {name:?})")
+                })
+            })
+        })
+        .collect()
+}
+
 impl AugmentSettings {
-    /// The per-sample pipeline: `ops`, then the policy.
+    /// The per-sample pipeline: `ops`, then the policy. An error names the key at fault
+    /// (`augment.ops[2].size`, `augment.n`).
     pub fn pipeline(&self) -> Result<Pipeline> {
+        let setting = |message| ImageAugError::Setting { message };
+        for (i, op) in self.ops.iter().enumerate() {
+            op.check()
+                .map_err(|m| setting(keyed(&format!("augment.ops[{i}]"), &m)))?;
+        }
         let mut ops = self.ops.clone();
-        match self.policy {
-            Policy::None => {}
-            Policy::Randaugment => ops.push(Op::RandAugment(RandAugmentConfig {
+        let policy = match self.policy {
+            Policy::None => None,
+            Policy::Randaugment => Some(Op::RandAugment(RandAugmentConfig {
                 n: self.n,
                 m: self.m,
                 ..RandAugmentConfig::default()
             })),
             Policy::TrivialAugmentWide => {
-                ops.push(Op::TrivialAugmentWide(TrivialAugmentConfig::default()))
+                Some(Op::TrivialAugmentWide(TrivialAugmentConfig::default()))
             }
+        };
+        if let Some(op) = policy {
+            // The policy's fields are the section's own keys (`augment.n`, `augment.m`).
+            op.check().map_err(|m| setting(keyed("augment", &m)))?;
+            ops.push(op);
         }
         Pipeline::new(ops)
     }

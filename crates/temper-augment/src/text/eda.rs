@@ -13,6 +13,12 @@
 //! replacement copies the case pattern of the word it replaces ("Quick" → "Speedy"); inserted
 //! words are lower case. RI picks among the words that have synonyms, so it inserts exactly
 //! `n` words whenever one exists (the reference gives up after 10 random tries).
+//!
+//! **Bounds.** Every operation is `O(w log w)` or better in a line's `w` tokens, so one line of
+//! a million words augments in well under a second per copy: no step rescans or shifts the
+//! line once per change. The counts that size the output are bounded: `num_aug` is at most
+//! [`MAX_NUM_AUG`], and [`augment_lines`] refuses a text whose copies would exceed
+//! [`MAX_OUTPUT_BYTES`], before producing any of them.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -20,8 +26,9 @@ use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
 use super::error::{Result, TextError};
+use super::index::{LineIndex, Piece, concat, pieces, to_tokens};
 use super::synonyms::SynonymTable;
-use super::tokenize::{CasePattern, Token, TokenKind, join, tokenize};
+use super::tokenize::{Token, TokenKind, tokenize};
 
 /// The reference code's stop-word list (NLTK's English list of 2019 minus its contractions);
 /// these words are never replaced and never used as an insertion's source.
@@ -155,6 +162,14 @@ pub const STOP_WORDS: &[&str] = &[
     "now",
 ];
 
+/// Largest `num_aug`: 256, eight times the largest the EDA paper tries (32); every copy is
+/// another full line of output.
+pub const MAX_NUM_AUG: usize = 256;
+
+/// Largest output [`augment_lines`] builds, estimated as the text's length times
+/// `num_aug + 1`: 4 GiB, held in memory before it is written.
+pub const MAX_OUTPUT_BYTES: usize = 4 << 30;
+
 /// Whether `word` (any case) is in [`STOP_WORDS`].
 pub fn is_stop_word(word: &str) -> bool {
     let w = word.to_lowercase();
@@ -181,7 +196,7 @@ pub struct EdaConfig {
     pub p_rd: f64,
     /// Augmented sentences per input line. Each enabled operation makes
     /// `num_aug / enabled + 1` candidates; they are shuffled and the first `num_aug` kept, as in
-    /// the reference. Default `9`.
+    /// the reference. At most [`MAX_NUM_AUG`]; default `9`.
     pub num_aug: usize,
     /// Whether [`augment_lines`] also writes the original line after its augmentations (the
     /// reference appends it). Default `true`.
@@ -216,6 +231,12 @@ impl EdaConfig {
                     message: format!("must be in [0, 1], got {v}"),
                 });
             }
+        }
+        if self.num_aug > MAX_NUM_AUG {
+            return Err(TextError::Config {
+                field: "num_aug",
+                message: format!("= {} is more than the limit of {MAX_NUM_AUG}", self.num_aug),
+            });
         }
         if self.num_aug > 0 && self.enabled().is_empty() {
             return Err(TextError::Config {
@@ -259,84 +280,40 @@ fn word_positions(tokens: &[Token]) -> Vec<usize> {
 
 /// Synonym replacement: up to `n` distinct non-stop words that have synonyms, in random
 /// order, each replaced at every occurrence by one random synonym written in the case pattern
-/// of that occurrence. Token count is unchanged.
+/// of that occurrence. Token count is unchanged. Linear in the tokens: each distinct word is
+/// looked up, and its occurrences listed, once.
 pub fn synonym_replacement<R: Rng + ?Sized>(
     tokens: &[Token],
     n: usize,
     table: &SynonymTable,
     rng: &mut R,
 ) -> Vec<Token> {
-    let mut out = tokens.to_vec();
-    let mut candidates: Vec<String> = Vec::new();
-    for t in tokens.iter().filter(|t| t.is_word()) {
-        let w = t.text.to_lowercase();
-        if !is_stop_word(&w) && !candidates.contains(&w) {
-            candidates.push(w);
-        }
-    }
-    candidates.shuffle(rng);
-    let mut replaced = 0;
-    for word in candidates {
-        if replaced >= n {
-            break;
-        }
-        let synonyms = table.synonyms(&word);
-        if synonyms.is_empty() {
-            continue;
-        }
-        let synonym = synonyms[rng.random_range(0..synonyms.len())];
-        for t in out.iter_mut().filter(|t| t.is_word()) {
-            if t.text.to_lowercase() == word {
-                t.text = CasePattern::of(&t.text).apply(synonym);
-            }
-        }
-        replaced += 1;
-    }
-    out
+    to_tokens(LineIndex::new(tokens, table).replace(tokens, n, rng))
 }
 
-/// Random insertion, `n` times: a random synonym of a random non-stop word of `tokens` that
-/// has synonyms, in lower case, inserted before a random word or after the last one. Returns
-/// the tokens unchanged when no word has a synonym.
+/// Random insertion, `n` times (at most once per word of `tokens`, EDA's largest `n`): a
+/// random synonym of a random non-stop word of `tokens` that has synonyms, in lower case,
+/// inserted before a random word or after the last one. Returns the tokens unchanged when no
+/// word has a synonym. `O(w log w)` in the `w` words: the places are resolved at the end
+/// rather than by shifting the tokens once per insertion, with the reference's result.
 pub fn random_insertion<R: Rng + ?Sized>(
     tokens: &[Token],
     n: usize,
     table: &SynonymTable,
     rng: &mut R,
 ) -> Vec<Token> {
-    let sources: Vec<Vec<&str>> = tokens
-        .iter()
-        .filter(|t| t.is_word() && !is_stop_word(&t.text))
-        .map(|t| table.synonyms(&t.text))
-        .filter(|s| !s.is_empty())
-        .collect();
-    let mut out = tokens.to_vec();
-    if sources.is_empty() {
-        return out;
-    }
-    let space = || Token {
-        kind: TokenKind::Space,
-        text: " ".to_string(),
-    };
-    for _ in 0..n {
-        let synonyms = &sources[rng.random_range(0..sources.len())];
-        let word = Token::word(synonyms[rng.random_range(0..synonyms.len())]);
-        let positions = word_positions(&out);
-        let k = rng.random_range(0..=positions.len());
-        if k < positions.len() {
-            out.splice(positions[k]..positions[k], [word, space()]);
-        } else {
-            let after = positions[positions.len() - 1] + 1;
-            out.splice(after..after, [space(), word]);
-        }
-    }
-    out
+    to_tokens(LineIndex::new(tokens, table).insert(tokens, n, rng))
 }
 
 /// Random swap, `n` times: two distinct random words exchange places (texts move, spacing and
 /// punctuation stay). Fewer than two words: unchanged.
 pub fn random_swap<R: Rng + ?Sized>(tokens: &[Token], n: usize, rng: &mut R) -> Vec<Token> {
-    let mut out = tokens.to_vec();
+    to_tokens(swap_pieces(tokens, n, rng))
+}
+
+/// [`random_swap`] as pieces borrowing `tokens` (texts move, nothing is copied).
+fn swap_pieces<'a, R: Rng + ?Sized>(tokens: &'a [Token], n: usize, rng: &mut R) -> Vec<Piece<'a>> {
+    let mut out = pieces(tokens);
     let positions = word_positions(tokens);
     if positions.len() < 2 {
         return out;
@@ -349,7 +326,7 @@ pub fn random_swap<R: Rng + ?Sized>(tokens: &[Token], n: usize, rng: &mut R) -> 
             positions[a].max(positions[b]),
         );
         let (left, right) = out.split_at_mut(j);
-        std::mem::swap(&mut left[i].text, &mut right[0].text);
+        std::mem::swap(&mut left[i].1, &mut right[0].1);
     }
     out
 }
@@ -358,9 +335,14 @@ pub fn random_swap<R: Rng + ?Sized>(tokens: &[Token], n: usize, rng: &mut R) -> 
 /// whitespace token (the one before it, else the one after). A one-word sentence is returned
 /// unchanged; if every word would go, one random word is kept, as in the reference.
 pub fn random_deletion<R: Rng + ?Sized>(tokens: &[Token], p: f64, rng: &mut R) -> Vec<Token> {
+    to_tokens(delete_pieces(tokens, p, rng))
+}
+
+/// [`random_deletion`] as pieces borrowing `tokens`.
+fn delete_pieces<'a, R: Rng + ?Sized>(tokens: &'a [Token], p: f64, rng: &mut R) -> Vec<Piece<'a>> {
     let positions = word_positions(tokens);
     if positions.len() <= 1 {
-        return tokens.to_vec();
+        return pieces(tokens);
     }
     let mut delete: Vec<bool> = positions.iter().map(|_| rng.random::<f64>() < p).collect();
     if delete.iter().all(|&d| d) {
@@ -376,16 +358,17 @@ pub fn random_deletion<R: Rng + ?Sized>(tokens: &[Token], p: f64, rng: &mut R) -
             removed[t + 1] = true;
         }
     }
-    tokens
-        .iter()
+    pieces(tokens)
+        .into_iter()
         .zip(&removed)
         .filter(|(_, r)| !**r)
-        .map(|(t, _)| t.clone())
+        .map(|(t, _)| t)
         .collect()
 }
 
 /// The `cfg.num_aug` augmentations of one line (not the line itself); none when the line has
-/// no word.
+/// no word. `cfg.num_aug` counts at most [`MAX_NUM_AUG`] here whatever the config says
+/// ([`augment_lines`] refuses a larger one).
 pub fn augment_line<R: Rng + ?Sized>(
     line: &str,
     cfg: &EdaConfig,
@@ -395,26 +378,29 @@ pub fn augment_line<R: Rng + ?Sized>(
     let tokens = tokenize(line);
     let words = tokens.iter().filter(|t| t.is_word()).count();
     let ops = cfg.enabled();
-    if words == 0 || cfg.num_aug == 0 || ops.is_empty() {
+    let num_aug = cfg.num_aug.min(MAX_NUM_AUG);
+    if words == 0 || num_aug == 0 || ops.is_empty() {
         return Vec::new();
     }
-    let per_op = cfg.num_aug / ops.len() + 1;
+    let per_op = num_aug / ops.len() + 1;
     let mut out = Vec::with_capacity(per_op * ops.len());
+    // Looked up once per line, not once per candidate: the lookups dominate on long lines.
+    let index = LineIndex::new(&tokens, table);
     for op in ops {
         for _ in 0..per_op {
+            // Pieces borrow the line's tokens: a copy allocates its output string and little
+            // else, which matters on a line of a million words.
             let t = match op {
-                Op::Sr => {
-                    synonym_replacement(&tokens, num_changes(cfg.alpha_sr, words), table, rng)
-                }
-                Op::Ri => random_insertion(&tokens, num_changes(cfg.alpha_ri, words), table, rng),
-                Op::Rs => random_swap(&tokens, num_changes(cfg.alpha_rs, words), rng),
-                Op::Rd => random_deletion(&tokens, cfg.p_rd, rng),
+                Op::Sr => index.replace(&tokens, num_changes(cfg.alpha_sr, words), rng),
+                Op::Ri => index.insert(&tokens, num_changes(cfg.alpha_ri, words), rng),
+                Op::Rs => swap_pieces(&tokens, num_changes(cfg.alpha_rs, words), rng),
+                Op::Rd => delete_pieces(&tokens, cfg.p_rd, rng),
             };
-            out.push(join(&t));
+            out.push(concat(&t));
         }
     }
     out.shuffle(rng);
-    out.truncate(cfg.num_aug);
+    out.truncate(num_aug);
     out
 }
 
@@ -429,6 +415,18 @@ pub fn augment_lines(
     seed: u64,
 ) -> Result<Vec<String>> {
     cfg.validate()?;
+    let copies = cfg.num_aug + usize::from(cfg.keep_original);
+    if text.len().saturating_mul(copies) > MAX_OUTPUT_BYTES {
+        return Err(TextError::Config {
+            field: "num_aug",
+            message: format!(
+                "= {}: {copies} copies of {} bytes of text is more than the {MAX_OUTPUT_BYTES}-byte \
+                 output limit",
+                cfg.num_aug,
+                text.len()
+            ),
+        });
+    }
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);

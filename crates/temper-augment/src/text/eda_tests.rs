@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::*;
+use crate::text::tokenize::{CasePattern, join};
 
 const LINE: &str = "The quick brown fox jumps over the lazy dog, and the car stops.";
 

@@ -10,8 +10,12 @@
 //! The table is kept in a compact form (see [`SynonymTable::write_compact`]); the copy built from
 //! WordNet 3.0 is compiled into the crate (`assets/text/wordnet-synonyms.tsv.gz`, see
 //! `assets/text/README.md` for its licence and the command that rebuilds it).
+//!
+//! **Bounds.** A compact table unpacks to at most [`MAX_TABLE_BYTES`] (the read stops there,
+//! so a gzip bomb costs nothing), and every de-duplication goes through a hash set, so a
+//! hostile table (one word in a million synsets) costs time linear in its size.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -28,6 +32,10 @@ const BUNDLED: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/assets/text/wordnet-synonyms.tsv.gz"
 ));
+
+/// Largest unpacked compact table: 64 MiB. The bundled WordNet 3.0 table is 843 KB and a
+/// table of all of WordNet's lemmas would be a few MiB.
+pub const MAX_TABLE_BYTES: u64 = 64 << 20;
 
 const HEADER: &str = "# temper synonym table v1: single-token lemmas of WordNet synsets; \
 S <pos> <lemmas...> is a synset, X <pos> <inflected> <bases...> an exception";
@@ -124,9 +132,10 @@ impl SynonymTable {
             }
             let lemmas = &table.lemma_index[e.pos.index()];
             let mut bases: Vec<String> = Vec::new();
+            let mut seen = HashSet::new();
             for b in &e.bases {
                 let b = b.to_lowercase();
-                if lemmas.contains_key(&b) && b != inflected && !bases.contains(&b) {
+                if lemmas.contains_key(&b) && b != inflected && seen.insert(b.clone()) {
                     bases.push(b);
                 }
             }
@@ -173,25 +182,26 @@ impl SynonymTable {
     pub fn base_forms(&self, word: &str) -> Vec<(Pos, String)> {
         let w = word.to_lowercase();
         let mut out: Vec<(Pos, String)> = Vec::new();
-        let push = |pos: Pos, cand: String, out: &mut Vec<(Pos, String)>| {
-            if self.lemma_index[pos.index()].contains_key(&cand)
-                && !out.iter().any(|(p, c)| *p == pos && *c == cand)
+        let mut seen: HashSet<(Pos, String)> = HashSet::new();
+        let mut push = |pos: Pos, cand: &str, out: &mut Vec<(Pos, String)>| {
+            if self.lemma_index[pos.index()].contains_key(cand)
+                && seen.insert((pos, cand.to_string()))
             {
-                out.push((pos, cand));
+                out.push((pos, cand.to_string()));
             }
         };
         for pos in Pos::ALL {
-            push(pos, w.clone(), &mut out);
+            push(pos, &w, &mut out);
             if let Some(bases) = self.exception_index[pos.index()].get(&w) {
                 for b in bases {
-                    push(pos, b.clone(), &mut out);
+                    push(pos, b, &mut out);
                 }
             }
             for (suffix, ending) in suffix_rules(pos) {
                 if let Some(stem) = w.strip_suffix(suffix)
                     && !stem.is_empty()
                 {
-                    push(pos, format!("{stem}{ending}"), &mut out);
+                    push(pos, &format!("{stem}{ending}"), &mut out);
                 }
             }
         }
@@ -204,12 +214,16 @@ impl SynonymTable {
     pub fn synonyms(&self, word: &str) -> Vec<&str> {
         let w = word.to_lowercase();
         let bases = self.base_forms(&w);
+        if bases.is_empty() {
+            return Vec::new();
+        }
+        let mut seen: HashSet<&str> = bases.iter().map(|(_, b)| b.as_str()).collect();
+        seen.insert(&w);
         let mut out: Vec<&str> = Vec::new();
         for (pos, base) in &bases {
             for &i in &self.lemma_index[pos.index()][base] {
                 for l in &self.synsets[i].1 {
-                    let is_self = *l == w || bases.iter().any(|(_, b)| b == l);
-                    if !is_self && !out.contains(&l.as_str()) {
+                    if seen.insert(l.as_str()) {
                         out.push(l);
                     }
                 }
@@ -253,15 +267,24 @@ impl SynonymTable {
         Ok(())
     }
 
-    /// Reads what [`SynonymTable::write_compact`] wrote; `name` labels errors.
+    /// Reads what [`SynonymTable::write_compact`] wrote, unpacking at most
+    /// [`MAX_TABLE_BYTES`]; `name` labels errors.
     pub fn read_compact(gz_bytes: &[u8], name: &Path) -> Result<SynonymTable> {
+        let io = |source| TextError::Io {
+            path: name.to_path_buf(),
+            source,
+        };
         let mut text = String::new();
         GzDecoder::new(gz_bytes)
+            .take(MAX_TABLE_BYTES + 1)
             .read_to_string(&mut text)
-            .map_err(|source| TextError::Io {
-                path: name.to_path_buf(),
-                source,
-            })?;
+            .map_err(io)?;
+        if text.len() as u64 > MAX_TABLE_BYTES {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("unpacks to more than the limit of {MAX_TABLE_BYTES} bytes"),
+            )));
+        }
         SynonymTable::parse_compact(&text, name)
     }
 

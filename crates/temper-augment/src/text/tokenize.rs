@@ -112,14 +112,22 @@ pub enum CasePattern {
 impl CasePattern {
     /// The pattern of `word`.
     pub fn of(word: &str) -> Self {
-        let letters: Vec<char> = word.chars().filter(|c| c.is_alphabetic()).collect();
-        let upper = letters.iter().filter(|c| c.is_uppercase()).count();
-        let lower = letters.iter().filter(|c| c.is_lowercase()).count();
+        // One pass, no allocation: this runs once per replaced word of a line.
+        let (mut letters, mut upper, mut lower) = (0usize, 0usize, 0usize);
+        let mut first_upper = false;
+        for c in word.chars().filter(|c| c.is_alphabetic()) {
+            if letters == 0 {
+                first_upper = c.is_uppercase();
+            }
+            letters += 1;
+            upper += usize::from(c.is_uppercase());
+            lower += usize::from(c.is_lowercase());
+        }
         if upper == 0 {
             CasePattern::Lower
-        } else if lower == 0 && letters.len() >= 2 {
+        } else if lower == 0 && letters >= 2 {
             CasePattern::Upper
-        } else if letters[0].is_uppercase() && upper == 1 {
+        } else if first_upper && upper == 1 {
             CasePattern::Capitalized
         } else if lower == 0 {
             // A single upper-case letter ("I", "A").

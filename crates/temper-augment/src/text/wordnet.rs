@@ -5,6 +5,9 @@
 //! lemmas) and the morphological exception lists `{noun,verb,adj,adv}.exc` ("geese" → "goose",
 //! "ran" → "run"). Index files are not needed: a lemma's synsets are found by scanning the
 //! data files once.
+//!
+//! Each file is at most [`MAX_WORDNET_FILE_BYTES`], refused from its length before it is
+//! read, and a synset announces at most 255 words (its count is two hex digits).
 
 use std::path::Path;
 
@@ -91,11 +94,18 @@ pub struct WordNetDb {
     pub exceptions: Vec<Exception>,
 }
 
+/// Largest WordNet file read: 64 MiB. WordNet 3.0's largest, `data.noun`, is 15 MiB; a bigger
+/// file is not a WordNet dictionary and is refused from its length.
+pub const MAX_WORDNET_FILE_BYTES: u64 = 64 << 20;
+
 fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| TextError::Io {
+    let io = |source| TextError::Io {
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let bytes = crate::fs::read_bounded(path, MAX_WORDNET_FILE_BYTES).map_err(io)?;
+    String::from_utf8(bytes)
+        .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
 
 impl WordNetDb {
@@ -144,8 +154,11 @@ pub fn parse_data(text: &str, pos: Pos, path: &Path) -> Result<Vec<Synset>> {
                 pos.file_stem()
             )));
         }
-        let w_cnt = usize::from_str_radix(fields[3], 16)
-            .map_err(|_| bad(format!("word count {:?} is not hexadecimal", fields[3])))?;
+        // Two hexadecimal digits (`wndb(5)`), so at most 255 words.
+        let w_cnt = Some(fields[3])
+            .filter(|f| f.len() <= 2)
+            .and_then(|f| usize::from_str_radix(f, 16).ok())
+            .ok_or_else(|| bad(format!("word count {:?} is not two hex digits", fields[3])))?;
         if fields.len() < 4 + 2 * w_cnt {
             return Err(bad(format!(
                 "announces {w_cnt} words but the line is shorter"
@@ -212,7 +225,10 @@ mod tests {
         let err = parse_data("00001 00 n zz car 0\n", Pos::Noun, Path::new("x/data.noun"))
             .unwrap_err()
             .to_string();
-        assert_eq!(err, "x/data.noun:1: word count \"zz\" is not hexadecimal");
+        assert_eq!(
+            err,
+            "x/data.noun:1: word count \"zz\" is not two hex digits"
+        );
         let err = parse_exc("geese\n", Pos::Noun, Path::new("noun.exc"))
             .unwrap_err()
             .to_string();

@@ -2,7 +2,20 @@
 //!
 //! Every key has a default, so an empty file is valid; an unknown key is an error naming it,
 //! its section and its line.
+//!
+//! Values that size an allocation are bounded before anything is allocated, each with a
+//! one-line error naming its key: the file itself ([`MAX_EXPERIMENT_BYTES`], checked from its
+//! metadata before it is read), `train.epochs` ([`MAX_EPOCHS`]), `train.batch_size`
+//! ([`MAX_BATCH_SIZE`]) and, through temper-model's `limits`, the model's widths, depth and
+//! parameter count. A tuning trial's experiment goes through the same [`Experiment::validate`],
+//! so a sampled value beyond a bound fails that trial instead of aborting the search (a failed
+//! allocation aborts the process and cannot be caught).
+//!
+//! The copy of an experiment written to disk ([`Experiment::to_toml_string`], the run's
+//! `config.toml`) never holds a storage password: `[tune] storage` serializes through
+//! [`crate::tune`]'s redaction whatever the writer.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -15,10 +28,25 @@ use crate::config::device::DeviceChoice;
 use crate::config::model_section::ModelSection;
 use crate::error::{TrainError, io_err};
 use crate::score::metrics::METRIC_NAMES;
-use temper_data::{FolderOptions, Split, split_indices};
+use temper_data::{FolderOptions, MAX_IMAGE_SIDE, Split, split_indices};
 
 use crate::run::finetune::FinetuneSection;
 use crate::tune::TuneSection;
+
+/// Largest experiment file read: 1 MiB. A real experiment is a few hundred bytes to a few KB
+/// (the fullest example in `config/` is under 2 KB); the file is checked from its metadata
+/// before a byte is read, so a mistyped path to a data set or a device file fails at once
+/// instead of being parsed as TOML.
+pub const MAX_EXPERIMENT_BYTES: u64 = 1 << 20;
+
+/// Most epochs of a run: 100,000. ImageNet recipes run 90 to 600 epochs and small-data ones a
+/// few thousand; the run keeps one row of history per epoch, and the schedule multiplies the
+/// epochs by the steps per epoch, which must not overflow.
+pub const MAX_EPOCHS: usize = 100_000;
+
+/// Largest batch: 65,536 images (2^16), the size of the largest batches in the large-batch
+/// literature (LAMB, You et al. 2019). The batch tensor and its gradients scale with it.
+pub const MAX_BATCH_SIZE: usize = 1 << 16;
 
 /// A whole experiment (`train`; later `tune`, `augment preview`, `schedule plot`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -72,6 +100,10 @@ pub struct DataSection {
     /// Use only this many training images (drawn with the seed) before the validation split;
     /// 0 = all.
     pub limit_train: usize,
+    /// folder: read class folders and images that are symbolic links leading outside the
+    /// folder (default false: such a link is an error naming it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub follow_links: bool,
 }
 
 impl Default for DataSection {
@@ -83,6 +115,7 @@ impl Default for DataSection {
             test_fraction: 0.2,
             valid_fraction: 0.1,
             limit_train: 0,
+            follow_links: false,
         }
     }
 }
@@ -101,6 +134,16 @@ pub enum DataSource {
 }
 
 impl DataSection {
+    /// `[channels, height, width]` the section promises before any image is read: CIFAR-10's,
+    /// a folder's `image_size` (gray unless `channels` says otherwise), else MNIST's.
+    fn declared_shape(&self) -> [usize; 3] {
+        match (self.data_source(), self.image_size) {
+            (Ok(DataSource::Cifar10(_)), _) => [3, 32, 32],
+            (Ok(DataSource::Folder(..)), Some([h, w])) => [self.channels.unwrap_or(1), h, w],
+            _ => [1, 28, 28],
+        }
+    }
+
     /// Parses `source` (and, for a folder, its options).
     pub fn data_source(&self) -> Result<DataSource, TrainError> {
         let folder_only = [
@@ -117,9 +160,12 @@ impl DataSection {
                         "data.channels: must be 1 or 3, got {c}"
                     )));
                 }
-                if let Some(size) = self.image_size.filter(|s| s.contains(&0)) {
+                if let Some(size) = self
+                    .image_size
+                    .filter(|s| s.iter().any(|&n| n == 0 || n > MAX_IMAGE_SIDE))
+                {
                     return Err(TrainError::Config(format!(
-                        "data.image_size: both sides must be positive, got {size:?}"
+                        "data.image_size: both sides must be in 1..={MAX_IMAGE_SIDE}, got {size:?}"
                     )));
                 }
                 if !(0.0..1.0).contains(&self.test_fraction) {
@@ -135,6 +181,7 @@ impl DataSection {
                         channels: self.channels,
                         test_fraction: self.test_fraction,
                         seed: 0,
+                        follow_links: self.follow_links,
                     },
                 ));
             }
@@ -195,9 +242,9 @@ impl Experiment {
         toml::from_str(text).map_err(|e| TrainError::Config(describe_toml_error(text, origin, &e)))
     }
 
-    /// Reads and parses an experiment file.
+    /// Reads and parses an experiment file of at most [`MAX_EXPERIMENT_BYTES`].
     pub fn load(path: &Path) -> Result<Self, TrainError> {
-        let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+        let text = read_bounded(path)?;
         Self::from_toml_str(&text, &path.display().to_string())
     }
 
@@ -227,16 +274,8 @@ impl Experiment {
                 self.data.valid_fraction
             )));
         }
-        if self.train.epochs == 0 {
-            return Err(TrainError::Config(
-                "train.epochs: must be at least 1".into(),
-            ));
-        }
-        if self.train.batch_size == 0 {
-            return Err(TrainError::Config(
-                "train.batch_size: must be at least 1".into(),
-            ));
-        }
+        check_count("train.epochs", self.train.epochs, MAX_EPOCHS)?;
+        check_count("train.batch_size", self.train.batch_size, MAX_BATCH_SIZE)?;
         let optim = self.optim.resolve()?;
         // Steps per epoch are known once the data is loaded; a generous stand-in checks every
         // parameter that does not depend on it now (one-cycle lengths per epoch, warmup epochs).
@@ -274,9 +313,9 @@ impl Experiment {
             &watch.monitor,
             self.data.valid_fraction,
         )?;
-        // The architecture is checked against MNIST's shape here and against the real data
-        // once it is loaded.
-        self.model.plan([1, 28, 28], 10)?;
+        // The architecture is checked against the shape the data declares (MNIST's when it
+        // declares none) here, and against the real data once it is loaded.
+        self.model.plan(self.data.declared_shape(), 10)?;
         Ok(())
     }
 
@@ -330,10 +369,58 @@ impl Experiment {
         })
     }
 
-    /// TOML text of this experiment.
+    /// TOML text of this experiment, as written to a run directory: a `[tune] storage` with a
+    /// password comes out redacted (`postgres://user:***@host/db`), so the text is safe to
+    /// write and to show.
     pub fn to_toml_string(&self) -> String {
         toml::to_string_pretty(self).expect("an experiment always serializes")
     }
+}
+
+/// `value` must be in `1..=max`; `key` names it.
+fn check_count(key: &str, value: usize, max: usize) -> Result<(), TrainError> {
+    if (1..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(TrainError::Config(format!(
+            "{key}: must be in 1..={max}, got {value}"
+        )))
+    }
+}
+
+/// The text of an experiment file, refused from its metadata when over
+/// [`MAX_EXPERIMENT_BYTES`], and read through a cap in case it grows or is a device whose
+/// metadata says nothing (`/dev/zero`).
+fn read_bounded(path: &Path) -> Result<String, TrainError> {
+    let too_big = |size: u64| {
+        TrainError::Config(format!(
+            "{}: experiment file of {size} bytes; at most {MAX_EXPERIMENT_BYTES} (1 MiB)",
+            path.display()
+        ))
+    };
+    let file = std::fs::File::open(path).map_err(io_err(path))?;
+    let meta = file.metadata().map_err(io_err(path))?;
+    if meta.is_dir() {
+        return Err(TrainError::Config(format!(
+            "{}: is a folder, not an experiment file",
+            path.display()
+        )));
+    }
+    if meta.len() > MAX_EXPERIMENT_BYTES {
+        return Err(too_big(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_EXPERIMENT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io_err(path))?;
+    if bytes.len() as u64 > MAX_EXPERIMENT_BYTES {
+        return Err(TrainError::Config(format!(
+            "{}: experiment file of more than {MAX_EXPERIMENT_BYTES} bytes (1 MiB)",
+            path.display()
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| TrainError::Config(format!("{}: not UTF-8 text", path.display())))
 }
 
 /// Steps per epoch assumed when validating a schedule before the data is loaded.

@@ -9,3 +9,5 @@ pub(crate) mod schedule_curve;
 
 #[cfg(test)]
 mod config_mutation_tests;
+#[cfg(test)]
+mod hostile_tests;

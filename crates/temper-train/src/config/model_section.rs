@@ -98,6 +98,18 @@ impl ModelPlan {
     }
 }
 
+/// `c * h * w` values per image, checked: the shape comes from the data (or a folder's
+/// `image_size`).
+fn input_size(c: usize, h: usize, w: usize) -> Result<usize, TrainError> {
+    c.checked_mul(h)
+        .and_then(|n| n.checked_mul(w))
+        .ok_or_else(|| {
+            TrainError::Config(format!(
+                "data.image_size: {c}x{h}x{w} images have more values than usize holds"
+            ))
+        })
+}
+
 fn only_for(field: &str, kinds: &str) -> TrainError {
     TrainError::Config(format!("model.{field}: applies to kind = {kinds} only"))
 }
@@ -156,8 +168,9 @@ impl ModelSection {
                 if self.channels.is_some() {
                     return Err(only_for("channels", "\"cnn\" or \"resnet\""));
                 }
+                let input = input_size(c, h, w)?;
                 let mut cfg = MlpConfig::new()
-                    .with_input_size(c * h * w)
+                    .with_input_size(input)
                     .with_num_classes(num_classes);
                 if let Some(hidden) = &self.hidden {
                     cfg.hidden = hidden.clone();

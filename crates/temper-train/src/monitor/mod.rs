@@ -32,7 +32,8 @@ use crate::error::{TrainError, io_err};
 use crate::monitor::drift::{
     KsTest, PixelStats, histogram, ks_two_sample, pixel_stats, psi, shares, total_variation,
 };
-use crate::run::run_dir::write_atomic;
+use crate::run::finish::lossy_path;
+use crate::run::run_dir::{check_run_dir, write_atomic};
 use crate::run::{Progress, load_data};
 use crate::score::confusion::ConfusionMatrix;
 use crate::score::eval::SavedRun;
@@ -211,10 +212,13 @@ pub struct MonitorReport {
     pub verdict: String,
     /// Whether any threshold was crossed.
     pub drift: bool,
-    /// The run directory compared against, as given.
+    /// The run directory compared against, as given (a name that is not UTF-8 is written with
+    /// U+FFFD in place of its bad bytes).
+    #[serde(serialize_with = "lossy_path")]
     pub run_dir: PathBuf,
     /// The checkpoint scored: the run's `checkpoints/best.bpk`, or `checkpoints/last.bpk` when
     /// there is no best.
+    #[serde(serialize_with = "lossy_path")]
     pub weights: PathBuf,
     /// The run's `[data] source`.
     pub reference_source: String,
@@ -270,6 +274,8 @@ pub fn monitor_run(
 ) -> Result<MonitorReport, TrainError> {
     thresholds.validate()?;
     let saved = SavedRun::open(run_dir, device)?;
+    // Like `train --out`: a report never lands among another run's files.
+    check_run_dir(out)?;
     let exp = &saved.exp;
     let reference_source = exp.data.data_source()?;
     let mut new_section = exp.data.clone();
@@ -343,8 +349,10 @@ pub fn monitor_run(
         accuracy,
     };
     std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let json = serde_json::to_string_pretty(&report).expect("a monitor report serializes");
-    write_atomic(&out.join("monitor.json"), json.as_bytes())?;
+    let path = out.join("monitor.json");
+    let json = serde_json::to_string_pretty(&report)
+        .map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
+    write_atomic(&path, json.as_bytes())?;
     confidence_chart(&report.predictions).write_png(&out.join("monitor.png"))?;
     Ok(report)
 }

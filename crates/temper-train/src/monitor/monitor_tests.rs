@@ -187,7 +187,7 @@ fn same_data_is_no_drift_darkened_is_input_drift_rotated_is_prediction_drift() {
     let dark = variant(&tmp.path().join("dark"), &mnist, |img| {
         img.iter().map(|&p| p / 2).collect()
     });
-    let dark = monitor(&dark, "dark");
+    let dark = monitor(&dark, "dark-report");
     assert!(dark.inputs.drift, "{dark:#?}");
     assert!(dark.inputs.max_psi > 0.5, "{}", dark.inputs.max_psi);
     let ch = &dark.inputs.channels[0];
@@ -210,7 +210,7 @@ fn same_data_is_no_drift_darkened_is_input_drift_rotated_is_prediction_drift() {
         let image = AugImage::from_raw(28, 28, 1, img.to_vec()).unwrap();
         affine(&image, &rotate).as_raw().to_vec()
     });
-    let rotated = monitor(&rotated, "rotated");
+    let rotated = monitor(&rotated, "rotated-report");
     assert!(!rotated.inputs.drift, "{}", rotated.inputs.max_psi);
     assert!(rotated.predictions.drift, "{rotated:#?}");
     assert!(rotated.accuracy.drift, "{}", rotated.accuracy.drop_points);

@@ -21,7 +21,7 @@ use temper_data::{ImageData, ImageDataset, Normalization, Split, check_joinable}
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
 use crate::run::checkpoint;
-use crate::run::run_dir::{BEST_MODEL, CONFIG_FILE, LAST_MODEL, SUMMARY_FILE};
+use crate::run::run_dir::{BEST_MODEL, CONFIG_FILE, LAST_MODEL, SUMMARY_FILE, load_run_config};
 use crate::run::{Progress, load_data};
 
 /// The learning-rate factor of a fine-tuning run when `lr_factor` is not set: a tenth of the
@@ -71,6 +71,17 @@ impl FinetuneSection {
         if self.from.as_os_str().is_empty() {
             return bad("from", "missing: the parent run directory".into());
         }
+        if self.from.to_str().is_none() {
+            // It is saved in the new run's config.toml, which `--resume` reads back: TOML
+            // holds text only, so a path that is not UTF-8 could not be found again.
+            return bad(
+                "from",
+                format!(
+                    "{} is not valid UTF-8; rename the parent run directory",
+                    self.from.display()
+                ),
+            );
+        }
         if !matches!(self.weights.as_str(), "best" | "last") {
             return bad(
                 "weights",
@@ -111,12 +122,9 @@ impl Parent {
                 format!("not a temper run directory (no {CONFIG_FILE})"),
             ));
         }
-        let summary = dir.join(SUMMARY_FILE);
-        let text = std::fs::read_to_string(&summary).map_err(|_| {
+        let normalization = read_normalization(dir)?.ok_or_else(|| {
             parent_err(dir, format!("the run has not finished (no {SUMMARY_FILE})"))
         })?;
-        let normalization = normalization_of(&text)
-            .ok_or_else(|| parent_err(dir, format!("{SUMMARY_FILE} has no normalization")))?;
         let file = if section.weights == "last" {
             LAST_MODEL
         } else {
@@ -136,7 +144,7 @@ impl Parent {
         };
         Ok(Self {
             dir: dir.clone(),
-            experiment: Experiment::load(&config)?,
+            experiment: load_run_config(dir)?,
             weights,
             normalization,
             optimizer,
@@ -241,19 +249,75 @@ impl ImageData for Replayed<'_> {
     }
 }
 
-/// The normalization a finished run recorded in its `summary.toml`.
-pub fn normalization_of(summary: &str) -> Option<Normalization> {
-    let table: toml::Table = toml::from_str(summary).ok()?;
-    let floats = |key: &str| -> Option<Vec<f32>> {
-        table
-            .get(key)?
-            .as_array()?
-            .iter()
-            .map(|v| v.as_float().map(|f| f as f32))
-            .collect()
+/// The normalization a finished run recorded in its `summary.toml`, or `None` when the run
+/// has none (it did not finish).
+///
+/// Read back like user input, since it scales every input of the model: each list non-empty,
+/// both of one length, every mean in `[0, 1]` and every standard deviation in `(0, 1]` (a
+/// fitted one is at most 0.5, or exactly 1 for a constant channel; a zero or denormal one
+/// would divide every pixel into infinity). Its length against the data's channels is
+/// [`check_channels`]'s.
+pub fn read_normalization(run_dir: &Path) -> Result<Option<Normalization>, TrainError> {
+    let path = run_dir.join(SUMMARY_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(crate::error::io_err(&path)(e)),
     };
-    Some(Normalization {
-        mean: floats("normalization_mean")?,
-        std: floats("normalization_std")?,
-    })
+    let bad =
+        |key: &str, why: &str| TrainError::Config(format!("{}: {key}: {why}", path.display()));
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| bad("normalization", &e.to_string().replace('\n', " ")))?;
+    let floats =
+        |key: &str, ok: &dyn Fn(f64) -> bool, range: &str| -> Result<Vec<f32>, TrainError> {
+            let values = table
+                .get(key)
+                .and_then(|v| v.as_array())
+                .ok_or_else(|| bad(key, "missing, or not a list of numbers"))?;
+            let values: Vec<f64> = values
+                .iter()
+                .map(|v| v.as_float().or_else(|| v.as_integer().map(|i| i as f64)))
+                .collect::<Option<_>>()
+                .ok_or_else(|| bad(key, "not a list of numbers"))?;
+            if values.is_empty() {
+                return Err(bad(key, "empty"));
+            }
+            match values.iter().find(|&&v| !ok(v)) {
+                Some(v) => Err(bad(key, &format!("{v} is outside {range}"))),
+                None => Ok(values.iter().map(|&v| v as f32).collect()),
+            }
+        };
+    let mean = floats(
+        "normalization_mean",
+        &|v| (0.0..=1.0).contains(&v),
+        "[0, 1]",
+    )?;
+    let std = floats(
+        "normalization_std",
+        &|v| (v as f32).is_normal() && v > 0.0 && v <= 1.0,
+        "(0, 1]",
+    )?;
+    if mean.len() != std.len() {
+        return Err(bad(
+            "normalization_std",
+            &format!("{} values for {} means", std.len(), mean.len()),
+        ));
+    }
+    Ok(Some(Normalization { mean, std }))
+}
+
+/// Refuses a normalization read from `run_dir` whose length is not the data's `channels`.
+pub fn check_channels(
+    normalization: &Normalization,
+    channels: usize,
+    run_dir: &Path,
+) -> Result<(), TrainError> {
+    if normalization.mean.len() == channels {
+        return Ok(());
+    }
+    Err(TrainError::Config(format!(
+        "{}: normalization_mean: {} channels, but the data has {channels}",
+        run_dir.join(SUMMARY_FILE).display(),
+        normalization.mean.len()
+    )))
 }

@@ -1,7 +1,7 @@
 //! The end of a run: the kept weights tested, the report and curves drawn, and
 //! `summary.toml` written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -18,7 +18,9 @@ use crate::score::report::{TestReport, write_curves};
 /// What a finished run reports; also written to `summary.toml`.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
-    /// The run directory.
+    /// The run directory (in `summary.toml` for people to read: a name that is not UTF-8 is
+    /// written with U+FFFD in place of its bad bytes; nothing reads it back).
+    #[serde(serialize_with = "lossy_path")]
     pub run_dir: PathBuf,
     /// Backend and why it was chosen.
     pub device: String,
@@ -47,7 +49,8 @@ pub struct RunSummary {
     pub diverged: bool,
     /// Epochs this process ran (fewer than `epochs_run` after `--resume`).
     pub epochs_this_process: usize,
-    /// The run this one was fine-tuned from (`[finetune] from`).
+    /// The run this one was fine-tuned from (`[finetune] from`, which is UTF-8).
+    #[serde(serialize_with = "lossy_optional_path")]
     pub parent: Option<PathBuf>,
     /// Which weights the test scores are of: `"best epoch N"` (restore-best) or `"last epoch"`.
     pub tested_weights: String,
@@ -150,7 +153,27 @@ pub(super) fn finish<M: ImageClassifier>(
         report,
         epochs: history,
     };
-    let text = toml::to_string_pretty(&summary).expect("summary serializes");
-    write_atomic(&setup.run_dir.join(SUMMARY_FILE), text.as_bytes())?;
+    let path = setup.run_dir.join(SUMMARY_FILE);
+    let text = toml::to_string_pretty(&summary).map_err(|e| TrainError::Checkpoint {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&path, text.as_bytes())?;
     Ok(summary)
+}
+
+/// A path as text, its bytes that are not UTF-8 replaced: serde's own `Path` serializer fails
+/// on them, which would lose a finished run's summary.
+pub(crate) fn lossy_path<S: serde::Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&path.to_string_lossy())
+}
+
+fn lossy_optional_path<S: serde::Serializer>(
+    path: &Option<PathBuf>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match path {
+        Some(p) => lossy_path(p, s),
+        None => s.serialize_none(),
+    }
 }

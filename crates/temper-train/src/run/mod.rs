@@ -17,7 +17,8 @@ pub(crate) mod augment;
 pub(crate) mod batches;
 pub(crate) mod checkpoint;
 pub(crate) mod finetune;
-mod finish;
+pub(crate) mod finish;
+pub(crate) mod lock;
 mod progress;
 pub(crate) mod run_dir;
 mod setup;
@@ -28,6 +29,8 @@ pub(crate) mod step;
 mod custom_tests;
 #[cfg(test)]
 mod finetune_tests;
+#[cfg(test)]
+mod hostile_tests;
 #[cfg(test)]
 pub(crate) mod training_tests;
 
@@ -40,7 +43,10 @@ use temper_data::{DataSplits, ImageData};
 use crate::classifier::ImageClassifier;
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
-use crate::run::run_dir::{CONFIG_FILE, SUMMARY_FILE, check_run_dir};
+use crate::run::lock::RunLock;
+use crate::run::run_dir::{
+    CONFIG_FILE, SUMMARY_FILE, check_run_dir, load_run_config, remove_stale_temps,
+};
 
 pub use crate::config::data_source::load_data;
 pub use finish::RunSummary;
@@ -134,14 +140,15 @@ where
     run(&exp, run_dir, start, &init, data, progress)
 }
 
-/// Where a run begins.
+/// Where a run begins; an existing directory's variants carry its lock, taken before it was
+/// read.
 enum Start {
-    /// A new run directory.
+    /// A new run directory (created and locked once everything is checked).
     New,
     /// The run directory exists, but no epoch completed: start from scratch inside it.
-    Again,
+    Again(RunLock),
     /// After the checkpoint's epoch.
-    Resume(Box<checkpoint::Loaded>),
+    Resume(RunLock, Box<checkpoint::Loaded>),
 }
 
 /// [`run`] with `exp`'s `[data]` and its `[model]` planned for that data: `temper train` and
@@ -187,28 +194,40 @@ fn open_resumable(
     if !config.is_file() {
         return refuse(format!("not a temper run directory (no {CONFIG_FILE})"));
     }
+    // Before anything is read: a live run may be rewriting it.
+    let lock = RunLock::acquire(run_dir)?;
     if run_dir.join(SUMMARY_FILE).exists() {
         return refuse(format!(
             "the run has finished ({SUMMARY_FILE} exists); nothing to resume"
         ));
     }
-    let exp = Experiment::load(&config)?;
-    exp.validate()?;
+    let exp = load_run_config(run_dir)?;
+    // With the lock held, every temporary in the directory is a dead process's.
+    remove_stale_temps(run_dir);
     let start = match checkpoint::load(run_dir)? {
+        Some(loaded) if loaded.state.epoch > exp.train.epochs => {
+            return Err(TrainError::Checkpoint {
+                path: run_dir.join(checkpoint::RESUME_DIR),
+                message: format!(
+                    "epoch: {} completed, but {CONFIG_FILE} asks for train.epochs = {}",
+                    loaded.state.epoch, exp.train.epochs
+                ),
+            });
+        }
         Some(loaded) => {
             progress.message(&format!(
                 "resuming {} after epoch {}",
                 run_dir.display(),
                 loaded.state.epoch
             ));
-            Start::Resume(Box::new(loaded))
+            Start::Resume(lock, Box::new(loaded))
         }
         None => {
             progress.message(&format!(
                 "{}: no epoch had completed; starting it again",
                 run_dir.display()
             ));
-            Start::Again
+            Start::Again(lock)
         }
     };
     Ok((exp, start))

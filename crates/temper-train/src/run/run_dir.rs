@@ -1,9 +1,17 @@
 //! The run directory and crash-safe writes into it.
+//!
+//! Every file of a run directory is written whole or not at all ([`write_atomic`]): a
+//! uniquely named temporary, flushed, renamed over the target, and the directory flushed.
+//! Only the process holding the directory's lock (`lock.rs`) writes there.
 
+use std::ffi::{OsStr, OsString};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::config::experiment::Experiment;
 use crate::error::{TrainError, io_err};
+use crate::run::lock::{LOCK_FILE, RunLock, in_use, is_locked};
 
 /// File names inside a run directory.
 pub const CONFIG_FILE: &str = "config.toml";
@@ -21,19 +29,38 @@ pub const BEST_MODEL: &str = "checkpoints/best.bpk";
 /// Weights (Burn's burnpack format) after the last completed epoch, rewritten every epoch.
 pub const LAST_MODEL: &str = "checkpoints/last.bpk";
 
-/// Creates `dir` for a new run. An existing non-empty directory is refused so a finished run
-/// is never overwritten.
-pub fn create_run_dir(dir: &Path) -> Result<(), TrainError> {
+/// Creates `dir` for a new run and locks it (see `lock.rs`). An existing non-empty directory
+/// is refused so a finished run is never overwritten; the emptiness is checked again once the
+/// lock is held, so of two processes creating the same directory at once one is refused.
+pub fn create_run_dir(dir: &Path) -> Result<RunLock, TrainError> {
     check_run_dir(dir)?;
-    std::fs::create_dir_all(dir.join(CHECKPOINT_DIR)).map_err(io_err(dir))
+    std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let lock = RunLock::acquire(dir)?;
+    check_empty(dir)?;
+    std::fs::create_dir_all(dir.join(CHECKPOINT_DIR)).map_err(io_err(dir))?;
+    Ok(lock)
 }
 
 /// Refuses an existing non-empty `dir` without creating anything, so a run can fail before
-/// its slow set-up rather than after.
+/// its slow set-up rather than after. A directory holding only the `.lock` file a dead
+/// process left is empty; one whose lock is held is in use
+/// ([`TrainError::InUse`](crate::TrainError::InUse)).
 pub fn check_run_dir(dir: &Path) -> Result<(), TrainError> {
-    if dir.exists() {
-        let mut entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
-        if entries.next().is_some() {
+    if !dir.exists() {
+        return Ok(());
+    }
+    if is_locked(dir) {
+        return Err(in_use(dir));
+    }
+    check_empty(dir)
+}
+
+/// Refuses `dir` when it holds anything but its lock file.
+fn check_empty(dir: &Path) -> Result<(), TrainError> {
+    let entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
+    for entry in entries {
+        let entry = entry.map_err(io_err(dir))?;
+        if entry.file_name() != LOCK_FILE {
             return Err(TrainError::Config(format!(
                 "--out {}: directory exists and is not empty; choose a new one",
                 dir.display()
@@ -58,22 +85,115 @@ pub fn next_run_dir(parent: &Path, prefix: &str) -> Result<PathBuf, TrainError> 
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
-/// crash leaves either the old file or the new one, never half of one.
+/// crash leaves either the old file or the new one, never half of one. The temporary's name
+/// is unique to this process and write ([`temp_path`]), so two writers never share one; the
+/// file is flushed to disk before the rename and the directory after it, so the rename
+/// survives a power cut as well as a kill.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
-    let tmp = path.with_extension(format!(
-        "{}.tmp",
-        path.extension().and_then(|e| e.to_str()).unwrap_or("")
-    ));
-    let written = std::fs::File::create(&tmp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
+    let tmp = temp_path(path, "");
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
     if let Err(e) = written {
         // A full disk leaves no half-written temp file behind either.
         let _ = std::fs::remove_file(&tmp);
         return Err(io_err(&tmp)(e));
     }
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    crash_point();
+    if let Err(e) = std::fs::rename(&tmp, path) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io_err(path)(e));
+    }
+    crash_point();
+    sync_parent(path)
+}
+
+/// A hidden temporary beside `path`, `.NAME.<pid>.<n>.tmp<suffix>`: the process id and a
+/// per-process counter make it unique, so concurrent writers (two processes, or two threads
+/// of one) never write into each other's temporary. Works for names that are not UTF-8.
+pub fn temp_path(path: &Path, suffix: &str) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let mut name = OsString::from(".");
+    name.push(path.file_name().unwrap_or_else(|| OsStr::new("out")));
+    name.push(format!(".{}.{n}.tmp{suffix}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Whether `name` is one of [`temp_path`]'s temporaries.
+fn is_temp_name(name: &OsStr) -> bool {
+    let bytes = name.as_encoded_bytes();
+    bytes.starts_with(b".") && (bytes.ends_with(b".tmp") || bytes.ends_with(b".tmp.png"))
+}
+
+/// Flushes the directory holding `path`, so a rename into it is on disk.
+pub fn sync_parent(path: &Path) -> Result<(), TrainError> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(parent)
+        .and_then(|dir| dir.sync_all())
+        .map_err(io_err(parent))
+}
+
+/// Removes the temporaries a killed run left in the run directory `dir` (its own files and
+/// `checkpoints/`, not the report folders `temper eval` and `temper monitor` write into it).
+/// Only call it with `dir`'s lock held: then no live writer owns any of them.
+pub fn remove_stale_temps(dir: &Path) {
+    let mut stack = vec![(dir.to_path_buf(), false)];
+    while let Some((dir, descend)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() && (descend || entry.file_name() == CHECKPOINT_DIR) {
+                stack.push((entry.path(), true));
+            } else if kind.is_file() && is_temp_name(&entry.file_name()) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+/// The experiment a run directory saved in its `config.toml`, checked like a user's file: a
+/// value tampered with after the run wrote it is refused with the file and the key.
+pub fn load_run_config(dir: &Path) -> Result<Experiment, TrainError> {
+    let config = dir.join(CONFIG_FILE);
+    let exp = Experiment::load(&config)?;
+    exp.validate()
+        .map_err(|e| TrainError::Config(format!("{}: {e}", config.display())))?;
+    Ok(exp)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Durable steps left before the simulated kill of a test (`None`: never).
+    pub(crate) static CRASH_AFTER: std::cell::Cell<Option<usize>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// A point between two durable steps of a write (after the temporary is complete, after the
+/// rename). In tests, [`CRASH_AFTER`] panics here to leave the run directory exactly as a kill
+/// at that moment would; elsewhere it does nothing.
+pub(crate) fn crash_point() {
+    #[cfg(test)]
+    CRASH_AFTER.with(|left| match left.get() {
+        Some(0) => {
+            left.set(None);
+            panic!("simulated kill");
+        }
+        Some(n) => left.set(Some(n - 1)),
+        None => {}
+    });
 }
 
 #[cfg(test)]
@@ -100,6 +220,27 @@ mod tests {
         write_atomic(&p, b"b").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"b");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn two_writes_of_one_file_never_share_a_temporary_and_odd_names_keep_their_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("latest");
+        let (a, b) = (temp_path(&p, ""), temp_path(&p, ""));
+        assert_ne!(a, b);
+        let name = a.file_name().unwrap().to_string_lossy().into_owned();
+        let pid = std::process::id();
+        assert!(name.starts_with(&format!(".latest.{pid}.")) && name.ends_with(".tmp"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            let odd = dir.path().join(std::ffi::OsStr::from_bytes(b"m-\xff.csv"));
+            write_atomic(&odd, b"x").unwrap();
+            assert_eq!(std::fs::read(&odd).unwrap(), b"x");
+            let tmp = temp_path(&odd, "");
+            assert!(tmp.as_os_str().as_encoded_bytes().ends_with(b".tmp"));
+            assert!(is_temp_name(tmp.file_name().unwrap()));
+        }
     }
 
     #[test]

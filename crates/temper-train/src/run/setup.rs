@@ -14,7 +14,7 @@ use crate::config::experiment::Experiment;
 use crate::error::TrainError;
 use crate::run::augment::{BatchAugmenter, has_image_ops, parse_augment};
 use crate::run::batches::BatchBuilder;
-use crate::run::finetune::{Parent, Replayed};
+use crate::run::finetune::{Parent, Replayed, check_channels};
 
 /// What every step of a run reads and none changes.
 pub(super) struct Setup<'a> {
@@ -78,7 +78,11 @@ impl<'a> Setup<'a> {
             _ => None,
         };
         let normalization = match &parent {
-            Some(parent) => parent.normalization.clone(),
+            Some(parent) => {
+                let channels = data.train.image_shape()[0];
+                check_channels(&parent.normalization, channels, &parent.dir)?;
+                parent.normalization.clone()
+            }
             None => Normalization::fit(pool, &split.train),
         };
         let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());

@@ -21,6 +21,7 @@ use crate::error::TrainError;
 use crate::run::batches::BatchBuilder;
 use crate::run::checkpoint::{self, ResumeSet, ResumeState};
 use crate::run::finetune::Parent;
+use crate::run::lock::RunLock;
 use crate::run::run_dir::{
     BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, create_run_dir, write_atomic,
 };
@@ -62,6 +63,8 @@ pub(super) struct RunState<'i, M: ImageClassifier> {
     /// The first epoch this process trains (after a resume, the one after the checkpoint).
     first_epoch: usize,
     started: Instant,
+    /// The run directory's lock, held until the run returns.
+    lock: Option<RunLock>,
 }
 
 impl<'i, M: ImageClassifier> RunState<'i, M> {
@@ -79,7 +82,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         setup.train_device.seed(exp.train.seed);
         let mut model = init(&setup.train_device);
         let mut optim = setup.resolved.optim.clone();
-        let resuming = matches!(start, Start::Resume(_));
+        let resuming = matches!(start, Start::Resume(..));
         if let (Some(section), Some(parent)) = (&exp.finetune, &parent) {
             optim.lr = Some(optim.learning_rate() * section.lr_factor);
             if !resuming {
@@ -113,22 +116,30 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             diverged: false,
             first_epoch: 1,
             started: Instant::now(),
+            lock: None,
         };
-        let ema_record = match start {
+        let (lock, ema_record, resumed) = match start {
             Start::New => {
                 // Only now, with everything checked, touch the file system.
-                create_run_dir(setup.run_dir)?;
+                let lock = create_run_dir(setup.run_dir)?;
                 write_atomic(
                     &setup.run_dir.join(CONFIG_FILE),
                     setup.resolved.to_toml_string().as_bytes(),
                 )?;
-                None
+                (lock, None, false)
             }
-            Start::Again => None,
-            Start::Resume(loaded) => state.restore(setup, *loaded)?,
+            Start::Again(lock) => (lock, None, false),
+            Start::Resume(lock, loaded) => (lock, state.restore(setup, *loaded)?, true),
         };
+        state.lock = Some(lock);
         state.freeze(setup, progress)?;
         state.start_ema(setup, ema_record)?;
+        if resumed {
+            // A kill after the set was committed can leave these an epoch behind it, and the
+            // sets of other epochs in place.
+            state.publish(setup, true)?;
+            checkpoint::remove_older_sets(setup.run_dir, state.first_epoch - 1);
+        }
         state.started = Instant::now();
         Ok(state)
     }
@@ -146,6 +157,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             schedule,
             ema,
             hypergradient_delta,
+            best,
         } = loaded;
         self.model = Some(load_module(self.take_model(), model, "the model")?);
         let delta = match hypergradient_delta {
@@ -158,12 +170,18 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         self.stepper.restore(optimizer, hd.as_ref())?;
         self.schedule.load_record(schedule);
         self.stopper.restore(state.early_stopping);
-        let best = setup.run_dir.join(BEST_MODEL);
-        if self.stopper.best_epoch().is_some() && best.exists() {
-            let record = ModuleRecord::load(&best).map_err(|e| TrainError::Checkpoint {
-                path: best.clone(),
-                message: e.to_string(),
-            })?;
+        if let Some(epoch) = self.stopper.best_epoch() {
+            let record = match best {
+                Some(record) => record,
+                // A set of an older temper, written after `checkpoints/best.bpk`.
+                None => {
+                    let path = setup.run_dir.join(BEST_MODEL);
+                    ModuleRecord::load(&path).map_err(|e| TrainError::Checkpoint {
+                        path,
+                        message: format!("the weights of best epoch {epoch}: {e}"),
+                    })?
+                }
+            };
             self.best_model = Some(self.fresh(setup, record, "best.bpk")?);
         }
         self.first_epoch = state.epoch + 1;
@@ -360,12 +378,29 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             .expect("the monitor was validated against the splits");
         self.observe_plateau(setup, &metrics, epoch, progress);
         self.history.push(metrics);
+        let improved = self.keep_weights(epoch, monitored, progress);
+        // The order of `checkpoint.rs`: the set, `latest`, then the published files.
+        self.save_resume_set(setup, epoch, improved)?;
+        self.publish(setup, improved)?;
+        checkpoint::remove_older_sets(setup.run_dir, epoch);
+        Ok(())
+    }
+
+    /// Writes `metrics.csv`, `best.bpk` (when `best_changed`) and `last.bpk` from the state.
+    fn publish(&self, setup: &Setup<'_>, best_changed: bool) -> Result<(), TrainError> {
         write_atomic(
             &setup.run_dir.join(METRICS_FILE),
             metrics_csv(&self.history).as_bytes(),
         )?;
-        self.keep_weights(setup, epoch, monitored, progress)?;
-        self.save_resume_set(setup, epoch)
+        if let Some(best) = self.best_model.as_ref().filter(|_| best_changed) {
+            let path = setup.run_dir.join(BEST_MODEL);
+            write_atomic(&path, &checkpoint::model_bytes(best.clone(), &path)?)?;
+        }
+        let last = setup.run_dir.join(LAST_MODEL);
+        write_atomic(
+            &last,
+            &checkpoint::model_bytes(self.evaluated.clone(), &last)?,
+        )
     }
 
     /// The epoch's training scores and the evaluated model's validation scores.
@@ -421,34 +456,30 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         }
     }
 
-    /// Early stopping's verdict on `monitored`; `best.bpk` when the epoch improved, then
-    /// `last.bpk`; whether to stop (early stopping, or the caller's `keep_going`).
-    fn keep_weights(
-        &mut self,
-        setup: &Setup<'_>,
-        epoch: usize,
-        monitored: f64,
-        progress: &mut dyn Progress,
-    ) -> Result<(), TrainError> {
+    /// Early stopping's verdict on `monitored`: keeps the evaluated weights as the best when
+    /// the epoch improved (returned), and whether to stop (early stopping, or the caller's
+    /// `keep_going`). Writes nothing.
+    fn keep_weights(&mut self, epoch: usize, monitored: f64, progress: &mut dyn Progress) -> bool {
         let update = self.stopper.update(epoch, monitored);
-        let last = setup.run_dir.join(LAST_MODEL);
-        let model_bytes = checkpoint::model_bytes(self.evaluated.clone(), &last)?;
         if update.improved {
             self.best_model = Some(self.evaluated.clone());
-            write_atomic(&setup.run_dir.join(BEST_MODEL), &model_bytes)?;
         }
-        write_atomic(&last, &model_bytes)?;
         if let Some(reason) = update.stop {
             progress.message(&format!("early stopping after epoch {epoch}: {reason}"));
             self.stop_reason = Some(reason.to_string());
         } else if !progress.keep_going() {
             self.stop_reason = Some(format!("stopped by the caller after epoch {epoch}"));
         }
-        Ok(())
+        update.improved
     }
 
     /// Everything `--resume` needs to continue after `epoch`.
-    fn save_resume_set(&self, setup: &Setup<'_>, epoch: usize) -> Result<(), TrainError> {
+    fn save_resume_set(
+        &self,
+        setup: &Setup<'_>,
+        epoch: usize,
+        improved: bool,
+    ) -> Result<(), TrainError> {
         let hd = self.stepper.hypergradient_state(&self.model().valid());
         checkpoint::save(
             setup.run_dir,
@@ -467,6 +498,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                 schedule: self.schedule.to_record(),
                 ema: self.ema.as_ref().map(ModelEma::ema),
                 hypergradient_delta: hd.and_then(|h| h.delta),
+                best: self.best_model.as_ref().map(|best| (best, improved)),
             },
         )
     }
@@ -487,7 +519,10 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             first_epoch: self.first_epoch,
             started: self.started,
         };
-        finish(setup, outcome, progress)
+        let result = finish(setup, outcome, progress);
+        // Released only once summary.toml is written (or the run failed).
+        drop(self.lock);
+        result
     }
 }
 

@@ -10,7 +10,8 @@ use temper_model::Classifier;
 use crate::config::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
-use crate::run::run_dir::{BEST_MODEL, CONFIG_FILE, LAST_MODEL, SUMMARY_FILE};
+use crate::run::finetune::{check_channels, read_normalization};
+use crate::run::run_dir::{BEST_MODEL, CONFIG_FILE, LAST_MODEL, check_run_dir, load_run_config};
 use crate::run::{Progress, load_data};
 use crate::score::evaluate::evaluate_with_confusion;
 use crate::score::report::TestReport;
@@ -37,6 +38,8 @@ pub fn eval_run(
     progress: &mut dyn Progress,
 ) -> Result<EvalRun, TrainError> {
     let mut saved = SavedRun::open(run_dir, device)?;
+    // Like `train --out`: a report never lands among another run's files.
+    check_run_dir(out)?;
     if let Some(source) = data {
         saved.exp.data.source = source.to_string();
     }
@@ -102,7 +105,7 @@ impl SavedRun {
                 run_dir.display()
             )));
         }
-        let mut exp = Experiment::load(&config)?;
+        let mut exp = load_run_config(run_dir)?;
         if let Some(d) = device {
             exp.train.device = d;
         }
@@ -147,8 +150,11 @@ impl SavedRun {
                 message: format!("does not fit the model of {CONFIG_FILE}: {e}"),
             })?
             .valid();
-        let normalization = match run_normalization(&self.dir) {
-            Some(n) => n,
+        let normalization = match read_normalization(&self.dir)? {
+            Some(n) => {
+                check_channels(&n, data.test.image_shape()[0], &self.dir)?;
+                n
+            }
             None => {
                 let split = self.exp.split(data.train.len())?;
                 Normalization::fit(&data.train, &split.train)
@@ -160,10 +166,4 @@ impl SavedRun {
             normalization,
         })
     }
-}
-
-/// The normalization the run fitted, from its `summary.toml`.
-fn run_normalization(run_dir: &Path) -> Option<Normalization> {
-    let text = std::fs::read_to_string(run_dir.join(SUMMARY_FILE)).ok()?;
-    crate::run::finetune::normalization_of(&text)
 }

@@ -12,6 +12,7 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
 use crate::error::TrainError;
+use crate::run::run_dir::{sync_parent, temp_path};
 
 static FONT: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -295,27 +296,27 @@ fn register() {
     });
 }
 
-/// Draws with `draw` into a hidden temporary beside `path`, then renames it into place; the
-/// temporary is removed on failure.
+/// Draws with `draw` into a hidden temporary beside `path` (unique to this process and call,
+/// ending in `.png` so the encoder picks PNG), flushes it, renames it into place and flushes
+/// the directory; the temporary is removed on failure.
 fn draw_to(path: &Path, draw: impl FnOnce(&Path) -> Result<(), String>) -> Result<(), TrainError> {
     register();
-    let tmp = temporary(path);
-    let result = draw(&tmp).and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
+    let tmp = temp_path(path, ".png");
+    let result = draw(&tmp)
+        .and_then(|()| {
+            std::fs::File::open(&tmp)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| e.to_string())
+        })
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| e.to_string()));
     result.map_err(|message| {
         let _ = std::fs::remove_file(&tmp);
         TrainError::Plot {
             path: path.to_path_buf(),
             message,
         }
-    })
-}
-
-/// A hidden temporary beside `path`, ending in `.png` so the encoder picks PNG.
-fn temporary(path: &Path) -> std::path::PathBuf {
-    path.with_file_name(format!(
-        ".{}.tmp.png",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("plot")
-    ))
+    })?;
+    sync_parent(path)
 }
 
 fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {

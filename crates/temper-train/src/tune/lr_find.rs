@@ -2,6 +2,9 @@
 //! as PyTorch Lightning's `Tuner.lr_find` runs it: train from the experiment's initial model
 //! while the learning rate grows exponentially from `min_lr` to `max_lr`, smooth the loss, stop
 //! once it diverges, and suggest the rate where the smoothed loss falls fastest.
+//!
+//! The sweep is at most [`MAX_LR_FIND_STEPS`] steps (`--steps`), and its batches are drawn one
+//! at a time, so what it holds grows with the steps taken, not with the number asked for.
 
 use std::path::Path;
 
@@ -18,6 +21,11 @@ use crate::run::run_dir::write_atomic;
 use crate::run::step::Stepper;
 use crate::run::{Progress, load_data};
 use crate::score::plot::{LineChart, Series};
+
+/// Most steps of a sweep (`--steps`): 100,000, a thousand times Lightning's default of 100.
+/// The sweep keeps three numbers per step for its CSV and chart, and a sweep longer than a
+/// few thousand steps only repeats epochs of training at rates that have long diverged.
+pub const MAX_LR_FIND_STEPS: usize = 100_000;
 
 /// The sweep: Lightning's `lr_find` defaults.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,13 +75,20 @@ impl LrFindSettings {
                 ),
             );
         }
-        if self.steps < self.skip_begin + self.skip_end + 2 {
+        let least = self
+            .skip_begin
+            .saturating_add(self.skip_end)
+            .saturating_add(2);
+        if self.steps < least {
             return bad(
                 "--steps",
-                format!(
-                    "must be at least {} to leave points to choose from",
-                    self.skip_begin + self.skip_end + 2
-                ),
+                format!("must be at least {least} to leave points to choose from"),
+            );
+        }
+        if self.steps > MAX_LR_FIND_STEPS {
+            return bad(
+                "--steps",
+                format!("at most {MAX_LR_FIND_STEPS}, got {}", self.steps),
             );
         }
         Ok(())
@@ -180,18 +195,24 @@ pub fn lr_find(
 
     let mut order = split.train.clone();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut batches = Vec::with_capacity(settings.steps);
-    while batches.len() < settings.steps {
+    // Shuffled epochs of batches, drawn as the sweep goes: the same sequence as shuffling
+    // each epoch in turn up front.
+    let batch_size = exp.train.batch_size;
+    let batches = std::iter::repeat_with(move || {
         order.shuffle(&mut rng);
-        batches.extend(order.chunks(exp.train.batch_size).map(<[usize]>::to_vec));
-    }
+        order
+            .chunks(batch_size)
+            .map(<[usize]>::to_vec)
+            .collect::<Vec<_>>()
+    })
+    .flatten();
     progress.epoch_start(1, 1, settings.steps);
     let (mut lrs, mut losses, mut smoothed) = (Vec::new(), Vec::new(), Vec::new());
     let (mut average, mut best) = (0.0f64, f64::INFINITY);
     let mut diverged = false;
-    for (i, chunk) in batches.iter().take(settings.steps).enumerate() {
+    for (i, chunk) in batches.take(settings.steps).enumerate() {
         let lr = settings.lr_at(i);
-        let batch = batcher.batch_indices(&data.train, chunk, &device);
+        let batch = batcher.batch_indices(&data.train, &chunk, &device);
         let out;
         (model, out) = stepper.step(model, batch, lr);
         let loss = out.loss.into_scalar::<f32>() as f64;

@@ -4,27 +4,40 @@
 //! `[tune.space]` table names dotted experiment keys; each trial's parameters patch a copy of
 //! the experiment, the run reports its per-epoch metric to the study's pruner, and the trial's
 //! value is the metric's best epoch value (the run keeps its best checkpoint).
+//!
+//! One bad trial never stops a study: a configuration the experiment's validation refuses
+//! (every allocation bound of `config::experiment` and temper-model's `limits` included), an
+//! error of its run, or a panic inside it (caught with `catch_unwind`) marks that trial failed
+//! with a one-line message and the search goes on. The output folder holds one study
+//! (`out_dir.rs`), and the storage's password never reaches a file or a message
+//! (`secret.rs`).
 
+#[cfg(test)]
+mod hostile_tests;
 pub(crate) mod lr_find;
+mod out_dir;
+mod report;
+pub(crate) mod secret;
 #[cfg(test)]
 mod tuning_tests;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use temper_tune::{
     Direction, Params, PrunerKind, SamplerKind, Space, SqliteStorage, StaleRule, Storage, Study,
-    Trial, TrialOutcome, TrialState, best_so_far, open_storage, param_importance, trials_csv,
+    Trial, TrialOutcome, TrialState, open_storage, param_importance,
 };
 
 use crate::classifier::ImageClassifier;
 use crate::config::experiment::Experiment;
 use crate::error::{TrainError, io_err};
-use crate::run::run_dir::write_atomic;
 use crate::run::{Progress, RunSummary, Silent, TrainData, train, train_model};
 use crate::score::metrics::{EpochMetrics, METRIC_NAMES};
-use crate::score::plot::{BarChart, LineChart, Series};
+use crate::tune::report::write_outputs;
+use crate::tune::secret::{scrub, scrub_error};
 
 /// The `[tune]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,7 +56,9 @@ pub struct TuneSection {
     pub metric: String,
     /// `sqlite:PATH` (or a path), `postgres://USER@HOST/DB` or `memory`; default
     /// `sqlite:OUT/study.sqlite3`, so a search survives being killed and resumes where it
-    /// stopped.
+    /// stopped. Serialized with its password redacted (`secret.rs`), so no copy of an
+    /// experiment on disk holds it.
+    #[serde(serialize_with = "secret::serialize_storage")]
     pub storage: Option<String>,
     /// Share the study with other processes (`temper tune --worker`): a trial is declared dead
     /// only when its last report is older than `heartbeat_timeout`. Without it, this process
@@ -155,8 +170,20 @@ where
     tune_with(exp, out, &mut runner, progress)
 }
 
-/// The search of [`tune`], each trial trained by `runner`.
+/// The search of [`tune`], each trial trained by `runner`. Its errors never quote the
+/// storage's password.
 pub fn tune_with(
+    exp: &Experiment,
+    out: &Path,
+    runner: &mut TrialRunner<'_>,
+    progress: &mut dyn TuneProgress,
+) -> Result<TuneSummary, TrainError> {
+    let storage = exp.tune.as_ref().and_then(|t| t.storage.as_deref());
+    search(exp, out, runner, progress).map_err(|e| scrub_error(e, storage))
+}
+
+/// [`tune_with`] before its errors are scrubbed.
+fn search(
     exp: &Experiment,
     out: &Path,
     runner: &mut TrialRunner<'_>,
@@ -203,7 +230,11 @@ pub fn tune_with(
             section.trials,
             &describe_params(&trial.params),
         );
-        let outcome = run_trial(&objective, &trial, &mut study, runner, progress);
+        let outcome = match run_trial(&objective, &trial, &mut study, runner, progress) {
+            // The message goes into the study, trials.csv and the progress line.
+            TrialOutcome::Failed(m) => TrialOutcome::Failed(scrub(&m, section.storage.as_deref())),
+            other => other,
+        };
         let line = match &outcome {
             TrialOutcome::Complete(v) => {
                 format!("trial {}: {} = {v:.4}", trial.number, section.metric)
@@ -294,7 +325,7 @@ impl SearchPlan {
     }
 
     /// Creates `out` and opens (or creates) the study in `[tune] storage`, default
-    /// `OUT/study.sqlite3`.
+    /// `OUT/study.sqlite3`; an `out` holding another study is refused first (`out_dir.rs`).
     fn open_study(
         self,
         section: &TuneSection,
@@ -303,6 +334,7 @@ impl SearchPlan {
     ) -> Result<Study, TrainError> {
         let config = |e: temper_tune::TuneError| TrainError::Config(e.to_string());
         std::fs::create_dir_all(out).map_err(io_err(out))?;
+        out_dir::check(out, section)?;
         let storage: Box<dyn Storage> = match section.storage.as_deref() {
             None => Box::new(SqliteStorage::open(out.join("study.sqlite3")).map_err(config)?),
             Some(spec) => {
@@ -314,7 +346,7 @@ impl SearchPlan {
         } else {
             StaleRule::OnOpen
         };
-        Study::create(
+        let study = Study::create(
             storage,
             &section.study,
             self.direction,
@@ -325,7 +357,9 @@ impl SearchPlan {
         )
         .map_err(config)?
         .with_stale_rule(stale)
-        .map_err(config)
+        .map_err(config)?;
+        out_dir::record(out, section)?;
+        Ok(study)
     }
 }
 
@@ -347,7 +381,8 @@ fn check_workers(section: &TuneSection) -> Result<(), TrainError> {
     Ok(())
 }
 
-fn trial_dir(out: &Path, number: u64) -> PathBuf {
+/// The run directory of trial `number`: `OUT/trial-NNNN`.
+pub(crate) fn trial_dir(out: &Path, number: u64) -> PathBuf {
     out.join(format!("trial-{number:04}"))
 }
 
@@ -369,8 +404,8 @@ struct Objective<'a> {
     out: &'a Path,
 }
 
-/// Trains one trial; a configuration the experiment rejects is a failed trial, not an error of
-/// the search.
+/// Trains one trial; a configuration the experiment rejects, or a panic of its run, is a failed
+/// trial, not an error of the search.
 fn run_trial(
     objective: &Objective<'_>,
     trial: &Trial,
@@ -404,7 +439,13 @@ fn run_trial(
         pruned: false,
         error: None,
     };
-    let result = runner(&exp, &trial_dir(out, trial.number), &mut reporter);
+    let dir = trial_dir(out, trial.number);
+    // The study and the progress are only borrowed by the run; after a panic the trial is
+    // recorded failed and nothing of the run's state is used again.
+    let result = match catch_unwind(AssertUnwindSafe(|| runner(&exp, &dir, &mut reporter))) {
+        Ok(result) => result,
+        Err(payload) => return TrialOutcome::Failed(panic_message(payload.as_ref())),
+    };
     let (pruned, error) = (reporter.pruned, reporter.error.take());
     if let Some(e) = error {
         return TrialOutcome::Failed(e);
@@ -421,6 +462,16 @@ fn run_trial(
             }
         }
     }
+}
+
+/// One line saying what a trial's panic said.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message");
+    format!("panicked: {}", text.trim().replace('\n', " "))
 }
 
 /// Forwards progress and reports each epoch's metric to the study, stopping a pruned run.
@@ -456,137 +507,4 @@ impl Progress for TrialProgress<'_> {
     fn keep_going(&mut self) -> bool {
         !self.pruned && self.error.is_none()
     }
-}
-
-fn write_outputs(
-    summary: &TuneSummary,
-    section: &TuneSection,
-    space: &Space,
-    out: &Path,
-) -> Result<(), TrainError> {
-    write_atomic(
-        &out.join("trials.csv"),
-        trials_csv(&summary.trials).as_bytes(),
-    )?;
-    if let Some(best) = &summary.best {
-        let mut text = format!(
-            "# best of {} trials: {} = {}\n# run directory: {}\n",
-            summary.trials.len(),
-            section.metric,
-            best.value.unwrap_or(f64::NAN),
-            trial_dir(out, best.number).display()
-        );
-        let table = best
-            .params
-            .to_toml_table()
-            .map_err(|e| TrainError::Config(e.to_string()))?;
-        text.push_str(&toml::to_string(&table).expect("a table serializes"));
-        write_atomic(&out.join("best.toml"), text.as_bytes())?;
-    }
-    let complete: Vec<&Trial> = summary
-        .trials
-        .iter()
-        .filter(|t| t.state == TrialState::Complete)
-        .collect();
-    if complete.is_empty() {
-        return Ok(());
-    }
-    let values: Vec<(f64, f64)> = complete
-        .iter()
-        .filter_map(|t| t.value.map(|v| (t.number as f64, v)))
-        .collect();
-    let best: Vec<(f64, f64)> = best_so_far(&summary.trials, summary.direction)
-        .into_iter()
-        .map(|(n, v)| (n as f64, v))
-        .collect();
-    LineChart {
-        title: "optimization history".into(),
-        x_label: "trial".into(),
-        y_label: section.metric.clone(),
-        log_x: false,
-        series: vec![
-            Series {
-                name: "trial value".into(),
-                points: values,
-            },
-            Series {
-                name: "best so far".into(),
-                points: best,
-            },
-        ],
-        marker: None,
-        legend: true,
-        x_labels: None,
-    }
-    .write_png(&out.join("history.png"))?;
-    if !summary.importance.is_empty() {
-        BarChart {
-            title: "parameter importance (η² of the trial values)".into(),
-            bars: summary.importance.clone(),
-        }
-        .write_png(&out.join("importance.png"))?;
-    }
-    parallel_coordinates(&complete, space, &section.metric, &out.join("parallel.png"))
-}
-
-/// One line per complete trial across the numeric parameters and the metric, each axis scaled
-/// to [0, 1] over the trials (log-scaled parameters in log space).
-fn parallel_coordinates(
-    trials: &[&Trial],
-    space: &Space,
-    metric: &str,
-    path: &Path,
-) -> Result<(), TrainError> {
-    let names: Vec<&str> = space.params().iter().map(|p| p.name.as_str()).collect();
-    let axis_values = |f: &dyn Fn(&Trial) -> Option<f64>| -> Vec<Option<f64>> {
-        trials.iter().map(|t| f(t)).collect()
-    };
-    let mut axes: Vec<(String, Vec<Option<f64>>)> = names
-        .iter()
-        .map(|name| {
-            let spec = space.get(name).expect("named by the space");
-            let values = axis_values(&|t: &Trial| t.params.get(name).and_then(|v| spec.to_unit(v)));
-            (name.to_string(), values)
-        })
-        .collect();
-    axes.push((metric.to_string(), axis_values(&|t: &Trial| t.value)));
-    let normalized: Vec<Vec<Option<f64>>> = axes
-        .iter()
-        .map(|(_, vs)| {
-            let finite = vs.iter().flatten().copied();
-            let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                (l.min(v), h.max(v))
-            });
-            vs.iter()
-                .map(|v| v.map(|v| if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }))
-                .collect()
-        })
-        .collect();
-    let series = (0..trials.len())
-        .map(|i| Series {
-            name: format!("trial {}", trials[i].number),
-            points: normalized
-                .iter()
-                .enumerate()
-                .filter_map(|(axis, vs)| vs[i].map(|v| (axis as f64, v)))
-                .collect(),
-        })
-        .collect();
-    let labels: Vec<String> = axes
-        .iter()
-        .enumerate()
-        .map(|(i, (n, _))| format!("{i}: {n}"))
-        .collect();
-    LineChart {
-        title: "parallel coordinates (each axis scaled to [0, 1])".into(),
-        x_label: labels.join("   "),
-        y_label: "scaled value".into(),
-        log_x: false,
-        series,
-        marker: None,
-        // One line per trial: a legend would hide the chart.
-        legend: false,
-        x_labels: Some(axes.len()),
-    }
-    .write_png(path)
 }

@@ -8,21 +8,48 @@
 //! heartbeats) does not count towards the budget, and the next allocation re-runs its
 //! parameters, as Optuna's `RetryFailedTrialCallback` does (`optuna/storages/_callbacks.py`),
 //! recording the original's number in the attribute [`RETRIED_FROM_ATTR`].
+//!
+//! Retries are bounded so that one bad trial never blocks a study: a trial whose every run
+//! kills its worker (out of memory, a crash in a native library) would otherwise be retried
+//! forever without ever counting. A stale trial is re-run at most [`MAX_STALE_RETRIES`]
+//! times along its chain of retries (the original, its retry, the retry's retry...); when
+//! the last retry goes stale too, the next allocation marks it [`GAVE_UP_MESSAGE`] instead,
+//! and that trial counts towards the budget like any failed trial. A study of budget `n`
+//! thus allocates at most `n * (MAX_STALE_RETRIES + 1)` trials, however its workers die.
+//!
+//! Storage hiccups (SQLite busy, a PostgreSQL connection lost) are retried with bounded
+//! backoff: see [`Backoff`]. Storage specs and messages keep passwords out: see [`redact`]
+//! and [`spec_for_disk`].
 
+#[cfg(test)]
+mod hiccup_tests;
+#[cfg(test)]
+mod hostile_tests;
 mod open;
 #[cfg(feature = "postgres")]
+mod pg_session;
+#[cfg(feature = "postgres")]
 mod postgres;
+mod redact;
+mod retry;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-pub use open::{open_storage, redact};
+pub use open::open_storage;
+#[cfg(feature = "postgres")]
+pub use pg_session::{
+    CONNECT_TIMEOUT, IDLE_IN_TRANSACTION_TIMEOUT, KEEPALIVES_IDLE, KEEPALIVES_INTERVAL,
+    KEEPALIVES_RETRIES, STATEMENT_TIMEOUT, TCP_USER_TIMEOUT,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStorage;
+pub use redact::{redact, spec_for_disk};
+pub use retry::{Backoff, DEFAULT_BACKOFF};
 #[cfg(feature = "sqlite")]
-pub use sqlite::SqliteStorage;
+pub use sqlite::{SQLITE_BUSY_TIMEOUT, SqliteStorage};
 
 use crate::error::{TuneError, storage};
 use crate::trial::{Direction, Trial, TrialState};
@@ -36,8 +63,20 @@ pub const STALE_MESSAGE: &str = "stale: no heartbeat from its process";
 /// The attribute a retry of a stale trial carries: the stale trial's number.
 pub const RETRIED_FROM_ATTR: &str = "retried_from";
 
-/// Whether a trial was failed as stale (retried or not): such trials do not count towards a
-/// budget.
+/// How many times a stale trial's parameters are re-run along one chain of retries: 1, so a
+/// trial gets a second chance (its worker may have died for reasons of its own: a node
+/// reboot, a pre-emption) but not a third (twice in a row points at the trial itself).
+pub const MAX_STALE_RETRIES: u32 = 1;
+
+/// The message of a stale trial whose chain of retries is spent: it is not re-run, and it
+/// counts towards a budget. Deliberately not prefixed by [`STALE_MESSAGE`] (see
+/// [`is_stale`]).
+pub const GAVE_UP_MESSAGE: &str =
+    "gave up: no heartbeat from its process, and its retries are spent";
+
+/// Whether a trial was failed as stale (retried or waiting for a retry): such trials do not
+/// count towards a budget. A trial marked [`GAVE_UP_MESSAGE`] is not stale in this sense:
+/// it counts.
 pub fn is_stale(state: TrialState, message: Option<&str>) -> bool {
     state == TrialState::Failed && message.is_some_and(|m| m.starts_with(STALE_MESSAGE))
 }
@@ -57,35 +96,70 @@ pub struct NewTrial {
     pub retried_from: Option<u64>,
 }
 
-/// What a budgeted allocation does, decided from the study's trials as `(number, state,
-/// message)` while the allocator holds the study's lock.
+/// What a budgeted allocation does, decided from the study's trials while the allocator
+/// holds the study's lock.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct BudgetPlan {
-    /// Trials that count: running or finished, stale-failed ones excluded.
+    /// Trials that count: running or finished, stale-failed ones excluded, the ones in
+    /// `give_up` included.
     pub counted: u64,
     /// The number a new trial gets.
     pub next: u64,
-    /// The lowest stale trial not yet retried.
+    /// The lowest stale trial not yet retried whose chain may still be retried.
     pub retry: Option<u64>,
+    /// Stale trials not yet retried whose chain has had [`MAX_STALE_RETRIES`] retries: the
+    /// allocator gives their message [`GAVE_UP_MESSAGE`].
+    pub give_up: Vec<u64>,
 }
 
-pub(crate) fn budget_plan<'a>(
-    rows: impl IntoIterator<Item = (u64, TrialState, Option<&'a str>)>,
-) -> BudgetPlan {
+/// One trial as [`budget_plan`] sees it.
+pub(crate) struct PlanRow<'a> {
+    pub number: u64,
+    pub state: TrialState,
+    pub message: Option<&'a str>,
+    /// Its [`RETRIED_FROM_ATTR`], if it is a retry.
+    pub retried_from: Option<u64>,
+}
+
+pub(crate) fn budget_plan<'a>(rows: impl IntoIterator<Item = PlanRow<'a>>) -> BudgetPlan {
+    let mut rows: Vec<PlanRow<'a>> = rows.into_iter().collect();
+    rows.sort_by_key(|r| r.number);
     let mut plan = BudgetPlan {
         counted: 0,
         next: 0,
         retry: None,
+        give_up: Vec::new(),
     };
-    for (number, state, message) in rows {
-        plan.next = plan.next.max(number + 1);
-        if !is_stale(state, message) {
+    // How many retries precede each trial in its chain; a retry's original has a smaller
+    // number, so one pass in number order sees every parent first.
+    let mut depth: BTreeMap<u64, u32> = BTreeMap::new();
+    for row in &rows {
+        let d = row
+            .retried_from
+            .filter(|&p| p < row.number)
+            .map_or(0, |p| depth.get(&p).map_or(1, |d| d + 1));
+        depth.insert(row.number, d);
+        plan.next = plan.next.max(row.number + 1);
+        if !is_stale(row.state, row.message) {
             plan.counted += 1;
-        } else if message == Some(STALE_MESSAGE) && plan.retry.is_none_or(|r| number < r) {
-            plan.retry = Some(number);
+        } else if row.message == Some(STALE_MESSAGE) {
+            if d >= MAX_STALE_RETRIES {
+                plan.give_up.push(row.number);
+                plan.counted += 1;
+            } else if plan.retry.is_none() {
+                plan.retry = Some(row.number);
+            }
         }
     }
     plan
+}
+
+/// The [`RETRIED_FROM_ATTR`] of a trial's stored attributes (a JSON object); `None` when
+/// absent or unreadable (then the trial starts a chain of its own).
+pub(crate) fn retried_from_json(attrs: &str) -> Option<u64> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(attrs).ok()?;
+    let v = map.get(RETRIED_FROM_ATTR)?.as_f64()?;
+    (v >= 0.0 && v.fract() == 0.0).then_some(v as u64)
 }
 
 /// The error for finishing a trial that is neither running nor stale-and-unretried;
@@ -96,7 +170,9 @@ pub(crate) fn not_finishable(
 ) -> TuneError {
     let message = match current {
         None => "no such trial".to_string(),
-        Some((state, Some(m))) if is_stale(state, Some(m)) => format!("already failed ({m})"),
+        Some((state, Some(m))) if is_stale(state, Some(m)) || m == GAVE_UP_MESSAGE => {
+            format!("already failed ({m})")
+        }
         Some((state, _)) => format!("already {}", state.as_str()),
     };
     TuneError::Trial { number, message }
@@ -132,7 +208,8 @@ pub trait Storage: Send {
     /// workers never overshoot the budget. When a stale trial has not been retried yet, the
     /// new trial copies its parameters and gets the attribute [`RETRIED_FROM_ATTR`], and the
     /// stale trial's message becomes `"{STALE_MESSAGE}; retried as trial N"` (so it is never
-    /// retried twice, nor finished late by its slow process).
+    /// retried twice, nor finished late by its slow process). A stale trial whose chain has
+    /// had [`MAX_STALE_RETRIES`] retries is marked [`GAVE_UP_MESSAGE`] instead, and counts.
     fn create_trial_within(
         &mut self,
         study: i64,
@@ -275,10 +352,21 @@ impl Storage for MemoryStorage {
                 .iter_mut()
                 .find(|s| s.0.id == study)
                 .ok_or_else(|| storage("create trial", "no such study"))?;
-            let plan = budget_plan(
-                s.1.iter()
-                    .map(|t| (t.number, t.state, t.message.as_deref())),
-            );
+            let plan = budget_plan(s.1.iter().map(|t| {
+                PlanRow {
+                    number: t.number,
+                    state: t.state,
+                    message: t.message.as_deref(),
+                    retried_from: t
+                        .attrs
+                        .get(RETRIED_FROM_ATTR)
+                        .filter(|v| **v >= 0.0)
+                        .map(|v| *v as u64),
+                }
+            }));
+            for &g in &plan.give_up {
+                s.1[g as usize].message = Some(GAVE_UP_MESSAGE.to_string());
+            }
             if plan.counted >= budget {
                 return Ok(None);
             }

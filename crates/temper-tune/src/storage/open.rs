@@ -1,24 +1,35 @@
 //! One entry point from a storage string (a command-line flag, a config value) to a
-//! [`Storage`], and the redaction that keeps passwords out of messages.
+//! [`Storage`].
+//!
+//! The rule: only a string that is clearly a file path becomes a SQLite file. A bare spec
+//! that reads as anything else (libpq's `key=value` form, a `NAME:` scheme, a query string,
+//! spaces around `=`, a control character) is a PostgreSQL spec or a one-line refusal, never
+//! a file silently named after it in the working directory. `sqlite:PATH` takes any path
+//! literally, for the rare file whose name looks like one of those.
 
 #[cfg(feature = "postgres")]
 use super::PostgresStorage;
 #[cfg(feature = "sqlite")]
 use super::SqliteStorage;
+use super::redact::redact;
 use super::{MemoryStorage, Storage};
 use crate::error::{TuneError, invalid};
 
-const EXPECTED: &str =
-    "expected memory, a SQLite file path, sqlite:PATH or postgres://USER@HOST[:PORT]/DB";
+const EXPECTED: &str = "expected memory, a SQLite file path, sqlite:PATH, \
+     postgres://USER@HOST[:PORT]/DB or libpq's key=value form (host=HOST dbname=DB ...)";
 
 /// Opens the storage `spec` names:
 /// - `memory`: a fresh [`MemoryStorage`] (nothing survives the process);
-/// - `postgres://...` or `postgresql://...`: a [`PostgresStorage`] (tables created if missing);
+/// - `postgres://...`, `postgresql://...` or libpq's `key=value` form (`host=db.lan
+///   dbname=t user=u`, the first word a key followed by `=`): a [`PostgresStorage`] (tables
+///   created if missing);
 /// - `sqlite:PATH`, `sqlite:///PATH` (SQLAlchemy's and so Optuna's spelling: `sqlite:///a.db`
 ///   is the relative `a.db`, `sqlite:////tmp/a.db` the absolute `/tmp/a.db`) or a bare path:
 ///   a [`SqliteStorage`] file, created if missing.
 ///
-/// Any other `scheme://` is refused rather than taken for a file name.
+/// Any other `scheme://` or `NAME:...`, and a bare spec that is not clearly a path (see the
+/// module docs), is refused rather than taken for a file name. Errors show the spec
+/// [`redact`]ed.
 pub fn open_storage(spec: &str) -> Result<Box<dyn Storage>, TuneError> {
     let spec = spec.trim();
     if spec.is_empty() {
@@ -36,7 +47,7 @@ pub fn open_storage(spec: &str) -> Result<Box<dyn Storage>, TuneError> {
             None if rest.starts_with("//") => {
                 return Err(invalid(
                     "storage",
-                    format!("{spec:?}: write sqlite:PATH or sqlite:///PATH"),
+                    format!("{:?}: write sqlite:PATH or sqlite:///PATH", redact(spec)),
                 ));
             }
             None => rest,
@@ -44,7 +55,7 @@ pub fn open_storage(spec: &str) -> Result<Box<dyn Storage>, TuneError> {
         if path.is_empty() {
             return Err(invalid(
                 "storage",
-                format!("{spec:?}: no file path after sqlite:"),
+                format!("{:?}: no file path after sqlite:", redact(spec)),
             ));
         }
         return open_sqlite(spec, path);
@@ -58,7 +69,59 @@ pub fn open_storage(spec: &str) -> Result<Box<dyn Storage>, TuneError> {
             ),
         ));
     }
+    if is_key_value(spec) {
+        return open_postgres(spec);
+    }
+    if let Some(why) = not_a_path(spec) {
+        return Err(invalid(
+            "storage",
+            format!(
+                "{:?}: {why}, not a file path; write sqlite:PATH for a SQLite file of that \
+                 name ({EXPECTED})",
+                redact(spec)
+            ),
+        ));
+    }
     open_sqlite(spec, spec)
+}
+
+/// Whether `spec` is libpq's `key=value` form: its first word is a key (letters, digits,
+/// `_`) followed, spaces allowed, by `=`.
+pub(crate) fn is_key_value(spec: &str) -> bool {
+    let key_len = spec
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(spec.len());
+    key_len > 0
+        && spec.as_bytes()[0].is_ascii_alphabetic()
+        && spec[key_len..].trim_start().starts_with('=')
+}
+
+/// Why a bare spec (no scheme recognised, not `key=value`) is not clearly a file path, if
+/// it is not.
+fn not_a_path(spec: &str) -> Option<String> {
+    if spec.contains(char::is_control) {
+        return Some("it holds a control character".into());
+    }
+    if let Some((name, rest)) = spec.split_once(':') {
+        // One letter then a separator is a Windows drive (`C:\runs`); a `/` or `\` before
+        // the colon makes it part of a directory name.
+        let drive = name.len() == 1 && rest.starts_with(['/', '\\']);
+        if !drive && !name.contains(['/', '\\']) {
+            return Some(format!(
+                "{:?} reads as a scheme or a USER:PASSWORD@ prefix",
+                redact(name)
+            ));
+        }
+    }
+    if spec.contains('=') && spec.contains(char::is_whitespace) {
+        return Some("it holds `=` and spaces, as a key=value connection string does".into());
+    }
+    if let Some((_, query)) = spec.split_once('?')
+        && query.contains('=')
+    {
+        return Some("it ends in a ?key=value query string".into());
+    }
+    None
 }
 
 #[cfg(feature = "postgres")]
@@ -92,44 +155,6 @@ fn not_built_in(spec: &str, what: &str, feature: &str) -> TuneError {
             redact(spec)
         ),
     )
-}
-
-/// `spec` with any password replaced by `***`: the one in a URL's `user:password@`, and
-/// every `password=VALUE` (a URL query parameter or libpq's `key=value` form, the value
-/// quoted or not).
-pub fn redact(spec: &str) -> String {
-    let mut out = spec.to_string();
-    if let Some(start) = out.find("://").map(|i| i + 3) {
-        let end = out[start..]
-            .find(['/', '?', '#'])
-            .map_or(out.len(), |i| start + i);
-        if let Some(at) = out[start..end].rfind('@').map(|i| start + i)
-            && let Some(colon) = out[start..at].find(':').map(|i| start + i)
-        {
-            out.replace_range(colon + 1..at, "***");
-        }
-    }
-    let key = "password=";
-    let mut from = 0;
-    while let Some(i) = out[from..].to_ascii_lowercase().find(key).map(|i| from + i) {
-        let v = i + key.len();
-        let end = if out[v..].starts_with('\'') {
-            // A quoted libpq value runs to the next unescaped quote.
-            let bytes = out.as_bytes();
-            let mut j = v + 1;
-            while j < out.len() && !(bytes[j] == b'\'' && bytes[j - 1] != b'\\') {
-                j += 1;
-            }
-            (j + 1).min(out.len())
-        } else {
-            out[v..]
-                .find(|c: char| c == '&' || c == '#' || c.is_whitespace())
-                .map_or(out.len(), |j| v + j)
-        };
-        out.replace_range(v..end, "***");
-        from = v + 3;
-    }
-    out
 }
 
 #[cfg(test)]
