@@ -32,7 +32,10 @@ pub use config::device::{
     Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, select_devices,
     wgpu_adapters,
 };
-pub use config::experiment::{DataSection, DataSource, Experiment, TrainSection};
+pub use config::experiment::{
+    DataSection, DataSource, Experiment, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_EXPERIMENT_BYTES,
+    TrainSection,
+};
 pub use config::model_section::{DropoutKind, DropoutSpec, ModelKind, ModelPlan, ModelSection};
 pub use config::schedule_curve::ScheduleCurve;
 pub use error::TrainError;
@@ -62,7 +65,7 @@ pub use score::evaluate::{StepTotals, evaluate, evaluate_with_confusion};
 pub use score::metrics::{EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, metrics_csv};
 pub use score::plot;
 pub use score::report::{ClassScores, RecallGap, TestReport, write_curves};
-pub use tune::lr_find::{LrFindResult, LrFindSettings, lr_find, suggest};
+pub use tune::lr_find::{LrFindResult, LrFindSettings, MAX_LR_FIND_STEPS, lr_find, suggest};
 pub use tune::{
     TrialRunner, TuneProgress, TuneSection, TuneSummary, describe_params, tune, tune_model,
     tune_with,

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use temper_optim::EarlyStoppingState;
 
 use crate::error::{TrainError, io_err};
-use crate::run::run_dir::{crash_point, sync_parent, write_atomic};
+use crate::run::run_dir::{crash_point, load_weights, read_pack, sync_parent, write_atomic};
 use crate::score::metrics::EpochMetrics;
 
 /// The folder of resume sets, relative to the run directory.
@@ -208,16 +208,20 @@ pub fn load(run_dir: &Path) -> Result<Option<Loaded>, TrainError> {
     check_state(&state, &name).map_err(|message| record_err(&state_path, message))?;
     let module = |file: &str| {
         let path = dir.join(file);
-        ModuleRecord::load(&path).map_err(|e| record_err(&path, e))
+        load_weights(&path).map_err(|e| record_err(&path, e))
     };
     let optional = |file: &str| {
         let path = dir.join(file);
         path.exists().then(|| module(file)).transpose()
     };
     let path = dir.join(OPTIMIZER);
-    let optimizer = OptimizerRecord::load(&path).map_err(|e| record_err(&path, e))?;
+    let optimizer = read_pack(&path)
+        .and_then(|bytes| OptimizerRecord::from_bytes(bytes).map_err(|e| e.to_string()))
+        .map_err(|e| record_err(&path, e))?;
     let path = dir.join(SCHEDULE);
-    let schedule = LrSchedulerRecord::load(&path).map_err(|e| record_err(&path, e))?;
+    let schedule = read_pack(&path)
+        .and_then(|bytes| LrSchedulerRecord::from_bytes(bytes).map_err(|e| e.to_string()))
+        .map_err(|e| record_err(&path, e))?;
     Ok(Some(Loaded {
         model: module(MODEL)?,
         ema: optional(EMA)?,

@@ -21,7 +21,9 @@ use temper_data::{ImageData, ImageDataset, Normalization, Split, check_joinable}
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
 use crate::run::checkpoint;
-use crate::run::run_dir::{BEST_MODEL, CONFIG_FILE, LAST_MODEL, SUMMARY_FILE, load_run_config};
+use crate::run::run_dir::{
+    BEST_MODEL, CONFIG_FILE, LAST_MODEL, SUMMARY_FILE, load_run_config, load_weights,
+};
 use crate::run::{Progress, load_data};
 
 /// The learning-rate factor of a fine-tuning run when `lr_factor` is not set: a tenth of the
@@ -131,7 +133,7 @@ impl Parent {
             BEST_MODEL
         };
         let path = dir.join(file);
-        let weights = ModuleRecord::load(&path).map_err(|e| TrainError::Checkpoint {
+        let weights = load_weights(&path).map_err(|e| TrainError::Checkpoint {
             path: path.clone(),
             message: e.to_string(),
         })?;

@@ -9,6 +9,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use burn::store::ModuleRecord;
+use burn::tensor::Bytes;
+
 use crate::config::experiment::Experiment;
 use crate::error::{TrainError, io_err};
 use crate::run::lock::{LOCK_FILE, RunLock, in_use, is_locked};
@@ -162,6 +165,34 @@ pub fn remove_stale_temps(dir: &Path) {
             }
         }
     }
+}
+
+/// The largest weights file temper reads: `MAX_PARAMETERS` values of 8 bytes (f64) plus room
+/// for the burnpack metadata.
+pub const MAX_WEIGHTS_BYTES: u64 = temper_model::limits::MAX_PARAMETERS as u64 * 8 + (64 << 20);
+
+/// Reads a weights file (`.bpk`) whole into memory and parses it.
+///
+/// Not `ModuleRecord::load`: that maps each tensor to a lazy window of the file, read only when
+/// the tensor is first used — by then a resume set may have been removed (an older set is
+/// deleted once a newer one is current) or `best.bpk` replaced by a later epoch's, and the
+/// read fails or, worse, returns the other file's bytes.
+pub fn load_weights(path: &Path) -> Result<ModuleRecord, String> {
+    ModuleRecord::from_bytes(read_pack(path)?).map_err(|e| e.to_string())
+}
+
+/// The whole of a burnpack file (weights, optimizer or schedule record), its length checked
+/// against [`MAX_WEIGHTS_BYTES`] before the read; see [`load_weights`] for why records are
+/// never loaded lazily from their file.
+pub fn read_pack(path: &Path) -> Result<Bytes, String> {
+    let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
+    if len > MAX_WEIGHTS_BYTES {
+        return Err(format!(
+            "{len} bytes is more than the limit of {MAX_WEIGHTS_BYTES} for a record file"
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    Ok(Bytes::from_bytes_vec(bytes))
 }
 
 /// The experiment a run directory saved in its `config.toml`, checked like a user's file: a

@@ -23,7 +23,7 @@ use crate::run::checkpoint::{self, ResumeSet, ResumeState};
 use crate::run::finetune::Parent;
 use crate::run::lock::RunLock;
 use crate::run::run_dir::{
-    BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, create_run_dir, write_atomic,
+    BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, create_run_dir, load_weights, write_atomic,
 };
 use crate::run::step::Stepper;
 use crate::score::evaluate::{StepTotals, evaluate};
@@ -176,7 +176,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                 // A set of an older temper, written after `checkpoints/best.bpk`.
                 None => {
                     let path = setup.run_dir.join(BEST_MODEL);
-                    ModuleRecord::load(&path).map_err(|e| TrainError::Checkpoint {
+                    load_weights(&path).map_err(|e| TrainError::Checkpoint {
                         path,
                         message: format!("the weights of best epoch {epoch}: {e}"),
                     })?

@@ -3,7 +3,6 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
 use temper_data::{DataSplits, ImageBatcher, Normalization};
 use temper_model::Classifier;
 
@@ -11,7 +10,9 @@ use crate::config::device::{DeviceChoice, SelectedDevice, select_device};
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
 use crate::run::finetune::{check_channels, read_normalization};
-use crate::run::run_dir::{BEST_MODEL, CONFIG_FILE, LAST_MODEL, check_run_dir, load_run_config};
+use crate::run::run_dir::{
+    BEST_MODEL, CONFIG_FILE, LAST_MODEL, check_run_dir, load_run_config, load_weights,
+};
 use crate::run::{Progress, load_data};
 use crate::score::evaluate::evaluate_with_confusion;
 use crate::score::report::TestReport;
@@ -138,7 +139,7 @@ impl SavedRun {
             .plan(data.test.image_shape(), data.test.num_classes())?;
         let selected = select_device(self.exp.train.device)?;
         progress.message(&format!("device: {}", selected.reason));
-        let record = ModuleRecord::load(&self.weights).map_err(|e| TrainError::Checkpoint {
+        let record = load_weights(&self.weights).map_err(|e| TrainError::Checkpoint {
             path: self.weights.clone(),
             message: e.to_string(),
         })?;
