@@ -10,7 +10,7 @@
 //!
 //! Every op checks the clip's bounds first ([`Audio::validate`]: the public fields may have
 //! been set past them), and an op that lengthens the clip (`speed`, `stretch` without `keep`)
-//! refuses a result over [`MAX_SAMPLES`](super::wav::MAX_SAMPLES) before computing it.
+//! refuses a result over [`MAX_SAMPLES`] before computing it.
 
 use std::fmt;
 use std::str::FromStr;

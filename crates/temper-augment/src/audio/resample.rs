@@ -14,7 +14,7 @@ const CHUNK: usize = 1024;
 /// frequency (rubato's recommended settings). Output frame `j` holds the input at time
 /// `(j + 1) / ratio - 1` (measured; `SincFixedIn` already compensates its filter's look-ahead,
 /// so nothing is trimmed): aligned with the input to within one output sample. The output
-/// length is at most [`MAX_SAMPLES`](super::wav::MAX_SAMPLES), checked before any work.
+/// length is at most [`MAX_SAMPLES`], checked before any work.
 pub fn resample(signal: &[f32], ratio: f64) -> Result<Vec<f32>> {
     if !(ratio.is_finite() && (1.0 / 64.0..=64.0).contains(&ratio)) {
         return Err(invalid(

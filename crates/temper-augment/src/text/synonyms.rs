@@ -268,7 +268,7 @@ impl SynonymTable {
     }
 
     /// Reads what [`SynonymTable::write_compact`] wrote, unpacking at most
-    /// [`MAX_TABLE_BYTES`]; `name` labels errors.
+    /// `MAX_TABLE_BYTES`; `name` labels errors.
     pub fn read_compact(gz_bytes: &[u8], name: &Path) -> Result<SynonymTable> {
         let io = |source| TextError::Io {
             path: name.to_path_buf(),

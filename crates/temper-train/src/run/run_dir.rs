@@ -89,7 +89,7 @@ pub fn next_run_dir(parent: &Path, prefix: &str) -> Result<PathBuf, TrainError> 
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so a
 /// crash leaves either the old file or the new one, never half of one. The temporary's name
-/// is unique to this process and write ([`temp_path`]), so two writers never share one; the
+/// is unique to this process and write (`temp_path`), so two writers never share one; the
 /// file is flushed to disk before the rename and the directory after it, so the rename
 /// survives a power cut as well as a kill.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
@@ -182,7 +182,7 @@ pub fn load_weights(path: &Path) -> Result<ModuleRecord, String> {
 }
 
 /// The whole of a burnpack file (weights, optimizer or schedule record), its length checked
-/// against [`MAX_WEIGHTS_BYTES`] before the read; see [`load_weights`] for why records are
+/// against `MAX_WEIGHTS_BYTES` before the read; see `load_weights` for why records are
 /// never loaded lazily from their file.
 pub fn read_pack(path: &Path) -> Result<Bytes, String> {
     let len = std::fs::metadata(path).map_err(|e| e.to_string())?.len();
