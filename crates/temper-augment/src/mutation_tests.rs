@@ -6,92 +6,28 @@
 //! coverage-guided version of the WAV case is `fuzz/fuzz_targets/wav.rs` (cargo-fuzz).
 
 use std::io::Write;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+
+use temper_data::mutation::Mutations;
 
 use crate::audio::{Audio, AudioOp, SampleFormat, decode_wav, encode_wav};
 use crate::text::wordnet::{Pos, parse_data, parse_exc};
 use crate::text::{EdaConfig, SynonymTable, augment_lines};
 
-/// u32 values that tend to break length arithmetic.
-const INTERESTING: [u32; 8] = [0, 1, 3, 0x7f, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff];
+/// RIFF length fields are little-endian and lie in the first 44 bytes; overwrites include the
+/// bytes that split text into words and lines.
+const AUGMENT: Mutations = Mutations {
+    overwrites: &[0, 1, b' ', b'\n', 0x7f, 0x80, 0xff],
+    header_bytes: 44,
+    little_endian: true,
+    gzip: false,
+};
 
-/// One to four random edits of `seed`; length fields are little-endian (RIFF).
-fn mutate(rng: &mut ChaCha8Rng, seed: &[u8]) -> Vec<u8> {
-    let mut b = seed.to_vec();
-    for _ in 0..rng.random_range(1..=4) {
-        let len = b.len();
-        match rng.random_range(0..7) {
-            0 if len > 0 => {
-                let i = rng.random_range(0..len);
-                b[i] ^= 1 << rng.random_range(0..8);
-            }
-            1 if len > 0 => {
-                let i = rng.random_range(0..len);
-                b[i] = [0, 1, b' ', b'\n', 0x7f, 0x80, 0xff][rng.random_range(0..7)];
-            }
-            2 => b.truncate(rng.random_range(0..=len)),
-            3 => {
-                let at = rng.random_range(0..=len);
-                let n = rng.random_range(1..=16);
-                let extra: Vec<u8> = (0..n).map(|_| rng.random()).collect();
-                b.splice(at..at, extra);
-            }
-            4 if len > 0 => {
-                let at = rng.random_range(0..len);
-                let end = (at + rng.random_range(1..=16)).min(len);
-                b.drain(at..end);
-            }
-            // A u32 in the header: RIFF and chunk lengths, channels and rate, byte rate.
-            5 if len >= 4 => {
-                let at = rng.random_range(0..=(len - 4).min(44));
-                let v = if rng.random_bool(0.7) {
-                    INTERESTING[rng.random_range(0..INTERESTING.len())]
-                } else {
-                    rng.random::<u32>() >> rng.random_range(0..32)
-                };
-                b[at..at + 4].copy_from_slice(&v.to_le_bytes());
-            }
-            _ => {
-                if len > 0 {
-                    let at = rng.random_range(0..len);
-                    let end = (at + rng.random_range(1..=64)).min(len);
-                    let copy = b[at..end].to_vec();
-                    b.extend_from_slice(&copy);
-                }
-            }
-        }
-    }
-    b
-}
-
-/// Runs `parse` on each seed and on `iterations` mutants, failing with the iteration and the
-/// input when it panics. Returns how many returned `true`.
 fn fuzz(name: &str, seeds: &[Vec<u8>], iterations: usize, parse: impl Fn(&[u8]) -> bool) -> usize {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x7e3d_2024);
-    let mut ok = 0;
-    for i in 0..iterations + seeds.len() {
-        let input = match seeds.get(i) {
-            Some(seed) => seed.clone(),
-            None => {
-                let seed = &seeds[rng.random_range(0..seeds.len())];
-                mutate(&mut rng, seed)
-            }
-        };
-        match catch_unwind(AssertUnwindSafe(|| parse(&input))) {
-            Ok(true) => ok += 1,
-            Ok(false) => {}
-            Err(_) => panic!(
-                "{name}: panicked at iteration {i} on {} bytes: {:02x?}",
-                input.len(),
-                &input[..input.len().min(256)]
-            ),
-        }
-    }
-    ok
+    AUGMENT.fuzz(name, seeds, iterations, parse)
 }
 
 fn wav_seeds() -> Vec<Vec<u8>> {

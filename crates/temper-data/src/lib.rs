@@ -40,6 +40,8 @@ mod image_limits;
 #[doc(hidden)]
 pub mod memory_cap;
 mod mnist;
+#[doc(hidden)]
+pub mod mutation;
 #[cfg(test)]
 mod mutation_tests;
 mod split;

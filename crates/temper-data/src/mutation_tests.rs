@@ -4,103 +4,27 @@
 //! return `Ok` or `Err`, never panic. The coverage-guided version is `fuzz/` (cargo-fuzz);
 //! inputs it found crashing belong in the seeds here.
 
-use std::io::Write;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use image::{GrayImage, ImageFormat, Luma, Rgb, RgbImage};
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 use crate::cifar::{CIFAR10_CLASS_NAMES, parse_cifar10_batch, parse_class_names};
 use crate::folder::decode_image;
 use crate::idx::{IMAGES_MAGIC, LABELS_MAGIC, encode_idx, parse_idx};
 use crate::mnist::parse_mnist;
+use crate::mutation::{Mutations, gzip};
 
-/// u32 values that tend to break length arithmetic.
-const INTERESTING: [u32; 8] = [0, 1, 3, 0x7f, 0xffff, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff];
+/// IDX and PNG length fields are big-endian (BMP's little-endian ones still get edits), and
+/// the readers detect gzip.
+const DATA: Mutations = Mutations {
+    overwrites: &[0, 1, 0x7f, 0x80, 0xff],
+    header_bytes: 40,
+    little_endian: false,
+    gzip: true,
+};
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(bytes).unwrap();
-    gz.finish().unwrap()
-}
-
-/// One to four random edits of `seed`.
-fn mutate(rng: &mut ChaCha8Rng, seed: &[u8]) -> Vec<u8> {
-    let mut b = seed.to_vec();
-    for _ in 0..rng.random_range(1..=4) {
-        let len = b.len();
-        match rng.random_range(0..7) {
-            0 if len > 0 => {
-                let i = rng.random_range(0..len);
-                b[i] ^= 1 << rng.random_range(0..8);
-            }
-            1 if len > 0 => {
-                let i = rng.random_range(0..len);
-                b[i] = [0, 1, 0x7f, 0x80, 0xff][rng.random_range(0..5)];
-            }
-            2 => b.truncate(rng.random_range(0..=len)),
-            3 => {
-                let at = rng.random_range(0..=len);
-                let n = rng.random_range(1..=16);
-                let extra: Vec<u8> = (0..n).map(|_| rng.random()).collect();
-                b.splice(at..at, extra);
-            }
-            4 if len > 0 => {
-                let at = rng.random_range(0..len);
-                let end = (at + rng.random_range(1..=16)).min(len);
-                b.drain(at..end);
-            }
-            // A big-endian u32 in the header (IDX dimensions, PNG chunk lengths and sizes,
-            // BMP offsets are little-endian but an edit there still lands).
-            5 if len >= 4 => {
-                let at = rng.random_range(0..=(len - 4).min(40));
-                let v = if rng.random_bool(0.7) {
-                    INTERESTING[rng.random_range(0..INTERESTING.len())]
-                } else {
-                    rng.random::<u32>() >> rng.random_range(0..32)
-                };
-                b[at..at + 4].copy_from_slice(&v.to_be_bytes());
-            }
-            _ => {
-                // Duplicate a stretch, growing the input.
-                if len > 0 {
-                    let at = rng.random_range(0..len);
-                    let end = (at + rng.random_range(1..=64)).min(len);
-                    let copy = b[at..end].to_vec();
-                    b.extend_from_slice(&copy);
-                }
-            }
-        }
-    }
-    if rng.random_bool(0.1) { gzip(&b) } else { b }
-}
-
-/// Runs `parse` on `iterations` mutants of the seeds (and on each seed itself), failing with
-/// the iteration and the input's bytes when it panics. Returns how many returned `Ok`.
 fn fuzz(name: &str, seeds: &[Vec<u8>], iterations: usize, parse: impl Fn(&[u8]) -> bool) -> usize {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x7e3d_2024);
-    let mut ok = 0;
-    for i in 0..iterations + seeds.len() {
-        let input = match seeds.get(i) {
-            Some(seed) => seed.clone(),
-            None => {
-                let seed = &seeds[rng.random_range(0..seeds.len())];
-                mutate(&mut rng, seed)
-            }
-        };
-        match catch_unwind(AssertUnwindSafe(|| parse(&input))) {
-            Ok(true) => ok += 1,
-            Ok(false) => {}
-            Err(_) => panic!(
-                "{name}: parser panicked at iteration {i} on {} bytes: {:02x?}",
-                input.len(),
-                &input[..input.len().min(256)]
-            ),
-        }
-    }
-    ok
+    DATA.fuzz(name, seeds, iterations, parse)
 }
 
 fn path() -> &'static Path {
