@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One sitting, PyTorch against temper: the reference MLP and CNN training steps (batch 128,
-# Adam, 2 threads), interleaved twice so both see the same machine state.
+# Adam, 2 threads), interleaved twice so a change of load or clock speed during the sitting
+# affects both alike.
 #
 #   python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch==2.15.0 numpy
 #   benches/compare_pytorch.sh [/tmp/torchenv/bin/python] [MNIST_DIR]

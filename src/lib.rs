@@ -8,8 +8,10 @@
 //!   readers, bundled MNIST, seeded splits, Burn batcher.
 //! - [`kernels`]: fast CPU kernels for Burn's flex backend (conv2d, pooling, one-pass Adam).
 //! - [`model`]: MLP, CNN and ResNet classifiers with `TrainStep`/`InferenceStep`.
+//! - [`nn`]: network layers: the dropout family (spatial, drop-path, alpha, DropConnect) and
+//!   the `DropoutKind` that picks one.
 //! - [`optim`]: optimizer presets with PyTorch's defaults, learning-rate schedules, penalties,
-//!   clipping, early stopping, EMA, hypergradients, the dropout family.
+//!   clipping, early stopping, EMA, hypergradients.
 //! - [`train`]: the experiment file and the training loop behind `temper train`; any Burn
 //!   module implementing [`ImageClassifier`](train::ImageClassifier) trains through
 //!   [`train_model`](train::train_model).
@@ -19,6 +21,7 @@ pub use temper_augment as augment;
 pub use temper_data as data;
 pub use temper_kernels as kernels;
 pub use temper_model as model;
+pub use temper_nn as nn;
 pub use temper_optim as optim;
 pub use temper_train as train;
 pub use temper_tune as tune;

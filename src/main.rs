@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use temper_train::{
-    CONFIG_FILE, DeviceChoice, Experiment, LrFindSettings, ScheduleCurve, describe_params,
-    eval_run, lr_find, next_run_dir, resume, train, tune,
+    CONFIG_FILE, DeviceChoice, Experiment, LrFindOptions, LrPlot, describe_params, eval_run,
+    lr_find, next_run_dir, resume, train, tune,
 };
 
 use crate::progress::Bars;
@@ -27,7 +27,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(
     name = "temper",
     version,
-    about = "Train Burn models that generalize better, faster"
+    about = "Train Burn models that generalize better, faster",
+    after_long_help = "Environment:\n  \
+    TEMPER_CPU_LEVEL=portable|avx2|avx512\n          \
+    Caps the instruction set of temper's own CPU kernels (conv, pooling, Adam, image\n          \
+    augmentation) below what the CPU has, to measure a narrower path; Burn's and gemm's\n          \
+    own dispatch is not affected. Any other value is an error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -259,7 +264,15 @@ struct LrFindArgs {
 const EXIT_DIVERGED: u8 = 3;
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    // temper-simd ignores an invalid cap (a library never fails on its environment); the
+    // binary refuses it, so a mistyped benchmark setting cannot silently measure the widest
+    // path.
+    if let Err(e) = temper_simd::env_cap() {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
+    match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -469,10 +482,10 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
 
 fn run_schedule_plot(args: ExperimentArgs, png: PathBuf) -> anyhow::Result<()> {
     let exp = args.experiment()?;
-    let curve = ScheduleCurve::for_experiment(&exp)?;
+    let curve = LrPlot::for_experiment(&exp)?;
     let title = format!(
         "{} schedule, {} epochs",
-        exp.schedule.kind.name(),
+        exp.schedule.kind().name(),
         exp.train.epochs
     );
     curve.write(&png, &title)?;
@@ -492,14 +505,14 @@ fn run_schedule_plot(args: ExperimentArgs, png: PathBuf) -> anyhow::Result<()> {
 
 fn run_lr_find(args: LrFindArgs) -> anyhow::Result<()> {
     let exp = args.exp.experiment()?;
-    let settings = LrFindSettings {
+    let options = LrFindOptions {
         min_lr: args.min_lr,
         max_lr: args.max_lr,
         steps: args.steps,
         ..Default::default()
     };
     let out = out_dir(args.out, "lr-find")?;
-    let result = lr_find(&exp, &settings, &mut Bars::default())?;
+    let result = lr_find(&exp, &options, &mut Bars::default())?;
     result.write(&out)?;
     match result.suggested_lr() {
         Some(lr) => println!(

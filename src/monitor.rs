@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use temper_train::{DeviceChoice, DriftThresholds, MonitorReport, monitor_run};
+use temper_train::{DeviceChoice, DriftReport, DriftThresholds, check_drift};
 
 use crate::progress::Bars;
 
@@ -60,7 +60,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     // Bad flags fail before an output directory is made.
     thresholds.validate()?;
     let (out, created) = crate::report_dir(&args.run_dir, args.out, "monitor")?;
-    let report = monitor_run(
+    let report = check_drift(
         &args.run_dir,
         &args.data,
         args.device,
@@ -80,7 +80,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The verdict first, then one line per comparison and the largest per-class drops.
-fn print_report(r: &MonitorReport) {
+fn print_report(r: &DriftReport) {
     let t = &r.thresholds;
     let flag = |drift: bool| if drift { "DRIFT" } else { "ok" };
     println!("{}", r.verdict);

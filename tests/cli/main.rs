@@ -1,5 +1,6 @@
 //! End-to-end tests of the `temper` binary: what a user types, what they get back.
 
+mod env;
 mod runs;
 mod tune;
 
@@ -194,7 +195,8 @@ fn schedule_plot_writes_png_and_csv_and_bad_schedules_fail_in_one_line() {
     let err = stderr(&out);
     assert_eq!(
         err.trim(),
-        "error: schedule.gamma: is not a parameter of kind = \"cosine\""
+        "error: exp.toml:1: schedule.gamma: is not a parameter of kind = \"cosine\" (it takes \
+         `min_lr`, `t_max`)"
     );
 }
 

@@ -241,17 +241,7 @@ fn folder_cifar_and_two_devices_train_end_to_end() {
         "[model]\nkind = \"mlp\"\nhidden = [16]\n[train]\nepochs = 2\nbatch_size = 8\n",
     )
     .unwrap();
-    // folder:DIR, 30 images a class; pixel (x + 3y) mod 40 on a base of 20 or 200.
-    for (class, base) in [("dark", 20u8), ("light", 200u8)] {
-        let dir = tmp.path().join("shapes").join(class);
-        std::fs::create_dir_all(&dir).unwrap();
-        for k in 0..30u32 {
-            let img = image::GrayImage::from_fn(12, 12, |x, y| {
-                image::Luma([base + ((x + 3 * y + k) % 40) as u8])
-            });
-            img.save(dir.join(format!("{k:02}.png"))).unwrap();
-        }
-    }
+    write_shapes_folder(&tmp.path().join("shapes"));
     let out = temper(
         &[
             "train",
@@ -273,24 +263,7 @@ fn folder_cifar_and_two_devices_train_end_to_end() {
         "{report}"
     );
 
-    // cifar10:DIR, 12 records a batch file; label 0 dark, 1 light, the rest of the classes
-    // unused; pixel planes R, G, B of 32x32.
-    let cifar = tmp.path().join("cifar");
-    std::fs::create_dir_all(&cifar).unwrap();
-    let batch = |seed: u8| {
-        let mut bytes = Vec::new();
-        for k in 0..12u8 {
-            let label = k % 2;
-            bytes.push(label);
-            let base = if label == 0 { 10u8 } else { 180 };
-            bytes.extend((0..3072u32).map(|i| base + ((i as u8).wrapping_add(seed) % 50)));
-        }
-        bytes
-    };
-    for b in 1..=5u8 {
-        std::fs::write(cifar.join(format!("data_batch_{b}.bin")), batch(b)).unwrap();
-    }
-    std::fs::write(cifar.join("test_batch.bin"), batch(9)).unwrap();
+    write_cifar_batches(&tmp.path().join("cifar"));
     let out = temper(
         &[
             "train",
@@ -340,6 +313,41 @@ fn folder_cifar_and_two_devices_train_end_to_end() {
         "{}",
         stderr(&out)
     );
+}
+
+/// An ImageFolder tree `dir/{dark,light}/NN.png`: 30 gray 12x12 images a class, pixel
+/// (x + 3y + k) mod 40 on a base of 20 or 200.
+fn write_shapes_folder(dir: &Path) {
+    for (class, base) in [("dark", 20u8), ("light", 200u8)] {
+        let dir = dir.join(class);
+        std::fs::create_dir_all(&dir).unwrap();
+        for k in 0..30u32 {
+            let img = image::GrayImage::from_fn(12, 12, |x, y| {
+                image::Luma([base + ((x + 3 * y + k) % 40) as u8])
+            });
+            img.save(dir.join(format!("{k:02}.png"))).unwrap();
+        }
+    }
+}
+
+/// CIFAR-10 binary batches in `dir`, 12 records a file: label 0 dark, 1 light, the rest of
+/// the classes unused; pixel planes R, G, B of 32x32.
+fn write_cifar_batches(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    let batch = |seed: u8| {
+        let mut bytes = Vec::new();
+        for k in 0..12u8 {
+            let label = k % 2;
+            bytes.push(label);
+            let base = if label == 0 { 10u8 } else { 180 };
+            bytes.extend((0..3072u32).map(|i| base + ((i as u8).wrapping_add(seed) % 50)));
+        }
+        bytes
+    };
+    for b in 1..=5u8 {
+        std::fs::write(dir.join(format!("data_batch_{b}.bin")), batch(b)).unwrap();
+    }
+    std::fs::write(dir.join("test_batch.bin"), batch(9)).unwrap();
 }
 
 /// A run directory another process holds is refused by `--resume` in one line; `eval` and

@@ -1,5 +1,6 @@
-"""Albumentations' single-thread images/s for the transforms of `benches/augment.rs` (issue 5:
-temper's CPU ops should reach at least 2x these figures on the same machine).
+"""Albumentations' single-thread images/s for the transforms of `benches/augment.rs`: the
+reference temper's CPU ops are measured against (the goal is at least 2x these figures, both
+measured on the same CPU).
 
 Same inputs as the Rust bench: 128 synthetic 28x28 gray images, pixel (x, y) of image i =
 (x*y + i) % 256, and 32 synthetic 224x224 RGB images, pixel = [(x + i) % 256, y, (x + y) // 2];
@@ -18,8 +19,7 @@ output at once (albumentations' own benchmark style; the allocator hands back th
 buffer, so memory-bound ops look up to ~10x faster at 224x224). Output: CSV on stdout
 (`op,size,albu_transform,img_per_s_batch,min,max,img_per_s_stream`).
 
-Commands (as run for the issue 5 comparison, at commit b598b50, on a 2-vCPU AMD EPYC VM
-(Zen 5 class, 1 MiB L2 per core, 32 MiB L3) shared with a concurrent cargo build, load ~3):
+Commands (run on a shared 2-vCPU VM under load, hence the interleaving described below):
 
     pip install albumentations opencv-python-headless
     # -> albumentations 2.0.8, albucore 0.0.24, opencv-python-headless 5.0.0.93 (cv2 5.0.0),
@@ -36,7 +36,7 @@ Commands (as run for the issue 5 comparison, at commit b598b50, on a 2-vCPU AMD 
     # interleaved with 4 runs of this script (temper, albu, temper, albu, ...).
 
 Later rounds (README): whole runs of the bench binary and of this script, alternated three
-times; and, because this VM's speed drifts over minutes, op by op: the bench binary on a few
+times; and, because a shared VM's speed drifts over minutes, op by op: the bench binary on a few
 ids, then `--only OP` for each, four times.
 
 Optional arguments: `--repeats N` (default 7), `--only SUBSTRING` (run the ops whose name

@@ -22,11 +22,10 @@
 //! Every fallible function returns a typed error whose message names the file or the field at
 //! fault; nothing here prints or panics on user input.
 
-#![warn(missing_docs)]
-
 pub mod audio;
 mod fs;
 pub mod image;
-#[cfg(test)]
-mod mutation_tests;
 pub mod text;
+
+#[cfg(test)]
+mod tests;

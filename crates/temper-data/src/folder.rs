@@ -356,56 +356,71 @@ struct Listing {
     first: PathBuf,
 }
 
+/// The labelled files of `dir`: its `train/` and `test/` folders when both exist, else its
+/// class folders split by `options.test_fraction`.
 fn list(dir: &Path, options: &FolderOptions) -> Result<Listing> {
     let root = Root::new(dir, options.follow_links)?;
     let (train_dir, test_dir) = (dir.join("train"), dir.join("test"));
     if train_dir.is_dir() && test_dir.is_dir() {
-        root.check(&train_dir)?;
-        root.check(&test_dir)?;
-        let classes = class_dirs(&train_dir, &root)?;
-        let mut train = Vec::new();
-        for (label, (_, path)) in classes.iter().enumerate() {
-            train.extend(
-                image_files(path, &root)?
-                    .into_iter()
-                    .map(|f| (f, label as u8)),
-            );
-        }
-        let test_classes = sub_dirs(&test_dir, &root)?;
-        if test_classes.is_empty() {
-            return Err(DataError::NoClasses { dir: test_dir });
-        }
-        let mut test = Vec::new();
-        for (name, path) in test_classes {
-            let name = name.to_string_lossy().into_owned();
-            let Some(label) = classes.iter().position(|(c, _)| *c == name) else {
-                return Err(DataError::UnknownTestClass {
-                    path,
-                    class: name,
-                    train: train_dir,
-                });
-            };
-            test.extend(
-                image_files(&path, &root)?
-                    .into_iter()
-                    .map(|f| (f, label as u8)),
-            );
-        }
-        let first = train[0].0.clone();
-        let classes = classes.into_iter().map(|(c, _)| c).collect();
-        return Ok(Listing {
-            classes,
-            train,
-            test,
-            first,
-        });
+        list_given_splits(train_dir, test_dir, &root)
+    } else {
+        list_split_by_fraction(dir, options, &root)
     }
-    let classes = class_dirs(dir, &root)?;
+}
+
+/// The files of `train_dir/<class>/` and `test_dir/<class>/`; the classes are `train_dir`'s,
+/// and a test class that is not one of them is an error.
+fn list_given_splits(train_dir: PathBuf, test_dir: PathBuf, root: &Root) -> Result<Listing> {
+    root.check(&train_dir)?;
+    root.check(&test_dir)?;
+    let classes = class_dirs(&train_dir, root)?;
+    let mut train = Vec::new();
+    for (label, (_, path)) in classes.iter().enumerate() {
+        train.extend(
+            image_files(path, root)?
+                .into_iter()
+                .map(|f| (f, label as u8)),
+        );
+    }
+    let test_classes = sub_dirs(&test_dir, root)?;
+    if test_classes.is_empty() {
+        return Err(DataError::NoClasses { dir: test_dir });
+    }
+    let mut test = Vec::new();
+    for (name, path) in test_classes {
+        let name = name.to_string_lossy().into_owned();
+        let Some(label) = classes.iter().position(|(c, _)| *c == name) else {
+            return Err(DataError::UnknownTestClass {
+                path,
+                class: name,
+                train: train_dir,
+            });
+        };
+        test.extend(
+            image_files(&path, root)?
+                .into_iter()
+                .map(|f| (f, label as u8)),
+        );
+    }
+    let first = train[0].0.clone();
+    let classes = classes.into_iter().map(|(c, _)| c).collect();
+    Ok(Listing {
+        classes,
+        train,
+        test,
+        first,
+    })
+}
+
+/// The files of `dir/<class>/`, each class giving `round(n * test_fraction)` of its images to
+/// the test split.
+fn list_split_by_fraction(dir: &Path, options: &FolderOptions, root: &Root) -> Result<Listing> {
+    let classes = class_dirs(dir, root)?;
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
     let mut first = None;
     for (label, (_, path)) in classes.iter().enumerate() {
-        let files = image_files(path, &root)?;
+        let files = image_files(path, root)?;
         first.get_or_insert_with(|| files[0].clone());
         // Stratified: each class gives round(n * test_fraction) of its images, chosen by a
         // seeded shuffle, and both splits keep the sorted order.
@@ -445,20 +460,7 @@ pub fn read_image_folder(
     options: &FolderOptions,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<DataSplits> {
-    check_channels(options.channels)?;
-    let f = options.test_fraction;
-    if !(0.0..1.0).contains(&f) {
-        return Err(DataError::BadOption {
-            option: "test_fraction",
-            message: format!("must be in [0, 1), got {f}"),
-        });
-    }
-    if !dir.is_dir() {
-        return Err(DataError::Io {
-            path: dir.to_path_buf(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
-        });
-    }
+    check_options(dir, options)?;
     let listing = list(dir, options)?;
     let size = match options.image_size {
         Some(size) => {
@@ -474,24 +476,7 @@ pub fn read_image_folder(
         listing.train.len() + listing.test.len(),
     )?;
 
-    let all: Vec<&PathBuf> = listing
-        .train
-        .iter()
-        .chain(&listing.test)
-        .map(|(p, _)| p)
-        .collect();
-    let (done, total) = (AtomicUsize::new(0), all.len());
-    let decoded: Vec<Result<DecodedImage>> = all
-        .par_iter()
-        .map(|path| {
-            let image = read_image_file(path)
-                .and_then(|bytes| decode_image(path, &bytes, Some(size), options.channels));
-            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            image
-        })
-        .collect();
-    // The first failure in sorted order, so the error does not depend on thread timing.
-    let mut decoded = decoded.into_iter().collect::<Result<Vec<_>>>()?.into_iter();
+    let mut decoded = decode_all(&listing, size, options.channels, progress)?.into_iter();
     // Default: 3 when any image is colour, else 1.
     let channels = options.channels.unwrap_or_else(|| {
         decoded
@@ -521,6 +506,53 @@ pub fn read_image_folder(
     let train = assemble(&listing.train);
     let test = assemble(&listing.test);
     Ok(DataSplits { train, test })
+}
+
+/// Refuses a bad `channels` or `test_fraction`, or a `dir` that is not a folder.
+fn check_options(dir: &Path, options: &FolderOptions) -> Result<()> {
+    check_channels(options.channels)?;
+    let f = options.test_fraction;
+    if !(0.0..1.0).contains(&f) {
+        return Err(DataError::BadOption {
+            option: "test_fraction",
+            message: format!("must be in [0, 1), got {f}"),
+        });
+    }
+    if !dir.is_dir() {
+        return Err(DataError::Io {
+            path: dir.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "not a folder"),
+        });
+    }
+    Ok(())
+}
+
+/// Every image of both splits (train first), read and decoded in parallel to `size` and
+/// `channels`, in listing order; `progress(done, total)` after each.
+fn decode_all(
+    listing: &Listing,
+    size: [usize; 2],
+    channels: Option<usize>,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<DecodedImage>> {
+    let all: Vec<&PathBuf> = listing
+        .train
+        .iter()
+        .chain(&listing.test)
+        .map(|(p, _)| p)
+        .collect();
+    let (done, total) = (AtomicUsize::new(0), all.len());
+    let decoded: Vec<Result<DecodedImage>> = all
+        .par_iter()
+        .map(|path| {
+            let image = read_image_file(path)
+                .and_then(|bytes| decode_image(path, &bytes, Some(size), channels));
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            image
+        })
+        .collect();
+    // The first failure in sorted order, so the error does not depend on thread timing.
+    decoded.into_iter().collect()
 }
 
 /// Refuses a folder whose images, once resized, would not fit [`MAX_FOLDER_BYTES`]; the
@@ -554,3 +586,6 @@ fn check_folder_bytes(
 fn first_size(path: &Path) -> Result<[usize; 2]> {
     image_dimensions(path, &read_image_file(path)?)
 }
+
+#[cfg(test)]
+mod tests;

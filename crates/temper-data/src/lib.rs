@@ -14,8 +14,9 @@
 //!   bytes with labels in memory; and [`DataSplits`].
 //! - `split`: [`split_indices`], seeded train/validation splits.
 //! - `batcher` (feature `burn`): `ImageBatcher` and `Normalization`.
-//! - `mutation_tests` (tests only): a bounded, seeded mutation fuzzer over every parser; the
-//!   cargo-fuzz targets live in `fuzz/` at the repository root.
+//! - `tests` (tests only): every reader's hostile inputs (`tests/hostile.rs`) and a bounded,
+//!   seeded mutation fuzzer over every parser (`tests/mutation.rs`); the cargo-fuzz targets
+//!   live in `fuzz/` at the repository root.
 //!
 //! Every reader validates its input and returns a [`DataError`] naming the file at fault; none
 //! panics on bad data. None trusts a size it has not checked either: headers are read and
@@ -23,18 +24,12 @@
 //! ([`idx::MAX_IDX_BYTES`], [`MAX_CIFAR_BATCH_BYTES`], [`MAX_IMAGE_PIXELS`],
 //! [`MAX_FOLDER_BYTES`], ...), so a small or sparse hostile file fails fast in little memory.
 
-#![warn(missing_docs)]
-
 #[cfg(feature = "burn")]
 mod batcher;
 mod cifar;
 mod dataset;
 mod error;
 mod folder;
-#[cfg(test)]
-mod folder_tests;
-#[cfg(test)]
-mod hostile_tests;
 pub mod idx;
 mod image_limits;
 #[doc(hidden)]
@@ -42,8 +37,6 @@ pub mod memory_cap;
 mod mnist;
 #[doc(hidden)]
 pub mod mutation;
-#[cfg(test)]
-mod mutation_tests;
 mod split;
 
 #[cfg(feature = "burn")]
@@ -65,3 +58,6 @@ pub use mnist::{
     MNIST_CLASSES, bundled_mnist, parse_mnist, read_mnist_dir, read_mnist_pair, write_mnist_dir,
 };
 pub use split::{Split, split_indices};
+
+#[cfg(test)]
+mod tests;

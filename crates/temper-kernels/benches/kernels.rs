@@ -10,7 +10,8 @@ use burn::optim::{AdamConfig, Optimizer};
 use burn::tensor::module::{conv2d as burn_conv2d, max_pool2d};
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{Device, Distribution, Tensor, activation::relu};
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
 use temper_kernels::{AdamHyper, adam_update, conv2d, max_pool2d_relu};
 
 /// The allocator the `temper` binary uses (src/main.rs).
@@ -19,6 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BATCH: usize = 128;
 
+/// The ops on tensors (autodiff flex), each next to Burn's own.
 fn bench_kernels(c: &mut Criterion) {
     let device = Device::flex().autodiff();
     device.seed(0);
@@ -27,13 +29,20 @@ fn bench_kernels(c: &mut Criterion) {
     group.sample_size(20);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(3));
+    bench_conv_blocks(&mut group, &device);
+    bench_relu_pool(&mut group, &device);
+    bench_adam(&mut group);
+    group.finish();
+}
 
+/// The reference CNN's two convolutions, forward and forward + backward.
+fn bench_conv_blocks(group: &mut BenchmarkGroup<'_, WallTime>, device: &Device) {
     // (name, input [c, h, w], output channels)
     for (name, [ci, h, w], co) in [("conv1", [1, 28, 28], 32), ("conv2", [32, 14, 14], 64)] {
-        let x = Tensor::<4>::random([BATCH, ci, h, w], Distribution::Normal(0.0, 1.0), &device);
-        let weight = Tensor::<4>::random([co, ci, 3, 3], Distribution::Normal(0.0, 0.1), &device)
+        let x = Tensor::<4>::random([BATCH, ci, h, w], Distribution::Normal(0.0, 1.0), device);
+        let weight = Tensor::<4>::random([co, ci, 3, 3], Distribution::Normal(0.0, 0.1), device)
             .require_grad();
-        let bias = Tensor::<1>::zeros([co], &device).require_grad();
+        let bias = Tensor::<1>::zeros([co], device).require_grad();
         // The first layer's input is data (no gradient); the second's is an activation.
         let x = if ci > 1 { x.require_grad() } else { x };
         let options = ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
@@ -70,8 +79,11 @@ fn bench_kernels(c: &mut Criterion) {
             });
         }
     }
+}
 
-    let x = Tensor::<4>::random([BATCH, 32, 28, 28], Distribution::Normal(0.0, 1.0), &device)
+/// `max_pool2d(relu(x))` of the first conv block's output, forward + backward.
+fn bench_relu_pool(group: &mut BenchmarkGroup<'_, WallTime>, device: &Device) {
+    let x = Tensor::<4>::random([BATCH, 32, 28, 28], Distribution::Normal(0.0, 1.0), device)
         .require_grad();
     for (impl_name, ours) in [("temper", true), ("burn", false)] {
         group.bench_function(format!("relu_pool/forward_backward/{impl_name}"), |b| {
@@ -86,9 +98,11 @@ fn bench_kernels(c: &mut Criterion) {
             })
         });
     }
+}
 
-    // The reference MLP's first weight matrix (200,704 of its 203,530 parameters), one Adam
-    // step after the first (so both moments exist).
+/// The reference MLP's first weight matrix (200,704 of its 203,530 parameters), one Adam step
+/// after the first (so both moments exist).
+fn bench_adam(group: &mut BenchmarkGroup<'_, WallTime>) {
     let plain = Device::flex();
     let param = Tensor::<2>::random([784, 256], Distribution::Normal(0.0, 0.05), &plain);
     let grad = Tensor::<2>::random([784, 256], Distribution::Normal(0.0, 0.01), &plain);
@@ -116,7 +130,6 @@ fn bench_kernels(c: &mut Criterion) {
     group.bench_function("adam_784x256/burn", |b| {
         b.iter(|| burn_adam.step(1e-3, param.clone(), grad.clone(), burn_state.clone()))
     });
-    group.finish();
 }
 
 /// The slice kernels alone (no autodiff, no tensor wrapping), to see where a step's time goes.
@@ -169,5 +182,12 @@ fn bench_slices(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_kernels, bench_slices);
-criterion_main!(benches);
+/// In a private module, the function `criterion_group!` writes is not public API and needs no
+/// documentation.
+mod groups {
+    use super::*;
+
+    criterion_group!(benches, bench_kernels, bench_slices);
+}
+
+criterion_main!(groups::benches);

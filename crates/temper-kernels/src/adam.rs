@@ -13,9 +13,15 @@
 //! c2 = √(1 − β2ᵗ),  c = c2 / (1 − β1ᵗ)
 //! param −= lr · c · m / (√v + ε · c2)
 //! ```
+//!
+//! The loop is compiled for each [`temper_simd::Level`] (baseline, AVX2 + FMA, AVX-512) and
+//! runs at [`temper_simd::level`], read once on the calling thread and handed to every rayon
+//! task. Each level computes the same IEEE operations in the same order, so every level gives
+//! the same bits; the tests check each one the CPU has against a scalar reference.
 
 use burn::tensor::{DType, Tensor};
 use rayon::prelude::*;
+use temper_simd::Level;
 
 use crate::flex::{FlexPrimitive, f32s, flex_tensor, wrap_plain};
 
@@ -84,10 +90,13 @@ pub fn adam_slices(
         }
     };
     let (mut p_out, mut m_out, mut v_out) = (vec![0.0f32; n], vec![0.0f32; n], vec![0.0f32; n]);
+    // Read once, here: a thread's cap (`temper_simd::with_cap`) does not follow the chunks
+    // into rayon's threads.
+    let level = temper_simd::level();
     let update = |offset: usize, p_out: &mut [f32], m_out: &mut [f32], v_out: &mut [f32]| {
         let len = p_out.len();
         let ins = [param, grad, m, v].map(|x| &x[offset..][..len]);
-        adam_chunk(&k, decay, ins, [p_out, m_out, v_out]);
+        adam_chunk(level, &k, decay, ins, [p_out, m_out, v_out]);
     };
     if n <= CHUNK {
         update(0, &mut p_out, &mut m_out, &mut v_out);
@@ -114,11 +123,18 @@ struct Scalars {
     wd: f32,
 }
 
-/// The update of one chunk, `[param, grad, m, v]` in and `[param, m, v]` out, in the widest
-/// vectors the CPU has. Every build computes the same IEEE operations in the same order (Rust
-/// never contracts `a · b + c` into a fused multiply-add by itself), so results do not depend
-/// on the CPU.
-fn adam_chunk(k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3]) {
+/// The update of one chunk, `[param, grad, m, v]` in and `[param, m, v]` out, in the vectors
+/// of `level`. Every build computes the same IEEE operations in the same order (Rust never
+/// contracts `a · b + c` into a fused multiply-add by itself), so results do not depend on the
+/// level; the tests check each level against a scalar reference, bit for bit.
+///
+/// # Panics
+/// When `level` is above [`temper_simd::detected`] (a level the CPU may not have).
+fn adam_chunk(level: Level, k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3]) {
+    assert!(
+        level <= temper_simd::detected(),
+        "adam: CPU level {level:?} is above the detected one"
+    );
     #[cfg(target_arch = "x86_64")]
     {
         #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
@@ -129,16 +145,18 @@ fn adam_chunk(k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3])
         fn avx2(k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3]) {
             adam_loop(k, decay, ins, outs)
         }
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512vl")
-        {
-            // SAFETY: the CPU has the features `avx512` is compiled for (checked just above).
-            return unsafe { avx512(k, decay, ins, outs) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above, for AVX2 and FMA.
-            return unsafe { avx2(k, decay, ins, outs) };
+        match level {
+            Level::Avx512 => {
+                // SAFETY: `level` is at most the detected level (asserted above), and the
+                // detected level is `Avx512` only on a CPU with AVX-512 F/BW/DQ/VL, AVX2 and
+                // FMA: every feature `avx512` enables.
+                return unsafe { avx512(k, decay, ins, outs) };
+            }
+            Level::Avx2 => {
+                // SAFETY: as above: a detected `Avx2` or wider means AVX2 and FMA.
+                return unsafe { avx2(k, decay, ins, outs) };
+            }
+            Level::Portable => {}
         }
     }
     adam_loop(k, decay, ins, outs)
@@ -210,100 +228,4 @@ pub fn adam_update<const D: usize>(
 }
 
 #[cfg(test)]
-mod tests {
-    use burn::tensor::{Device, Distribution};
-
-    use super::*;
-
-    /// Three steps, by hand from the module's formula, for one element: p = 1, g = 0.5 every
-    /// step, lr 0.1, β = (0.9, 0.999), ε = 1e-8, no decay. With a constant gradient m̂ = g and
-    /// v̂ = g² after bias correction, so each step moves p by lr · g/(|g| + ε) ≈ lr.
-    #[test]
-    fn three_steps_of_a_constant_gradient_move_by_the_learning_rate() {
-        let hyper = AdamHyper {
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-8,
-            weight_decay: None,
-        };
-        let (mut p, mut m, mut v) = (vec![1.0f32], None::<Vec<f32>>, None::<Vec<f32>>);
-        for t in 1..=3 {
-            let moments = m.as_deref().zip(v.as_deref());
-            let (np, nm, nv) = adam_slices(&hyper, 0.1, t, &p, &[0.5], moments);
-            (p, m, v) = (np, Some(nm), Some(nv));
-        }
-        // m_t = 0.5 (1 − 0.9ᵗ), v_t = 0.25 (1 − 0.999ᵗ): each update is lr · 0.5 / (0.5 + ε), so
-        // p = 1 − 3 · 0.1 = 0.7 up to ε and f32 rounding (the sum of three steps, ~1e-6).
-        assert!(
-            (p[0] - (1.0 - 3.0 * 0.1 * 0.5 / (0.5 + 1e-8))).abs() < 1e-5,
-            "{}",
-            p[0]
-        );
-        assert!((m.unwrap()[0] - 0.5 * (1.0 - 0.9f32.powi(3))).abs() < 1e-7);
-        assert!((v.unwrap()[0] - 0.25 * (1.0 - 0.999f32.powi(3))).abs() < 1e-8);
-    }
-
-    /// Against Burn's own `Adam` (burn-optim), element by element, over five steps with coupled
-    /// weight decay, on a tensor large enough to be split over threads.
-    #[test]
-    fn equals_burns_adam_over_several_steps() {
-        use burn::optim::decay::WeightDecayConfig;
-        use burn::optim::{AdamConfig, Optimizer};
-        let device = Device::flex();
-        device.seed(5);
-        let hyper = AdamHyper {
-            beta_1: 0.8,
-            beta_2: 0.99,
-            epsilon: 1e-6,
-            weight_decay: Some(0.01),
-        };
-        let burn_adam = AdamConfig::new()
-            .with_beta_1(0.8)
-            .with_beta_2(0.99)
-            .with_epsilon(1e-6)
-            .with_weight_decay(Some(WeightDecayConfig::new(0.01)))
-            .build();
-        let mut ours = Tensor::<2>::random([300, 400], Distribution::Normal(0.0, 1.0), &device);
-        let mut theirs = ours.clone();
-        let mut moments: Option<(Tensor<2>, Tensor<2>)> = None;
-        let mut state = None;
-        for t in 1..=5 {
-            let grad = Tensor::<2>::random([300, 400], Distribution::Normal(0.0, 1.0), &device);
-            let [p, m, v] = adam_update(
-                &hyper,
-                1e-2,
-                t,
-                &ours,
-                &grad,
-                moments.as_ref().map(|(m, v)| (m, v)),
-            )
-            .expect("flex f32 tensors");
-            (ours, moments) = (p, Some((m, v)));
-            (theirs, state) = burn_adam.step(1e-2, theirs, grad, state);
-        }
-        let a = ours.into_data().try_to_vec::<f32>().unwrap();
-        let b = theirs.into_data().try_to_vec::<f32>().unwrap();
-        let worst = a
-            .iter()
-            .zip(&b)
-            .map(|(x, y)| (x - y).abs() / y.abs().max(1e-3))
-            .fold(0.0, f32::max);
-        assert!(worst < 1e-5, "largest relative difference {worst}");
-    }
-
-    #[test]
-    fn tensors_off_flex_are_left_to_burn() {
-        #[allow(deprecated)] // ndarray stands for "a backend that is not flex"
-        let device = Device::ndarray();
-        let x = Tensor::<1>::zeros([4], &device);
-        let hyper = AdamHyper {
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-8,
-            weight_decay: None,
-        };
-        assert!(adam_update(&hyper, 1e-3, 1, &x, &x, None).is_none());
-        let ad = Tensor::<1>::zeros([4], &Device::flex().autodiff());
-        assert!(adam_update(&hyper, 1e-3, 1, &ad, &ad, None).is_none());
-    }
-}
+mod tests;

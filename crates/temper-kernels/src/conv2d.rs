@@ -9,6 +9,10 @@
 //! directly in NCHW order with no transpose. Samples are split into one contiguous chunk per
 //! rayon thread; each chunk owns its scratch buffers and, for the weight gradient, its own
 //! partial sum, added up at the end (so the result does not depend on scheduling).
+//!
+//! The products are `gemm`'s, which picks its own SIMD path at run time (`TEMPER_CPU_LEVEL`
+//! does not cap it); im2col, col2im and the bias sums are plain loops. The one `unsafe` is the
+//! call into `gemm`, behind `matmul`'s bounds check.
 
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -121,11 +125,11 @@ fn samples_per_task(batch: usize) -> usize {
 /// `dst[m×n] := (read_dst ? dst : 0) + lhs[m×k] · rhs[k×n]`, each operand given by its row and
 /// column strides, on the calling thread.
 ///
-/// # Safety
-/// Every `(row, col)` of each operand, at its strides, must lie inside its slice; the callers
-/// pass strides of dense row-major (or transposed) matrices whose slices they size-check.
+/// # Panics
+/// When an operand's strided extent does not fit in its slice (the callers pass dense
+/// row-major or transposed matrices whose slices they size-check, so this never fires).
 #[allow(clippy::too_many_arguments)]
-unsafe fn matmul(
+fn matmul(
     [m, n, k]: [usize; 3],
     dst: &mut [f32],
     dst_strides: [usize; 2],
@@ -135,11 +139,14 @@ unsafe fn matmul(
     rhs: &[f32],
     rhs_strides: [usize; 2],
 ) {
-    debug_assert!(dst.len() > (m - 1) * dst_strides[0] + (n - 1) * dst_strides[1]);
-    debug_assert!(lhs.len() > (m - 1) * lhs_strides[0] + (k - 1) * lhs_strides[1]);
-    debug_assert!(rhs.len() > (k - 1) * rhs_strides[0] + (n - 1) * rhs_strides[1]);
-    // SAFETY: the caller guarantees the strided extents lie inside the slices (checked above in
-    // debug builds); `dst` is exclusively borrowed, so it aliases neither input.
+    assert!(
+        fits(dst.len(), [m, n], dst_strides)
+            && fits(lhs.len(), [m, k], lhs_strides)
+            && fits(rhs.len(), [k, n], rhs_strides),
+        "conv2d matmul operand out of bounds"
+    );
+    // SAFETY: every `(row, col)` of each operand, at its strides, lies inside its slice
+    // (asserted above); `dst` is exclusively borrowed, so it aliases neither input.
     unsafe {
         gemm::gemm(
             m,
@@ -163,6 +170,19 @@ unsafe fn matmul(
             Parallelism::None,
         );
     }
+}
+
+/// Whether a `rows × cols` matrix at `strides` lies inside a slice of `len` elements (an empty
+/// one always does).
+fn fits(len: usize, [rows, cols]: [usize; 2], strides: [usize; 2]) -> bool {
+    if rows == 0 || cols == 0 {
+        return true;
+    }
+    let last = (rows - 1)
+        .checked_mul(strides[0])
+        .zip((cols - 1).checked_mul(strides[1]))
+        .and_then(|(r, c)| r.checked_add(c));
+    last.is_some_and(|last| last < len)
 }
 
 /// Convolution output `[batch, channels_out, out_h, out_w]`.
@@ -213,19 +233,16 @@ fn forward_task(
             }
         }
         // out_b[co×l] (+)= weight[co×k] · patches[k×l]
-        // SAFETY: dense row-major operands of exactly these sizes.
-        unsafe {
-            matmul(
-                [co, l, k],
-                out_b,
-                [l, 1],
-                bias.is_some(),
-                weight,
-                [k, 1],
-                patches,
-                [l, 1],
-            );
-        }
+        matmul(
+            [co, l, k],
+            out_b,
+            [l, 1],
+            bias.is_some(),
+            weight,
+            [k, 1],
+            patches,
+            [l, 1],
+        );
     }
 }
 
@@ -354,7 +371,6 @@ fn backward_task(
     let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
     let x_stride = shape.channels_in * shape.in_pixels();
     let out_stride = co * l;
-    let pointwise = shape.is_pointwise();
     let mut partial = Partial {
         weight: if wanted.weight {
             vec![0.0; co * k]
@@ -367,7 +383,8 @@ fn backward_task(
             Vec::new()
         },
     };
-    let mut cols = if pointwise {
+    // One sample's patch matrix, or (input gradient) its adjoint's input: unused when pointwise.
+    let mut cols = if shape.is_pointwise() {
         Vec::new()
     } else {
         vec![0.0f32; k * l]
@@ -376,71 +393,83 @@ fn backward_task(
     for b in samples {
         let dout_b = &grad_out[b * out_stride..][..out_stride];
         if wanted.bias {
-            for (acc, row) in partial.bias.iter_mut().zip(dout_b.chunks_exact(l)) {
-                *acc += row.iter().sum::<f32>();
-            }
+            add_bias_gradient(&mut partial.bias, dout_b, l);
         }
         if wanted.weight {
             let x_b = &x[b * x_stride..][..x_stride];
-            let patches: &[f32] = if pointwise {
-                x_b
-            } else {
-                im2col(shape, x_b, &mut cols);
-                &cols
-            };
-            // grad_w[co×k] += dout_b[co×l] · patchesᵀ[l×k]
-            // SAFETY: dense operands of these sizes; patchesᵀ reads `k×l` row-major.
-            unsafe {
-                matmul(
-                    [co, k, l],
-                    &mut partial.weight,
-                    [k, 1],
-                    true,
-                    dout_b,
-                    [l, 1],
-                    patches,
-                    [1, l],
-                );
-            }
+            add_weight_gradient(shape, x_b, dout_b, &mut cols, &mut partial.weight);
         }
         if let Some(gx) = grad_x.as_deref_mut() {
             let dx_b = &mut gx[(b - first) * x_stride..][..x_stride];
-            if pointwise {
-                // dx_b[k×l] = weightᵀ[k×co] · dout_b[co×l]
-                // SAFETY: dense operands; weightᵀ reads `co×k` row-major.
-                unsafe {
-                    matmul(
-                        [k, l, co],
-                        dx_b,
-                        [l, 1],
-                        false,
-                        weight,
-                        [1, k],
-                        dout_b,
-                        [l, 1],
-                    );
-                }
-            } else {
-                // SAFETY: as above, into the scratch patch matrix.
-                unsafe {
-                    matmul(
-                        [k, l, co],
-                        &mut cols,
-                        [l, 1],
-                        false,
-                        weight,
-                        [1, k],
-                        dout_b,
-                        [l, 1],
-                    );
-                }
-                col2im_add(shape, &cols, dx_b);
-            }
+            input_gradient(shape, weight, dout_b, &mut cols, dx_b);
         }
     }
     partial
 }
 
+/// `grad_b[co] += Σ dout_b[co][·]`, one sample's bias gradient (`l` output pixels a channel).
+fn add_bias_gradient(grad_b: &mut [f32], dout_b: &[f32], l: usize) {
+    for (acc, row) in grad_b.iter_mut().zip(dout_b.chunks_exact(l)) {
+        *acc += row.iter().sum::<f32>();
+    }
+}
+
+/// `grad_w[co×k] += dout_b[co×l] · patchesᵀ[l×k]`, one sample's weight gradient: the patch
+/// matrix of `x_b` is built in `cols` (it is `x_b` itself when pointwise).
+fn add_weight_gradient(
+    shape: &Conv2dShape,
+    x_b: &[f32],
+    dout_b: &[f32],
+    cols: &mut [f32],
+    grad_w: &mut [f32],
+) {
+    let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
+    let patches: &[f32] = if shape.is_pointwise() {
+        x_b
+    } else {
+        im2col(shape, x_b, cols);
+        cols
+    };
+    // patchesᵀ reads `k×l` row-major.
+    matmul(
+        [co, k, l],
+        grad_w,
+        [k, 1],
+        true,
+        dout_b,
+        [l, 1],
+        patches,
+        [1, l],
+    );
+}
+
+/// `dx_b := col2im(weightᵀ[k×co] · dout_b[co×l])`, one sample's input gradient: the product
+/// lands in `cols` and is added back onto the pixels it came from (straight into `dx_b`
+/// when pointwise, where col2im is the identity).
+fn input_gradient(
+    shape: &Conv2dShape,
+    weight: &[f32],
+    dout_b: &[f32],
+    cols: &mut [f32],
+    dx_b: &mut [f32],
+) {
+    let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
+    let pointwise = shape.is_pointwise();
+    // weightᵀ reads `co×k` row-major.
+    matmul(
+        [k, l, co],
+        if pointwise { &mut *dx_b } else { &mut *cols },
+        [l, 1],
+        false,
+        weight,
+        [1, k],
+        dout_b,
+        [l, 1],
+    );
+    if !pointwise {
+        col2im_add(shape, cols, dx_b);
+    }
+}
+
 #[cfg(test)]
-#[path = "conv2d_tests.rs"]
 mod tests;

@@ -11,8 +11,6 @@
 //! unconditionally. The kernels on plain slices ([`conv2d`](mod@conv2d), [`pool`]) are tested
 //! against the definitions; the ops against Burn's own flex ops (outputs and gradients).
 
-#![warn(missing_docs)]
-
 pub mod adam;
 pub mod conv2d;
 mod conv_op;

@@ -7,10 +7,10 @@ use burn::tensor::Tensor;
 
 use temper_kernels::{conv2d_module, max_pool2d_relu};
 
-use crate::dense::{DenseHead, DropoutKind, check_head, unsupported_kind};
+use crate::dense::{DenseHead, check_head, unsupported_kind};
 use crate::error::{ModelError, check_conv_trunk};
 use crate::limits::{check_parameters, conv_parameters, dense_parameters, halved, halvings};
-use temper_optim::dropout::{Dropout2d, Dropout2dConfig};
+use temper_nn::{Dropout2d, Dropout2dConfig, DropoutKind};
 
 /// Configuration of a small convolutional classifier: per entry of `channels`, a 3×3 convolution
 /// (padding 1) → ReLU → 2×2 max-pool; then `Linear → ReLU → Dropout` per hidden width and a
@@ -167,7 +167,7 @@ mod tests {
     use burn::tensor::Device;
 
     #[test]
-    fn reference_shape_and_parameter_count() {
+    fn the_reference_cnn_has_pytorchs_output_shape_and_parameter_count() {
         let device = Device::flex();
         let model = CnnConfig::new().init(&device);
         let out = model.forward(Tensor::zeros([2, 1, 28, 28], &device));

@@ -1,28 +1,12 @@
-use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig, Relu};
 use burn::tensor::{Device, Tensor};
-use temper_optim::dropout::{
-    AlphaDropout, AlphaDropoutConfig, DropConnectLinear, DropConnectLinearConfig,
+use temper_nn::{
+    AlphaDropout, AlphaDropoutConfig, DropConnectLinear, DropConnectLinearConfig, DropoutKind,
 };
 
 use crate::error::{ModelError, check_dropout, invalid};
 use crate::limits::check_hidden_layers;
-
-/// Which member of the dropout family a model uses, and so where its dropout rate acts.
-#[derive(Config, Debug, Copy, PartialEq, Eq)]
-pub enum DropoutKind {
-    /// Units after each hidden activation (Srivastava et al. 2014).
-    Standard,
-    /// Whole feature-map channels after each convolution block (CNN).
-    Spatial,
-    /// Whole residual branches per sample, stochastic depth (ResNet).
-    Path,
-    /// Alpha dropout after each hidden activation, for self-normalizing networks.
-    Alpha,
-    /// Weights of the hidden linear layers (DropConnect).
-    Connect,
-}
 
 /// Checks the fields every classifier's head shares.
 pub(crate) fn check_head(

@@ -1,10 +1,8 @@
 //! Burn image classifiers for temper: an MLP, a small CNN and a small ResNet whose widths,
-//! depth, dropout kind and rate come from a `#[derive(Config)]` (the dropout family is
-//! temper-optim's), joined in one [`Classifier`] that implements
+//! depth, dropout kind and rate come from a `#[derive(Config)]` (the dropout family and
+//! [`DropoutKind`] are temper-nn's), joined in one [`Classifier`] that implements
 //! burn-train's `TrainStep` and `InferenceStep` (cross-entropy classification), so it trains
 //! with temper's runner or with a Burn `Learner`.
-
-#![warn(missing_docs)]
 
 mod classifier;
 mod cnn;
@@ -16,7 +14,9 @@ mod resnet;
 
 pub use classifier::Classifier;
 pub use cnn::{Cnn, CnnConfig};
-pub use dense::{DenseHead, DropoutKind};
+pub use dense::DenseHead;
 pub use error::ModelError;
 pub use mlp::{Mlp, MlpConfig};
 pub use resnet::{BasicBlock, ResNet, ResNetConfig};
+// The type of the configs' `dropout_kind` field, so users need not name temper-nn.
+pub use temper_nn::DropoutKind;

@@ -1,8 +1,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::tensor::Tensor;
+use temper_nn::DropoutKind;
 
-use crate::dense::{DenseHead, DropoutKind, check_head, unsupported_kind};
+use crate::dense::{DenseHead, check_head, unsupported_kind};
 use crate::error::{ModelError, invalid};
 use crate::limits::{check_parameters, dense_parameters};
 
@@ -88,7 +89,7 @@ mod tests {
     use burn::tensor::Device;
 
     #[test]
-    fn output_shape_and_parameter_count() {
+    fn the_reference_mlp_has_pytorchs_output_shape_and_parameter_count() {
         let device = Device::flex();
         let model = MlpConfig::new().init(&device);
         let out = model.forward(Tensor::zeros([3, 1, 28, 28], &device));

@@ -7,7 +7,7 @@ use burn::nn::{
 };
 use burn::tensor::{Device, Tensor};
 use temper_kernels::conv2d_module;
-use temper_optim::dropout::{DropPath, DropPathConfig};
+use temper_nn::{DropPath, DropPathConfig};
 
 use crate::error::{ModelError, check_conv_trunk, check_dropout, invalid};
 use crate::limits::{
@@ -242,7 +242,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shapes_and_parameter_count() {
+    fn resnet_output_shape_and_parameter_count_match_a_hand_count() {
         let device = Device::flex();
         let model = ResNetConfig::new().init(&device);
         let out = model.forward(Tensor::zeros([2, 1, 28, 28], &device));

@@ -215,7 +215,7 @@ mod tests {
     impl Config for Holder {}
 
     #[test]
-    fn settings_shape_and_validation() {
+    fn clip_settings_read_as_tagged_maps_and_validate() {
         // Burn's Config reads JSON; `{"global_norm": 1.0}` is the same externally tagged
         // single-key map that TOML writes `clip = { global_norm = 1.0 }`.
         let h = Holder::load_binary(br#"{"clip": {"global_norm": 1.5}}"#).unwrap();

@@ -1,5 +1,5 @@
-//! Optimizers, learning-rate schedules, regularization, dropout variants, early stopping and
-//! weight averaging for Burn models.
+//! Optimizers, learning-rate schedules, regularization, early stopping and weight averaging
+//! for Burn models (the dropout layers are temper-nn's).
 //!
 //! - [`OptimizerSettings`]: SGD (momentum, Nesterov), Adam, AdamW, AdaGrad and RMSprop presets
 //!   whose defaults and update rules are PyTorch's, built into Burn's `ModuleOptimizer`, with
@@ -13,9 +13,6 @@
 //!   epoch or per optimizer step; [`Curve`] is each one's closed form.
 //! - [`Hypergradient`]: hypergradient descent on the learning rate (SGD-HD, Adam-HD, and the
 //!   same rule around any other kind), Baydin et al. 2018.
-//! - [`dropout`]: the dropout family Burn lacks: [`Dropout2d`] (spatial), [`DropPath`]
-//!   (stochastic depth), [`AlphaDropout`] (for SELU networks) and [`DropConnectLinear`]
-//!   (dropped weights), each a Burn module with a validated `#[derive(Config)]`.
 //! - [`EarlyStopping`]: Keras' and Lightning's early-stopping rules as one state machine that
 //!   always knows the best epoch (restore-best), also as a burn-train strategy
 //!   ([`LearnerEarlyStopping`]).
@@ -23,12 +20,9 @@
 //!
 //! Everything here works in a hand-written loop and with burn-train's `Learner`.
 
-#![warn(missing_docs)]
-
 mod adagrad;
 mod clipping;
 mod decoupled;
-pub mod dropout;
 mod early_stopping;
 mod ema;
 mod error;
@@ -42,10 +36,6 @@ pub mod schedule;
 pub use adagrad::{Adagrad, AdagradState};
 pub use clipping::{GradClipSettings, clip_global_norm};
 pub use decoupled::DecoupledWeightDecay;
-pub use dropout::{
-    AlphaDropout, AlphaDropoutConfig, DropConnectLinear, DropConnectLinearConfig, DropPath,
-    DropPathConfig, Dropout2d, Dropout2dConfig,
-};
 #[cfg(feature = "burn-train")]
 pub use early_stopping::LearnerEarlyStopping;
 pub use early_stopping::{
@@ -61,6 +51,9 @@ pub use hypergradient::{
 pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
 pub use regularization::RegularizationSettings;
 pub use schedule::{
-    Anneal, AnnealKind, Curve, CyclicMode, CyclicModeKind, Interval, LrSchedule, MetricFeed,
-    PlateauSettings, ScheduleKind, ScheduleSettings, ThresholdMode, WarmupMode, WarmupSettings,
+    Anneal, AnnealKind, ChainedSettings, CosineRestartsSettings, CosineSettings, Curve,
+    CurveSettings, CyclicMode, CyclicModeKind, CyclicSettings, ExponentialSettings, Interval,
+    InverseTimeSettings, LinearSettings, LrSchedule, MetricFeed, MultistepSettings,
+    OneCycleSettings, PhaseSettings, PlateauSettings, PolynomialSettings, ScheduleKind,
+    ScheduleSettings, SequentialSettings, StepSettings, ThresholdMode, WarmupMode, WarmupSettings,
 };

@@ -327,7 +327,8 @@ impl OptimizerSettings {
             }
             OptimizerKind::Adam => {
                 let [b1, b2] = r.betas.expect("resolved");
-                // Burn's Adam, updated in one pass per parameter on flex (issue 9).
+                // Burn's Adam, updated in one pass per parameter on flex: Burn's chain of tensor
+                // ops took about a fifth of a training step of the reference MLP.
                 finish(with_decay(
                     FusedAdam::new(b1 as f32, b2 as f32, f(r.eps), coupled),
                     decoupled,
@@ -401,5 +402,4 @@ fn with_decay<O: Optimizer>(inner: O, decoupled: bool, wd: f64) -> ModuleOptimiz
 }
 
 #[cfg(test)]
-#[path = "optimizer_tests.rs"]
 mod tests;

@@ -247,5 +247,4 @@ impl ModuleVisitor for PenaltyVisitor<'_> {
 }
 
 #[cfg(test)]
-#[path = "regularization_tests.rs"]
 mod tests;

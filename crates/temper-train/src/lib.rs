@@ -3,26 +3,26 @@
 //! `checkpoints/{best,last}.bpk`, `checkpoints/resume/` for `--resume`, and the `.lock` its
 //! writer holds).
 //!
-//! Any Burn module implementing [`ImageClassifier`] trains on any [`ImageData`](temper_data::ImageData)
-//! through [`train_model`] (and [`resume_model`], [`tune_model`]); `temper train` is
-//! [`train`], the same path with the built-in models and data sources.
+//! Any Burn module implementing [`ImageClassifier`] trains on any
+//! [`ImageData`](temper_data::ImageData) through [`train_model`] (and [`resume_model`],
+//! [`tune_model`]); `temper train` is [`train`], the same path with the built-in models and data
+//! sources.
 //!
 //! - `classifier.rs`: [`ImageClassifier`] and the losses on its logits.
 //! - `config/`: the experiment file and its sections, devices, data sources.
 //! - `run/`: the training run, its batches, checkpoints, fine-tuning and run directory.
-//! - `score/`: evaluation, confusion matrix, metrics, reports, charts, `temper eval`.
-//! - `monitor/`: `temper monitor` and the drift statistics.
+//! - `score/`: scoring a split, confusion matrix, metrics, reports, charts, a saved run opened
+//!   again and `temper eval` on it.
+//! - `drift/`: drift of new data against a saved run (`temper monitor`) and its statistics.
 //! - `tune/`: the temper-tune adapter and the learning-rate range test.
 //!
 //! The device is chosen at run time ([`select_device`]). The library never prints: progress
 //! reaches the caller through the [`Progress`] trait.
 
-#![warn(missing_docs)]
-
 mod classifier;
 mod config;
+mod drift;
 mod error;
-mod monitor;
 mod run;
 mod score;
 mod tune;
@@ -36,17 +36,17 @@ pub use config::experiment::{
     DataSection, DataSource, Experiment, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_EXPERIMENT_BYTES,
     TrainSection,
 };
-pub use config::model_section::{DropoutKind, DropoutSpec, ModelKind, ModelPlan, ModelSection};
-pub use config::schedule_curve::ScheduleCurve;
-pub use error::TrainError;
-pub use monitor::drift::{
+pub use config::lr_plot::LrPlot;
+pub use config::model_section::{DropoutSettings, ModelKind, ModelPlan, ModelSection};
+pub use drift::stats::{
     KsTest, PIXEL_BINS, PSI_EPSILON, PixelStats, histogram, kolmogorov_sf, ks_two_sample,
     pixel_stats, psi, shares, total_variation,
 };
-pub use monitor::{
-    AccuracyDrift, CONFIDENCE_BINS, ChannelDrift, ClassDrift, DriftThresholds, InputDrift,
-    MonitorReport, PredictionDrift, monitor_run, verdict,
+pub use drift::{
+    AccuracyDrift, CONFIDENCE_BINS, ChannelDrift, ClassDrift, DriftReport, DriftThresholds,
+    InputDrift, PredictionDrift, check_drift, verdict,
 };
+pub use error::TrainError;
 pub use run::augment::augment_preview;
 pub use run::checkpoint::RESUME_DIR;
 pub use run::finetune::{DEFAULT_LR_FACTOR, FinetuneSection};
@@ -60,12 +60,12 @@ pub use run::{
     Progress, RunSummary, Silent, TrainData, load_data, resume, resume_model, train, train_model,
 };
 pub use score::confusion::ConfusionMatrix;
-pub use score::eval::{EvalRun, eval_run};
-pub use score::evaluate::{StepTotals, evaluate, evaluate_with_confusion};
+pub use score::eval_run::{EvalRun, eval_run};
 pub use score::metrics::{EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, metrics_csv};
 pub use score::plot;
 pub use score::report::{ClassScores, RecallGap, TestReport, write_curves};
-pub use tune::lr_find::{LrFindResult, LrFindSettings, MAX_LR_FIND_STEPS, lr_find, suggest};
+pub use score::split_scores::{StepTotals, evaluate, evaluate_with_confusion};
+pub use tune::lr_find::{LrFindOptions, LrFindResult, MAX_LR_FIND_STEPS, lr_find, suggest};
 pub use tune::{
     TrialRunner, TuneProgress, TuneSection, TuneSummary, describe_params, tune, tune_model,
     tune_with,

@@ -76,9 +76,16 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default().sample_size(20);
-    targets = bench
+/// In a private module, the function `criterion_group!` writes is not public API and needs no
+/// documentation.
+mod groups {
+    use super::*;
+
+    criterion_group! {
+        name = benches;
+        config = Criterion::default().sample_size(20);
+        targets = bench
+    }
 }
-criterion_main!(benches);
+
+criterion_main!(groups::benches);

@@ -22,8 +22,6 @@
 //!
 //! Hypergradient optimizers (SGD-HD, Adam-HD) live in temper-optim.
 
-#![warn(missing_docs)]
-
 pub mod analysis;
 mod error;
 pub mod pruner;

@@ -427,5 +427,4 @@ impl PrunerKind {
 }
 
 #[cfg(test)]
-#[path = "pruner_tests.rs"]
 mod tests;

@@ -458,10 +458,8 @@ fn validate_distribution(p: &ParamSpec) -> Result<(), TuneError> {
     Ok(())
 }
 
-#[path = "space_raw.rs"]
 mod raw;
 pub use raw::RawParam;
 
 #[cfg(test)]
-#[path = "space_tests.rs"]
 mod tests;

@@ -419,9 +419,4 @@ impl TrialContext<'_> {
 }
 
 #[cfg(test)]
-#[path = "study_tests.rs"]
 mod tests;
-
-#[cfg(test)]
-#[path = "study_storage_tests.rs"]
-mod storage_tests;

@@ -17,11 +17,11 @@ pub mod resample;
 pub mod stft;
 pub mod wav;
 
-#[cfg(test)]
-mod hostile_tests;
-
 pub use error::{AudioError, Result};
 pub use ops::{AudioOp, VALID_OPS};
 pub use pipeline::{AudioAugmentConfig, Pipeline, Uniform};
 pub use stft::{Spectrogram, istft, stft};
 pub use wav::{Audio, SampleFormat, decode_wav, encode_wav, read_wav, write_wav};
+
+#[cfg(test)]
+mod tests;

@@ -370,5 +370,4 @@ impl fmt::Display for AudioOp {
 }
 
 #[cfg(test)]
-#[path = "ops_tests.rs"]
 mod tests;

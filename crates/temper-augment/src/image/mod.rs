@@ -10,74 +10,44 @@
 //! same at any thread count. Formulas follow torchvision / PIL (and albumentations or timm
 //! where torchvision has no such op), computed in `f32` and rounded once to 8 bits.
 //!
-//! - [`raster`]: [`AugImage`], PNG/JPEG/BMP I/O, sampling and padding helpers, NCHW export.
-//! - [`geometric`] / [`geometric_ops`]: flips, affine family, crops, resize.
-//! - [`photometric`] / [`photometric_ops`]: color, tone, blur, sharpness, noise.
-//! - [`occlusion`]: random erasing and Cutout.
-//! - [`policy`]: compose, random-apply, one-of, RandAugment, TrivialAugmentWide.
-//! - [`op`]: [`Op`], the TOML-tagged union of all of them.
-//! - [`pipeline`]: [`Pipeline`], [`augment_batch`] (rayon), [`preview_grid`].
+//! The code is split by layer, so that an op's parts sit in one file per layer:
+//! - [`ops`]: what an op is. [`Op`] (the TOML-tagged union and its name table), each op's
+//!   config with its checks and its sampling ([`ops::geometric`], [`ops::photometric`],
+//!   [`ops::occlusion`], [`ops::policy`]), [`OpParams`] and the parameter structs
+//!   ([`ops::params`]), the limits and sampling helpers ([`ops::common`]) and the
+//!   `[augment]` section ([`ops::settings`]).
+//! - [`cpu`]: the deterministic step on an [`AugImage`] ([`apply`], [`cpu::geometric`],
+//!   [`cpu::photometric`], [`cpu::occlusion`]), the raster helpers ([`cpu::raster`]), the
+//!   batch pipeline ([`cpu::pipeline`]) and MixUp / CutMix ([`cpu::mix`]).
+//! - `kernels`: the pixel loops the CPU ops call (blur, colour, byte tables, noise, warp,
+//!   resize), one dispatch over CPU levels through [`temper_simd`], intrinsics in
+//!   `kernels/x86`.
 //! - [`device`]: [`apply_batch_device`], the same params on a batched Burn tensor.
-//! - [`mix`]: MixUp / CutMix / label smoothing on `f32` NCHW batches.
-//! - [`settings`]: [`AugmentSettings`], the `[augment]` section.
+//!
+//! Adding an op: its config, checks and sampling in `ops/<family>.rs`, a line in the `ops!`
+//! table of `ops/mod.rs` and a variant of [`OpParams`]; its CPU step in `cpu/<family>.rs`
+//! (plus an arm of [`apply`]); its device step in `device/<family>.rs` (plus its arms in
+//! `device/mod.rs`).
 
-mod blur;
-mod color;
-pub mod common;
+pub mod cpu;
 #[cfg(feature = "burn")]
 pub mod device;
-#[cfg(feature = "burn")]
-mod device_filters;
-#[cfg(feature = "burn")]
-mod device_geometric;
-#[cfg(feature = "burn")]
-mod device_photometric;
 mod error;
-pub mod geometric;
-pub mod geometric_ops;
-mod lut;
-pub mod mix;
-mod noise;
-pub mod occlusion;
-pub mod op;
-pub mod params;
-pub mod photometric;
-pub mod photometric_ops;
-pub mod pipeline;
-pub mod policy;
-pub mod raster;
-mod remap;
-#[cfg(target_arch = "x86_64")]
-mod remap_avx512;
-mod resize;
-#[cfg(target_arch = "x86_64")]
-mod resize_x86;
-pub mod settings;
-mod simd;
+mod kernels;
+pub mod ops;
 
-#[cfg(all(test, feature = "burn"))]
-mod device_ops_tests;
-#[cfg(all(test, feature = "burn"))]
-mod device_tests;
 #[cfg(test)]
-mod geometric_tests;
-#[cfg(test)]
-mod hostile_tests;
-#[cfg(test)]
-mod kernel_tests;
-#[cfg(test)]
-mod photometric_tests;
-#[cfg(test)]
-mod pipeline_tests;
-#[cfg(test)]
-mod resize_tests;
+mod tests;
 
+pub use cpu::geometric;
+
+pub use cpu::mix::{MixConfig, MixParams, apply_mix, mix_batch, soft_cross_entropy, soft_targets};
+pub use cpu::pipeline::{Pipeline, augment_batch, preview_grid, sample_batch, sample_rng};
+pub use cpu::raster::{AugImage, Interpolation, PaddingMode, to_nchw_f32};
+pub use cpu::{apply, apply_all};
 #[cfg(feature = "burn")]
 pub use device::apply_batch_device;
 pub use error::{ImageAugError, Result};
-pub use mix::{MixConfig, MixParams, apply_mix, mix_batch, soft_cross_entropy, soft_targets};
-pub use op::{OP_NAMES, Op};
-pub use params::{OpParams, apply, apply_all};
-pub use pipeline::{Pipeline, augment_batch, preview_grid, sample_batch, sample_rng};
-pub use raster::{AugImage, Interpolation, PaddingMode, to_nchw_f32};
-pub use settings::{AugmentSettings, Policy};
+pub use ops::params::OpParams;
+pub use ops::settings::{AugmentSettings, Policy};
+pub use ops::{OP_NAMES, Op};

@@ -440,5 +440,4 @@ pub fn augment_lines(
 }
 
 #[cfg(test)]
-#[path = "eda_tests.rs"]
 mod tests;

@@ -10,8 +10,6 @@
 
 pub mod eda;
 mod error;
-#[cfg(test)]
-mod hostile_tests;
 mod index;
 mod synonyms;
 pub mod tokenize;
@@ -38,3 +36,6 @@ pub fn read_text(path: &Path) -> Result<String> {
     String::from_utf8(bytes)
         .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }
+
+#[cfg(test)]
+mod tests;

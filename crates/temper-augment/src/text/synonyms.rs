@@ -327,5 +327,4 @@ impl SynonymTable {
 }
 
 #[cfg(test)]
-#[path = "synonyms_tests.rs"]
 mod tests;

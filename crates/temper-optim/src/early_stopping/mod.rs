@@ -26,7 +26,7 @@
 //!    or `min_delta * |best|` with `min_delta_mode = "rel"`. The first monitored value always
 //!    improves (unless NaN). An improving epoch becomes the best epoch, **whether or not
 //!    stopping ever fires**, so the best weights can always be restored at the end (Keras
-//!    issue #12511 is the bug of restoring only when stopping fired).
+//!    restored them only when stopping fired, keras-team/keras#12511).
 //! 4. A counter `wait` grows by one each monitored epoch and returns to 0 on an improvement
 //!    that also beats `baseline` (when set) — exactly Keras' `wait`.
 //! 5. Stop, first reason that applies: the value is strictly better than

@@ -363,7 +363,7 @@ fn learner_adapter_auto_mode_follows_burn_metric_attributes() {
 }
 
 #[test]
-fn auto_mode_name_rule() {
+fn auto_mode_maximizes_scores_and_minimizes_losses_by_name() {
     for (name, max) in [
         ("valid_loss", false),
         ("train_loss", false),
@@ -516,7 +516,7 @@ fn invalid_settings_name_their_field() {
 }
 
 #[test]
-fn toml_section_defaults_and_unknown_keys() {
+fn toml_section_fills_defaults_round_trips_and_refuses_unknown_keys() {
     // An empty section is all defaults; a present section with keys overrides only those.
     let empty: EarlyStoppingSettings = toml::from_str("").unwrap();
     assert_eq!(empty, d());

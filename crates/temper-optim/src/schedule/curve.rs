@@ -205,14 +205,7 @@ impl Curve {
                 start_factor,
                 end_factor,
                 total,
-            } => {
-                let frac = if *total == 0 {
-                    1.0
-                } else {
-                    t.min(*total) as f64 / *total as f64
-                };
-                lr * (start_factor + (end_factor - start_factor) * frac)
-            }
+            } => linear(t, *lr, *start_factor, *end_factor, *total),
             Curve::InverseTime {
                 lr,
                 decay_rate,
@@ -228,10 +221,7 @@ impl Curve {
                 lr,
                 milestones,
                 gamma,
-            } => {
-                let passed = milestones.iter().take_while(|&&m| m <= t).count();
-                lr * gamma.powi(passed as i32)
-            }
+            } => multistep(t, *lr, milestones, *gamma),
             Curve::Exponential {
                 lr,
                 gamma,
@@ -244,30 +234,15 @@ impl Curve {
                 power,
                 decay_steps,
                 cycle,
-            } => {
-                let steps = *decay_steps as f64;
-                let (t, d) = if *cycle {
-                    (tf, steps * (tf / steps).ceil().max(1.0))
-                } else {
-                    (tf.min(steps), steps)
-                };
-                (lr - end_lr) * (1.0 - t / d).powf(*power) + end_lr
-            }
-            Curve::Cosine { lr, min_lr, t_max } => {
-                let frac = t.min(*t_max) as f64 / *t_max as f64;
-                min_lr + (lr - min_lr) * (1.0 + (PI * frac).cos()) / 2.0
-            }
+            } => polynomial(tf, *lr, *end_lr, *power, *decay_steps, *cycle),
+            Curve::Cosine { lr, min_lr, t_max } => cosine(t, *lr, *min_lr, *t_max),
             Curve::CosineRestarts {
                 lr,
                 min_lr,
                 t0,
                 t_mult,
                 m_mul,
-            } => {
-                let (cycle, t_cur, length) = restart_position(tf, *t0 as f64, *t_mult);
-                let peak = lr * m_mul.powi(cycle as i32);
-                min_lr + (peak - min_lr) * (1.0 + (PI * t_cur / length).cos()) / 2.0
-            }
+            } => cosine_restarts(tf, *lr, *min_lr, *t0, *t_mult, *m_mul),
             Curve::OneCycle {
                 max_lr,
                 total,
@@ -292,39 +267,91 @@ impl Curve {
                 step_size_up,
                 step_size_down,
                 mode,
-            } => {
-                // PyTorch CyclicLR.get_lr, with `last_epoch = t`.
-                let up = *step_size_up as f64;
-                let total_size = up + *step_size_down as f64;
-                let step_ratio = up / total_size;
-                let cycle = (1.0 + tf / total_size).floor();
-                let x = 1.0 + tf / total_size - cycle;
-                let scale_factor = if x <= step_ratio {
-                    x / step_ratio
-                } else {
-                    (x - 1.0) / (step_ratio - 1.0)
-                };
-                let height = (max_lr - base_lr) * scale_factor;
-                let scale = match mode {
-                    CyclicMode::Triangular => 1.0,
-                    CyclicMode::Triangular2 => 1.0 / 2f64.powf(cycle - 1.0),
-                    CyclicMode::ExpRange { gamma } => gamma.powf(tf),
-                };
-                base_lr + height * scale
-            }
-            Curve::Sequential { phases } => {
-                let mut t = t;
-                for (i, (curve, length)) in phases.iter().enumerate() {
-                    if t < *length || i + 1 == phases.len() {
-                        return curve.at(t);
-                    }
-                    t -= length;
-                }
-                unreachable!("a sequential curve has at least one phase")
-            }
+            } => cyclic(tf, *base_lr, *max_lr, *step_size_up, *step_size_down, *mode),
+            Curve::Sequential { phases } => sequential(phases, t),
             Curve::Chained { lr, curves } => curves.iter().fold(*lr, |acc, c| acc * c.at(t) / lr),
         }
     }
+}
+
+/// PyTorch `LinearLR`: the factor moves from `start_factor` to `end_factor` over `total`.
+fn linear(t: u64, lr: f64, start_factor: f64, end_factor: f64, total: u64) -> f64 {
+    let frac = if total == 0 {
+        1.0
+    } else {
+        t.min(total) as f64 / total as f64
+    };
+    lr * (start_factor + (end_factor - start_factor) * frac)
+}
+
+/// PyTorch `MultiStepLR`: one factor of `gamma` per milestone passed.
+fn multistep(t: u64, lr: f64, milestones: &[u64], gamma: f64) -> f64 {
+    let passed = milestones.iter().take_while(|&&m| m <= t).count();
+    lr * gamma.powi(passed as i32)
+}
+
+/// PyTorch `CosineAnnealingLR`'s closed form, held at `min_lr` after `t_max`.
+fn cosine(t: u64, lr: f64, min_lr: f64, t_max: u64) -> f64 {
+    let frac = t.min(t_max) as f64 / t_max as f64;
+    min_lr + (lr - min_lr) * (1.0 + (PI * frac).cos()) / 2.0
+}
+
+/// SGDR: the cosine of the cycle `t` falls in, from that cycle's peak.
+fn cosine_restarts(tf: f64, lr: f64, min_lr: f64, t0: u64, t_mult: f64, m_mul: f64) -> f64 {
+    let (cycle, t_cur, length) = restart_position(tf, t0 as f64, t_mult);
+    let peak = lr * m_mul.powi(cycle as i32);
+    min_lr + (peak - min_lr) * (1.0 + (PI * t_cur / length).cos()) / 2.0
+}
+
+/// Keras `PolynomialDecay`, with or without `cycle`.
+fn polynomial(tf: f64, lr: f64, end_lr: f64, power: f64, decay_steps: u64, cycle: bool) -> f64 {
+    let steps = decay_steps as f64;
+    let (t, d) = if cycle {
+        (tf, steps * (tf / steps).ceil().max(1.0))
+    } else {
+        (tf.min(steps), steps)
+    };
+    (lr - end_lr) * (1.0 - t / d).powf(power) + end_lr
+}
+
+/// PyTorch `CyclicLR.get_lr`, with `last_epoch = t`.
+fn cyclic(
+    tf: f64,
+    base_lr: f64,
+    max_lr: f64,
+    step_size_up: u64,
+    step_size_down: u64,
+    mode: CyclicMode,
+) -> f64 {
+    let up = step_size_up as f64;
+    let total_size = up + step_size_down as f64;
+    let step_ratio = up / total_size;
+    let cycle = (1.0 + tf / total_size).floor();
+    let x = 1.0 + tf / total_size - cycle;
+    let scale_factor = if x <= step_ratio {
+        x / step_ratio
+    } else {
+        (x - 1.0) / (step_ratio - 1.0)
+    };
+    let height = (max_lr - base_lr) * scale_factor;
+    let scale = match mode {
+        CyclicMode::Triangular => 1.0,
+        CyclicMode::Triangular2 => 1.0 / 2f64.powf(cycle - 1.0),
+        CyclicMode::ExpRange { gamma } => gamma.powf(tf),
+    };
+    base_lr + height * scale
+}
+
+/// PyTorch `SequentialLR`: the phase `t` falls in, at its own clock; the last runs on.
+fn sequential(phases: &[(Curve, u64)], t: u64) -> f64 {
+    let mut t = t;
+    for (i, (curve, length)) in phases.iter().enumerate() {
+        if t < *length || i + 1 == phases.len() {
+            return curve.at(t);
+        }
+        t -= length;
+    }
+    unreachable!("a sequential curve has at least one phase")
 }
 
 /// `t / decay_steps`, floored when `staircase` (Keras' `global_step / decay_steps`).

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which curve the learning rate follows. See `Curve` for each formula.
+/// Which curve the learning rate follows: the `kind` key. See `Curve` for each formula; the
+/// kind's parameters are its struct in [`CurveSettings`](super::CurveSettings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ScheduleKind {
@@ -55,40 +56,6 @@ impl ScheduleKind {
             ScheduleKind::Plateau => "plateau",
             ScheduleKind::Sequential => "sequential",
             ScheduleKind::Chained => "chained",
-        }
-    }
-
-    /// The curve parameters this kind reads; any other one set is an error.
-    pub(crate) fn parameters(self) -> &'static [&'static str] {
-        match self {
-            ScheduleKind::Constant | ScheduleKind::Plateau => &[],
-            ScheduleKind::Linear => &["start_factor", "end_factor", "total"],
-            ScheduleKind::InverseTime => &["decay_rate", "decay_steps", "staircase"],
-            ScheduleKind::Step => &["step_size", "gamma"],
-            ScheduleKind::Multistep => &["milestones", "gamma"],
-            ScheduleKind::Exponential => &["gamma", "decay_steps", "staircase"],
-            ScheduleKind::Polynomial => &["power", "end_lr", "decay_steps", "cycle"],
-            ScheduleKind::Cosine => &["min_lr", "t_max"],
-            ScheduleKind::CosineRestarts => &["min_lr", "t0", "t_mult", "m_mul"],
-            ScheduleKind::OneCycle => &[
-                "max_lr",
-                "total",
-                "pct_start",
-                "div_factor",
-                "final_div_factor",
-                "anneal",
-                "three_phase",
-            ],
-            ScheduleKind::Cyclic => &[
-                "base_lr",
-                "max_lr",
-                "step_size_up",
-                "step_size_down",
-                "mode",
-                "gamma",
-            ],
-            ScheduleKind::Sequential => &["phases"],
-            ScheduleKind::Chained => &["schedules"],
         }
     }
 }

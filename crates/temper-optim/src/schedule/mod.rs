@@ -17,8 +17,6 @@ mod curve;
 mod kinds;
 mod plateau;
 mod settings;
-#[cfg(test)]
-mod tests;
 
 use std::sync::{Arc, Mutex};
 
@@ -27,7 +25,11 @@ use burn::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 pub use curve::{Anneal, Curve, CyclicMode};
 pub use kinds::{AnnealKind, CyclicModeKind, Interval, ScheduleKind, WarmupMode, WarmupSettings};
 pub use plateau::{PlateauSettings, ThresholdMode};
-pub use settings::ScheduleSettings;
+pub use settings::{
+    ChainedSettings, CosineRestartsSettings, CosineSettings, CurveSettings, CyclicSettings,
+    ExponentialSettings, InverseTimeSettings, LinearSettings, MultistepSettings, OneCycleSettings,
+    PhaseSettings, PolynomialSettings, ScheduleSettings, SequentialSettings, StepSettings,
+};
 
 use crate::error::{OptimError, invalid};
 use plateau::Plateau;
@@ -307,3 +309,6 @@ impl LrScheduler for LrSchedule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

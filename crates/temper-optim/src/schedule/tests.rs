@@ -422,14 +422,17 @@ fn record_round_trip_mid_cycle_continues_the_same_curve() {
 
 #[test]
 fn settings_errors_name_the_field() {
-    let err = |text: &str| {
-        LrSchedule::new(&parse(text), 0.1, 10, 10)
+    // A key the kind does not take is refused as the table is read; a bad value when the
+    // schedule is built.
+    let err = |text: &str| match toml::from_str::<ScheduleSettings>(text) {
+        Ok(settings) => LrSchedule::new(&settings, 0.1, 10, 10)
             .expect_err("should be rejected")
-            .to_string()
+            .to_string(),
+        Err(e) => e.message().to_string(),
     };
     assert_eq!(
         err("kind = 'cosine'\ngamma = 0.5"),
-        "schedule.gamma: is not a parameter of kind = \"cosine\""
+        "schedule.gamma: is not a parameter of kind = \"cosine\" (it takes `min_lr`, `t_max`)"
     );
     assert!(err("kind = 'multistep'").starts_with("schedule.milestones: required"));
     assert!(

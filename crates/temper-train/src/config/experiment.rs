@@ -286,7 +286,7 @@ impl Experiment {
             VALIDATION_STEPS_PER_EPOCH,
         )?;
         if optim.hypergradient.is_some()
-            && (self.schedule.kind != ScheduleKind::Constant
+            && (self.schedule.kind() != ScheduleKind::Constant
                 || self.schedule.warmup.is_some()
                 || self.schedule.plateau.is_some())
         {
@@ -297,10 +297,10 @@ impl Experiment {
                     .into(),
             ));
         }
-        if let Some(monitor) = LrSchedule::plateau_monitor(&self.schedule) {
-            check_monitor(
+        if let Some(watched) = LrSchedule::plateau_monitor(&self.schedule) {
+            check_watched(
                 "schedule.plateau.monitor",
-                &monitor,
+                &watched,
                 self.data.valid_fraction,
             )?;
         }
@@ -308,7 +308,7 @@ impl Experiment {
         crate::run::augment::parse_augment(self.augment.as_ref())?;
         let watch = self.best_epoch_watch(self.data.valid_fraction > 0.0);
         EarlyStopping::new(&watch)?;
-        check_monitor(
+        check_watched(
             "early_stopping.monitor",
             &watch.monitor,
             self.data.valid_fraction,
@@ -426,17 +426,18 @@ fn read_bounded(path: &Path) -> Result<String, TrainError> {
 /// Steps per epoch assumed when validating a schedule before the data is loaded.
 const VALIDATION_STEPS_PER_EPOCH: usize = 1 << 20;
 
-/// A monitored metric must exist and, for `valid_*`, have a validation split to come from.
-fn check_monitor(field: &str, monitor: &str, valid_fraction: f64) -> Result<(), TrainError> {
-    if !METRIC_NAMES.contains(&monitor) {
+/// A watched metric (a `monitor` key: early stopping's, the plateau rule's) must exist and, for
+/// `valid_*`, have a validation split to come from.
+fn check_watched(field: &str, watched: &str, valid_fraction: f64) -> Result<(), TrainError> {
+    if !METRIC_NAMES.contains(&watched) {
         return Err(TrainError::Config(format!(
-            "{field}: unknown metric {monitor:?}; expected one of {}",
+            "{field}: unknown metric {watched:?}; expected one of {}",
             METRIC_NAMES.join(", ")
         )));
     }
-    if monitor.starts_with("valid_") && valid_fraction == 0.0 {
+    if watched.starts_with("valid_") && valid_fraction == 0.0 {
         return Err(TrainError::Config(format!(
-            "{field}: {monitor} needs a validation split (data.valid_fraction > 0)"
+            "{field}: {watched} needs a validation split (data.valid_fraction > 0)"
         )));
     }
     Ok(())

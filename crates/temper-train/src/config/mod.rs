@@ -4,10 +4,8 @@
 pub(crate) mod data_source;
 pub(crate) mod device;
 pub(crate) mod experiment;
+pub(crate) mod lr_plot;
 pub(crate) mod model_section;
-pub(crate) mod schedule_curve;
 
 #[cfg(test)]
-mod config_mutation_tests;
-#[cfg(test)]
-mod hostile_tests;
+mod tests;

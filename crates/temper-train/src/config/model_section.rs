@@ -1,7 +1,7 @@
 //! The `[model]` section: architecture, size and dropout, resolved into a temper-model config.
 
 use serde::{Deserialize, Serialize};
-use temper_model::{Classifier, CnnConfig, DropoutKind as ModelDropout, MlpConfig, ResNetConfig};
+use temper_model::{Classifier, CnnConfig, DropoutKind, MlpConfig, ResNetConfig};
 
 use crate::error::TrainError;
 
@@ -18,39 +18,11 @@ pub enum ModelKind {
     ResNet,
 }
 
-/// Member of the dropout family.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DropoutKind {
-    /// Units after hidden activations (every model).
-    #[default]
-    Dropout,
-    /// Whole channels after each convolution block (cnn).
-    Dropout2d,
-    /// Whole residual branches per sample, stochastic depth (resnet).
-    DropPath,
-    /// Alpha dropout after hidden activations (mlp, cnn).
-    Alpha,
-    /// Weights of the hidden linear layers (mlp, cnn).
-    DropConnect,
-}
-
-impl DropoutKind {
-    fn for_model(self) -> ModelDropout {
-        match self {
-            DropoutKind::Dropout => ModelDropout::Standard,
-            DropoutKind::Dropout2d => ModelDropout::Spatial,
-            DropoutKind::DropPath => ModelDropout::Path,
-            DropoutKind::Alpha => ModelDropout::Alpha,
-            DropoutKind::DropConnect => ModelDropout::Connect,
-        }
-    }
-}
-
-/// `dropout = { kind = "dropout", p = 0.25 }`.
+/// `dropout = { kind = "dropout", p = 0.25 }`: the `[model]` table that picks the member of
+/// the dropout family ([`DropoutKind`], temper-nn's) and its rate.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DropoutSpec {
+pub struct DropoutSettings {
     /// Which member of the family (default `dropout`).
     #[serde(default)]
     pub kind: DropoutKind,
@@ -73,7 +45,7 @@ pub struct ModelSection {
     /// Residual blocks per stage (resnet, default 1).
     pub blocks: Option<usize>,
     /// The dropout kind and rate (mlp default p = 0, cnn p = 0.25, resnet p = 0).
-    pub dropout: Option<DropoutSpec>,
+    pub dropout: Option<DropoutSettings>,
 }
 
 /// A model configuration resolved against the data's image shape and class count.
@@ -118,8 +90,8 @@ impl ModelSection {
     /// The section with the architecture's defaults filled in.
     pub fn resolved(&self) -> Self {
         let dropout = |p| {
-            Some(self.dropout.unwrap_or(DropoutSpec {
-                kind: DropoutKind::Dropout,
+            Some(self.dropout.unwrap_or(DropoutSettings {
+                kind: DropoutKind::Standard,
                 p,
             }))
         };
@@ -158,7 +130,7 @@ impl ModelSection {
         num_classes: usize,
     ) -> Result<ModelPlan, TrainError> {
         let [c, h, w] = image_shape;
-        let kind = self.dropout.map(|d| d.kind.for_model());
+        let kind = self.dropout.map(|d| d.kind);
         let p = self.dropout.map(|d| d.p);
         if self.blocks.is_some() && self.kind != ModelKind::ResNet {
             return Err(only_for("blocks", "\"resnet\""));
@@ -209,8 +181,8 @@ impl ModelSection {
                 }
                 cfg.blocks_per_stage = self.blocks.unwrap_or(cfg.blocks_per_stage);
                 match (kind, p) {
-                    (Some(ModelDropout::Path), Some(p)) => cfg.drop_path = p,
-                    (Some(ModelDropout::Standard), Some(p)) => cfg.dropout = p,
+                    (Some(DropoutKind::Path), Some(p)) => cfg.drop_path = p,
+                    (Some(DropoutKind::Standard), Some(p)) => cfg.dropout = p,
                     (Some(other), _) => {
                         return Err(temper_model::ModelError::Invalid {
                             field: "dropout",
@@ -244,10 +216,7 @@ mod tests {
         let Ok(ModelPlan::Cnn(cfg)) = plan("dropout = { kind = \"dropout2d\", p = 0.1 }") else {
             panic!("cnn expected")
         };
-        assert_eq!(
-            (cfg.dropout_kind, cfg.dropout),
-            (ModelDropout::Spatial, 0.1)
-        );
+        assert_eq!((cfg.dropout_kind, cfg.dropout), (DropoutKind::Spatial, 0.1));
         let Ok(ModelPlan::ResNet(cfg)) =
             plan("kind = \"resnet\"\nblocks = 2\ndropout = { kind = \"drop-path\", p = 0.2 }")
         else {
@@ -259,7 +228,7 @@ mod tests {
         else {
             panic!("mlp expected")
         };
-        assert_eq!(cfg.dropout_kind, ModelDropout::Connect);
+        assert_eq!(cfg.dropout_kind, DropoutKind::Connect);
     }
 
     #[test]

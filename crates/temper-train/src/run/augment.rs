@@ -238,7 +238,7 @@ mod tests {
     use super::transpose_planes;
 
     #[test]
-    fn planes_interleave_and_back() {
+    fn planes_interleave_into_pixels_and_back() {
         // Two pixels, RGB planar [R R G G B B] <-> interleaved [R G B R G B].
         let planar = [1, 2, 10, 20, 100, 200];
         let interleaved = transpose_planes(&planar, 3, 2, true);

@@ -11,9 +11,9 @@ use super::setup::Setup;
 use crate::classifier::ImageClassifier;
 use crate::error::TrainError;
 use crate::run::run_dir::{SUMMARY_FILE, write_atomic};
-use crate::score::evaluate::evaluate_with_confusion;
 use crate::score::metrics::{EpochMetrics, EvalScores};
 use crate::score::report::{TestReport, write_curves};
+use crate::score::split_scores::evaluate_with_confusion;
 
 /// What a finished run reports; also written to `summary.toml`.
 #[derive(Debug, Clone, Serialize)]
@@ -37,9 +37,10 @@ pub struct RunSummary {
     pub normalization_std: Vec<f32>,
     /// Epochs actually run (fewer than asked when early stopping fired).
     pub epochs_run: usize,
-    /// The metric that picks the best epoch (`[early_stopping] monitor`, else the validation
-    /// loss, else the training loss).
-    pub monitor: String,
+    /// The watched metric, the one that picks the best epoch (`[early_stopping] monitor`, else
+    /// the validation loss, else the training loss); `monitor` in `summary.toml`.
+    #[serde(rename = "monitor")]
+    pub watched: String,
     /// Epoch of the `best` checkpoint.
     pub best_epoch: usize,
     /// Why training stopped before its last epoch, when it did.
@@ -105,6 +106,46 @@ pub(super) fn finish<M: ImageClassifier>(
         }
         _ => (evaluated, format!("last epoch ({})", history.len())),
     };
+    let report = test_and_report(setup, &final_model, &tested_weights, progress)?;
+    write_curves(setup.run_dir, &history)?;
+    let summary = RunSummary {
+        run_dir: setup.run_dir.to_path_buf(),
+        device: setup.selected.reason.clone(),
+        train_images: setup.split.train.len(),
+        valid_images: setup.split.valid.len(),
+        test_images: setup.data.test.len(),
+        normalization_mean: setup.normalization.mean.clone(),
+        normalization_std: setup.normalization.std.clone(),
+        epochs_run: history.len(),
+        epochs_this_process: (history.len() + 1).saturating_sub(first_epoch),
+        parent: setup.exp.finetune.as_ref().map(|f| f.from.clone()),
+        watched: setup.watch.monitor.clone(),
+        best_epoch,
+        stop_reason,
+        diverged,
+        tested_weights,
+        test: report.scores,
+        seconds: started.elapsed().as_secs_f64(),
+        report,
+        epochs: history,
+    };
+    let path = setup.run_dir.join(SUMMARY_FILE);
+    let text = toml::to_string_pretty(&summary).map_err(|e| TrainError::Checkpoint {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    write_atomic(&path, text.as_bytes())?;
+    Ok(summary)
+}
+
+/// Scores `model` (the `tested_weights`) on the whole test split and writes `report.md`,
+/// `report.json` and `confusion.png`.
+fn test_and_report<M: ImageClassifier>(
+    setup: &Setup<'_>,
+    model: &M,
+    tested_weights: &str,
+    progress: &mut dyn Progress,
+) -> Result<TestReport, TrainError> {
     let test_data = setup.data.test;
     progress.message(&format!(
         "testing the {tested_weights} weights on {} images",
@@ -112,7 +153,7 @@ pub(super) fn finish<M: ImageClassifier>(
     ));
     let all_test: Vec<usize> = (0..test_data.len()).collect();
     let (test, confusion) = evaluate_with_confusion(
-        &final_model,
+        model,
         test_data,
         &all_test,
         &setup.batcher,
@@ -131,35 +172,7 @@ pub(super) fn finish<M: ImageClassifier>(
             setup.selected.reason
         ),
     )?;
-    write_curves(setup.run_dir, &history)?;
-    let summary = RunSummary {
-        run_dir: setup.run_dir.to_path_buf(),
-        device: setup.selected.reason.clone(),
-        train_images: setup.split.train.len(),
-        valid_images: setup.split.valid.len(),
-        test_images: test_data.len(),
-        normalization_mean: setup.normalization.mean.clone(),
-        normalization_std: setup.normalization.std.clone(),
-        epochs_run: history.len(),
-        epochs_this_process: (history.len() + 1).saturating_sub(first_epoch),
-        parent: setup.exp.finetune.as_ref().map(|f| f.from.clone()),
-        monitor: setup.watch.monitor.clone(),
-        best_epoch,
-        stop_reason,
-        diverged,
-        tested_weights,
-        test,
-        seconds: started.elapsed().as_secs_f64(),
-        report,
-        epochs: history,
-    };
-    let path = setup.run_dir.join(SUMMARY_FILE);
-    let text = toml::to_string_pretty(&summary).map_err(|e| TrainError::Checkpoint {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
-    write_atomic(&path, text.as_bytes())?;
-    Ok(summary)
+    Ok(report)
 }
 
 /// A path as text, its bytes that are not UTF-8 replaced: serde's own `Path` serializer fails

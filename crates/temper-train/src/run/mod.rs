@@ -8,10 +8,11 @@
 //!
 //! The loop is generic: any Burn module implementing [`ImageClassifier`] trains on any
 //! [`ImageData`]; [`train_model`] is the run's checks and `run`, and `temper train` ([`train`])
-//! is the same checks and the same generic `run` with its built-in models and data. A run is a few named steps on two types (`state.rs`): [`Setup`](setup::Setup)
-//! holds what is fixed once data and device are ready; `RunState` what each epoch changes —
-//! `RunState::start` (fresh, fine-tuned or restored from a resume set), `train_epoch`,
-//! `end_epoch` (validation, schedule, early stopping, checkpoints), and `finish`.
+//! is the same checks and the same generic `run` with its built-in models and data. A run is a
+//! few named steps on two types (`state.rs`): [`Setup`](setup::Setup) holds what is fixed once
+//! data and device are ready; `RunState` what each epoch changes — `RunState::start` (fresh,
+//! fine-tuned or restored from a resume set), `train_epoch`, `end_epoch` (validation,
+//! schedule, early stopping, checkpoints), and `finish`.
 
 pub(crate) mod augment;
 pub(crate) mod batches;
@@ -24,15 +25,6 @@ pub(crate) mod run_dir;
 mod setup;
 mod state;
 pub(crate) mod step;
-
-#[cfg(test)]
-mod custom_tests;
-#[cfg(test)]
-mod finetune_tests;
-#[cfg(test)]
-mod hostile_tests;
-#[cfg(test)]
-pub(crate) mod training_tests;
 
 use std::path::Path;
 use std::time::Instant;
@@ -257,3 +249,6 @@ fn run<M: ImageClassifier>(
     }
     state.finish(&setup, progress)
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -39,7 +39,7 @@ pub(super) struct Setup<'a> {
     /// The rules that pick the best epoch and may stop the run.
     pub watch: EarlyStoppingSettings,
     /// The metric reduce-on-plateau watches, when the schedule has one.
-    pub plateau_monitor: Option<String>,
+    pub plateau_watched: Option<String>,
 }
 
 impl<'a> Setup<'a> {
@@ -87,8 +87,8 @@ impl<'a> Setup<'a> {
         };
         let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
         let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size);
-        let plateau_monitor = LrSchedule::plateau_monitor(&exp.schedule);
-        if let Some(name) = plateau_monitor.as_ref().filter(|m| m.starts_with("valid_"))
+        let plateau_watched = LrSchedule::plateau_monitor(&exp.schedule);
+        if let Some(name) = plateau_watched.as_ref().filter(|m| m.starts_with("valid_"))
             && split.valid.is_empty()
         {
             return Err(TrainError::Config(format!(
@@ -114,7 +114,7 @@ impl<'a> Setup<'a> {
             batcher,
             steps_per_epoch,
             watch,
-            plateau_monitor,
+            plateau_watched,
         };
         Ok((setup, parent))
     }

@@ -26,8 +26,8 @@ use crate::run::run_dir::{
     BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, create_run_dir, load_weights, write_atomic,
 };
 use crate::run::step::Stepper;
-use crate::score::evaluate::{StepTotals, evaluate};
 use crate::score::metrics::{EpochMetrics, metrics_csv};
+use crate::score::split_scores::{StepTotals, evaluate};
 
 /// How often (in steps) the running loss is read back from the device for display (and
 /// checked for NaN).
@@ -373,12 +373,12 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
     ) -> Result<(), TrainError> {
         let metrics = self.validate(setup, epoch, &totals, epoch_started);
         progress.epoch_end(&metrics);
-        let monitored = metrics
+        let watched = metrics
             .metric(&setup.watch.monitor)
-            .expect("the monitor was validated against the splits");
+            .expect("the watched metric was validated against the splits");
         self.observe_plateau(setup, &metrics, epoch, progress);
         self.history.push(metrics);
-        let improved = self.keep_weights(epoch, monitored, progress);
+        let improved = self.keep_weights(epoch, watched, progress);
         // The order of `checkpoint.rs`: the set, `latest`, then the published files.
         self.save_resume_set(setup, epoch, improved)?;
         self.publish(setup, improved)?;
@@ -442,12 +442,12 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         epoch: usize,
         progress: &mut dyn Progress,
     ) {
-        let Some(name) = &setup.plateau_monitor else {
+        let Some(name) = &setup.plateau_watched else {
             return;
         };
         let value = metrics
             .metric(name)
-            .expect("the plateau monitor was validated against the splits");
+            .expect("the plateau's watched metric was validated against the splits");
         if self.schedule.observe(value) {
             progress.message(&format!(
                 "epoch {epoch}: {name} has plateaued, learning rate reduced to {:.3e}",
@@ -456,11 +456,11 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         }
     }
 
-    /// Early stopping's verdict on `monitored`: keeps the evaluated weights as the best when
-    /// the epoch improved (returned), and whether to stop (early stopping, or the caller's
-    /// `keep_going`). Writes nothing.
-    fn keep_weights(&mut self, epoch: usize, monitored: f64, progress: &mut dyn Progress) -> bool {
-        let update = self.stopper.update(epoch, monitored);
+    /// Early stopping's verdict on the `watched` metric's value: keeps the evaluated weights as
+    /// the best when the epoch improved (returned), and whether to stop (early stopping, or the
+    /// caller's `keep_going`). Writes nothing.
+    fn keep_weights(&mut self, epoch: usize, watched: f64, progress: &mut dyn Progress) -> bool {
+        let update = self.stopper.update(epoch, watched);
         if update.improved {
             self.best_model = Some(self.evaluated.clone());
         }

@@ -41,8 +41,9 @@ impl Stepper {
     }
 
     /// One step on `batch` at learning rate `lr` (or the hypergradient's, when configured):
-    /// forward, loss plus penalty, backward, global-norm clipping when configured, update. Returns the updated model and the step's
-    /// output, detached; its loss is the data loss alone, comparable with validation losses.
+    /// forward, loss plus penalty, backward, global-norm clipping when configured, update.
+    /// Returns the updated model and the step's output, detached; its loss is the data loss
+    /// alone, comparable with validation losses.
     pub fn step<M: ImageClassifier>(
         &mut self,
         model: M,

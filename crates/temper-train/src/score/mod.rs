@@ -1,9 +1,11 @@
-//! Scoring a model and reporting it: the evaluation pass, the confusion matrix, per-epoch
-//! metrics, the test report, PNG charts, and `temper eval` on a finished run.
+//! Scoring a model and reporting it: the pass over a split (`split_scores.rs`, every epoch and
+//! the final test), the confusion matrix, per-epoch metrics, the test report, PNG charts, a
+//! finished run opened again (`saved_run.rs`) and `temper eval` on it (`eval_run.rs`).
 
 pub(crate) mod confusion;
-pub(crate) mod eval;
-pub(crate) mod evaluate;
+pub(crate) mod eval_run;
 pub(crate) mod metrics;
 pub mod plot;
 pub(crate) mod report;
+pub(crate) mod saved_run;
+pub(crate) mod split_scores;

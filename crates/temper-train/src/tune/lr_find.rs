@@ -27,9 +27,10 @@ use crate::score::plot::{LineChart, Series};
 /// few thousand steps only repeats epochs of training at rates that have long diverged.
 pub const MAX_LR_FIND_STEPS: usize = 100_000;
 
-/// The sweep: Lightning's `lr_find` defaults.
+/// How the sweep runs, with Lightning's `lr_find` defaults: the options of one call (the flags of
+/// `temper lr-find`), not a table of the experiment file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LrFindSettings {
+pub struct LrFindOptions {
     /// Rate of the first step (Lightning: 1e-8).
     pub min_lr: f64,
     /// Rate of the sweep's last step, reached when it does not diverge first (Lightning: 1).
@@ -46,7 +47,7 @@ pub struct LrFindSettings {
     pub skip_end: usize,
 }
 
-impl Default for LrFindSettings {
+impl Default for LrFindOptions {
     fn default() -> Self {
         Self {
             min_lr: 1e-8,
@@ -60,7 +61,7 @@ impl Default for LrFindSettings {
     }
 }
 
-impl LrFindSettings {
+impl LrFindOptions {
     fn validate(&self) -> Result<(), TrainError> {
         let bad = |field: &str, msg: String| Err(TrainError::Config(format!("{field}: {msg}")));
         if !(self.min_lr > 0.0 && self.min_lr.is_finite()) {
@@ -170,11 +171,11 @@ impl LrFindResult {
 /// Runs the range test on `exp`'s data, model and optimizer (its schedule is not used).
 pub fn lr_find(
     exp: &Experiment,
-    settings: &LrFindSettings,
+    options: &LrFindOptions,
     progress: &mut dyn Progress,
 ) -> Result<LrFindResult, TrainError> {
     exp.validate()?;
-    settings.validate()?;
+    options.validate()?;
     let seed = exp.train.seed;
     progress.message(&format!("loading data: {}", exp.data.source));
     let data = load_data(&exp.data.data_source()?, progress)?;
@@ -206,32 +207,32 @@ pub fn lr_find(
             .collect::<Vec<_>>()
     })
     .flatten();
-    progress.epoch_start(1, 1, settings.steps);
+    progress.epoch_start(1, 1, options.steps);
     let (mut lrs, mut losses, mut smoothed) = (Vec::new(), Vec::new(), Vec::new());
     let (mut average, mut best) = (0.0f64, f64::INFINITY);
     let mut diverged = false;
-    for (i, chunk) in batches.take(settings.steps).enumerate() {
-        let lr = settings.lr_at(i);
+    for (i, chunk) in batches.take(options.steps).enumerate() {
+        let lr = options.lr_at(i);
         let batch = batcher.batch_indices(&data.train, &chunk, &device);
         let out;
         (model, out) = stepper.step(model, batch, lr);
         let loss = out.loss.into_scalar::<f32>() as f64;
         // Lightning's _LRCallback: avg = beta * avg + (1 - beta) * loss, debiased by
         // 1 - beta^(i + 1).
-        average = settings.beta * average + (1.0 - settings.beta) * loss;
-        let smooth = average / (1.0 - settings.beta.powi(i as i32 + 1));
+        average = options.beta * average + (1.0 - options.beta) * loss;
+        let smooth = average / (1.0 - options.beta.powi(i as i32 + 1));
         lrs.push(lr);
         losses.push(loss);
         smoothed.push(smooth);
         progress.step(i + 1, Some(loss));
-        if !smooth.is_finite() || (i > 0 && smooth > settings.diverge_factor * best) {
+        if !smooth.is_finite() || (i > 0 && smooth > options.diverge_factor * best) {
             diverged = true;
             break;
         }
         best = best.min(smooth);
     }
     let _ = model.valid();
-    let suggestion = suggest(&smoothed, settings.skip_begin, settings.skip_end);
+    let suggestion = suggest(&smoothed, options.skip_begin, options.skip_end);
     Ok(LrFindResult {
         lrs,
         losses,
@@ -288,7 +289,7 @@ mod tests {
 
     #[test]
     fn the_sweep_is_exponential_from_min_to_max() {
-        let s = LrFindSettings {
+        let s = LrFindOptions {
             min_lr: 1e-6,
             max_lr: 1.0,
             steps: 7,
@@ -301,7 +302,7 @@ mod tests {
             assert!((lr.log10() - (-6.0 + i as f64)).abs() < 1e-12, "{lrs:?}");
         }
         assert!(
-            LrFindSettings {
+            LrFindOptions {
                 steps: 5,
                 ..Default::default()
             }

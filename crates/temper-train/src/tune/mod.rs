@@ -12,14 +12,10 @@
 //! (`out_dir.rs`), and the storage's password never reaches a file or a message
 //! (`secret.rs`).
 
-#[cfg(test)]
-mod hostile_tests;
 pub(crate) mod lr_find;
 mod out_dir;
 mod report;
 pub(crate) mod secret;
-#[cfg(test)]
-mod tuning_tests;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -230,20 +226,7 @@ fn search(
             section.trials,
             &describe_params(&trial.params),
         );
-        let outcome = match run_trial(&objective, &trial, &mut study, runner, progress) {
-            // The message goes into the study, trials.csv and the progress line.
-            TrialOutcome::Failed(m) => TrialOutcome::Failed(scrub(&m, section.storage.as_deref())),
-            other => other,
-        };
-        let line = match &outcome {
-            TrialOutcome::Complete(v) => {
-                format!("trial {}: {} = {v:.4}", trial.number, section.metric)
-            }
-            TrialOutcome::Pruned => format!("trial {}: pruned", trial.number),
-            TrialOutcome::Failed(msg) => format!("trial {}: failed: {msg}", trial.number),
-        };
-        study.tell(trial.number, outcome).map_err(config)?;
-        progress.trial_end(&line);
+        run_and_tell(&objective, &section, &trial, &mut study, runner, progress)?;
     }
 
     let trials = study.trials().map_err(config)?;
@@ -262,6 +245,35 @@ fn search(
     };
     write_outputs(&summary, &section, &space, out)?;
     Ok(summary)
+}
+
+/// Runs `trial`, records its outcome in the study (a failure's message scrubbed of the
+/// storage's password) and reports it in one line.
+fn run_and_tell(
+    objective: &Objective<'_>,
+    section: &TuneSection,
+    trial: &Trial,
+    study: &mut Study,
+    runner: &mut TrialRunner<'_>,
+    progress: &mut dyn TuneProgress,
+) -> Result<(), TrainError> {
+    let outcome = match run_trial(objective, trial, study, runner, progress) {
+        // The message goes into the study, trials.csv and the progress line.
+        TrialOutcome::Failed(m) => TrialOutcome::Failed(scrub(&m, section.storage.as_deref())),
+        other => other,
+    };
+    let line = match &outcome {
+        TrialOutcome::Complete(v) => {
+            format!("trial {}: {} = {v:.4}", trial.number, section.metric)
+        }
+        TrialOutcome::Pruned => format!("trial {}: pruned", trial.number),
+        TrialOutcome::Failed(msg) => format!("trial {}: failed: {msg}", trial.number),
+    };
+    study
+        .tell(trial.number, outcome)
+        .map_err(|e| TrainError::Config(e.to_string()))?;
+    progress.trial_end(&line);
+    Ok(())
 }
 
 /// A search checked before anything is written: the space, the direction of the metric, the
@@ -508,3 +520,6 @@ impl Progress for TrialProgress<'_> {
         !self.pruned && self.error.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,11 +1,17 @@
 //! A small box-constrained L-BFGS (Nocedal & Wright 2006, Algorithm 7.4 two-loop recursion)
 //! with projection onto the box and Armijo backtracking, for the GP's marginal likelihood.
 
-/// Minimizes `f` (value and gradient; `None` where it cannot be evaluated) inside
-/// `[lo, hi]` from `x0`. Returns the best point found and its value.
-/// A value-and-gradient oracle.
+/// A value-and-gradient oracle: `None` where the function cannot be evaluated.
 pub(crate) type Objective<'a> = dyn FnMut(&[f64]) -> Option<(f64, Vec<f64>)> + 'a;
 
+/// Curvature pairs `(s, y, 1 / sᵀy)` kept, oldest first.
+type Memory = Vec<(Vec<f64>, Vec<f64>, f64)>;
+
+/// How many curvature pairs the memory holds.
+const M: usize = 6;
+
+/// Minimizes `f` (value and gradient; `None` where it cannot be evaluated) inside
+/// `[lo, hi]` from `x0`. Returns the best point found and its value.
 pub(crate) fn minimize_box(
     f: &mut Objective<'_>,
     x0: &[f64],
@@ -13,81 +19,123 @@ pub(crate) fn minimize_box(
     hi: &[f64],
     max_iter: usize,
 ) -> (Vec<f64>, f64) {
-    const M: usize = 6;
-    let proj = |x: &mut [f64]| {
-        for i in 0..x.len() {
-            x[i] = x[i].clamp(lo[i], hi[i]);
-        }
-    };
     let mut x = x0.to_vec();
-    proj(&mut x);
+    project(&mut x, lo, hi);
     let Some((mut fx, mut g)) = f(&x) else {
         return (x, f64::INFINITY);
     };
-    let mut mem: Vec<(Vec<f64>, Vec<f64>, f64)> = Vec::new();
+    let mut mem = Memory::new();
     for _ in 0..max_iter {
-        // Variables held at a bound by their gradient stay there this step.
-        let free: Vec<bool> = (0..x.len())
-            .map(|i| !((x[i] <= lo[i] && g[i] > 0.0) || (x[i] >= hi[i] && g[i] < 0.0)))
-            .collect();
-        let gf: Vec<f64> = (0..x.len())
-            .map(|i| if free[i] { g[i] } else { 0.0 })
-            .collect();
-        if gf.iter().all(|v| v.abs() < 1e-7) {
+        let Some(d) = search_direction(&x, &g, lo, hi, &mut mem) else {
             break;
-        }
-        let mut d = two_loop(&gf, &mem);
-        for i in 0..d.len() {
-            if !free[i] {
-                d[i] = 0.0;
-            }
-        }
-        if dot(&d, &gf) >= 0.0 {
-            mem.clear();
-        }
-        if mem.is_empty() {
-            // Steepest descent scaled to unit length (no curvature known yet).
-            let norm = dot(&gf, &gf).sqrt();
-            d = gf.iter().map(|v| -v / norm).collect();
-        }
-        let mut t = 1.0;
-        let mut accepted = None;
-        for _ in 0..30 {
-            let mut xn: Vec<f64> = x.iter().zip(&d).map(|(a, b)| a + t * b).collect();
-            proj(&mut xn);
-            let step: Vec<f64> = xn.iter().zip(&x).map(|(a, b)| a - b).collect();
-            if let Some((fxn, gn)) = f(&xn)
-                && fxn <= fx + 1e-4 * dot(&g, &step)
-            {
-                accepted = Some((xn, fxn, gn, step));
-                break;
-            }
-            t *= 0.5;
-        }
-        let Some((xn, fxn, gn, s)) = accepted else {
+        };
+        let Some(accepted) = backtrack(f, &x, &d, fx, &g, lo, hi) else {
             if mem.is_empty() {
                 break;
             }
             mem.clear();
             continue;
         };
-        let y: Vec<f64> = gn.iter().zip(&g).map(|(a, b)| a - b).collect();
-        let sy = dot(&s, &y);
+        let y: Vec<f64> = accepted.g.iter().zip(&g).map(|(a, b)| a - b).collect();
+        let sy = dot(&accepted.s, &y);
         if sy > 1e-12 {
             if mem.len() == M {
                 mem.remove(0);
             }
-            mem.push((s, y, 1.0 / sy));
+            mem.push((accepted.s, y, 1.0 / sy));
         }
-        let done = (fx - fxn).abs() <= 1e-12 * fx.abs().max(1.0);
-        x = xn;
-        fx = fxn;
-        g = gn;
+        let done = (fx - accepted.fx).abs() <= 1e-12 * fx.abs().max(1.0);
+        (x, fx, g) = (accepted.x, accepted.fx, accepted.g);
         if done {
             break;
         }
     }
     (x, fx)
+}
+
+/// Clamps `x` into the box `[lo, hi]`.
+fn project(x: &mut [f64], lo: &[f64], hi: &[f64]) {
+    for i in 0..x.len() {
+        x[i] = x[i].clamp(lo[i], hi[i]);
+    }
+}
+
+/// The L-BFGS direction at `x` over the free variables (a variable held at a bound by its
+/// gradient stays there this step), or steepest descent scaled to unit length when no
+/// curvature is known or the L-BFGS direction does not descend (which clears `mem`). `None`
+/// when the free gradient vanishes: converged.
+fn search_direction(
+    x: &[f64],
+    g: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+    mem: &mut Memory,
+) -> Option<Vec<f64>> {
+    let free: Vec<bool> = (0..x.len())
+        .map(|i| !((x[i] <= lo[i] && g[i] > 0.0) || (x[i] >= hi[i] && g[i] < 0.0)))
+        .collect();
+    let gf: Vec<f64> = (0..x.len())
+        .map(|i| if free[i] { g[i] } else { 0.0 })
+        .collect();
+    if gf.iter().all(|v| v.abs() < 1e-7) {
+        return None;
+    }
+    let mut d = two_loop(&gf, mem);
+    for i in 0..d.len() {
+        if !free[i] {
+            d[i] = 0.0;
+        }
+    }
+    if dot(&d, &gf) >= 0.0 {
+        mem.clear();
+    }
+    if mem.is_empty() {
+        let norm = dot(&gf, &gf).sqrt();
+        d = gf.iter().map(|v| -v / norm).collect();
+    }
+    Some(d)
+}
+
+/// A point the line search accepted.
+struct Accepted {
+    x: Vec<f64>,
+    /// `f(x)`.
+    fx: f64,
+    /// The gradient at `x`.
+    g: Vec<f64>,
+    /// The step taken to reach `x`, after projection.
+    s: Vec<f64>,
+}
+
+/// Armijo backtracking from `x` along `d`, each trial point projected onto the box: the step
+/// starts at 1 and halves up to 30 times; `None` when no step decreases `f` enough.
+fn backtrack(
+    f: &mut Objective<'_>,
+    x: &[f64],
+    d: &[f64],
+    fx: f64,
+    g: &[f64],
+    lo: &[f64],
+    hi: &[f64],
+) -> Option<Accepted> {
+    let mut t = 1.0;
+    for _ in 0..30 {
+        let mut xn: Vec<f64> = x.iter().zip(d).map(|(a, b)| a + t * b).collect();
+        project(&mut xn, lo, hi);
+        let step: Vec<f64> = xn.iter().zip(x).map(|(a, b)| a - b).collect();
+        if let Some((fxn, gn)) = f(&xn)
+            && fxn <= fx + 1e-4 * dot(g, &step)
+        {
+            return Some(Accepted {
+                x: xn,
+                fx: fxn,
+                g: gn,
+                s: step,
+            });
+        }
+        t *= 0.5;
+    }
+    None
 }
 
 fn two_loop(g: &[f64], mem: &[(Vec<f64>, Vec<f64>, f64)]) -> Vec<f64> {

@@ -154,5 +154,4 @@ impl SamplerKind {
 }
 
 #[cfg(test)]
-#[path = "sampler_tests.rs"]
 mod tests;

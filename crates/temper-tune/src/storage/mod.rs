@@ -21,10 +21,6 @@
 //! backoff: see [`Backoff`]. Storage specs and messages keep passwords out: see [`redact`]
 //! and [`spec_for_disk`].
 
-#[cfg(test)]
-mod hiccup_tests;
-#[cfg(test)]
-mod hostile_tests;
 mod open;
 #[cfg(feature = "postgres")]
 mod pg_session;
@@ -485,3 +481,6 @@ impl Storage for MemoryStorage {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
