@@ -8,10 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
+use clap::error::{ContextKind, ContextValue};
 use clap::{Parser, Subcommand};
+use temper_data::bounded::{clip, quote};
 use temper_train::{
-    CONFIG_FILE, DeviceChoice, Experiment, LrFindOptions, LrPlot, describe_params, eval_run,
-    lr_find, next_run_dir, resume, train, tune,
+    CONFIG_FILE, DeviceChoice, EvalWeights, Experiment, LrFindOptions, LrPlot, describe_params,
+    eval_run_weights, lr_find, next_run_dir, resume, train, tune,
 };
 
 use crate::progress::Bars;
@@ -236,9 +238,14 @@ struct EvalArgs {
     /// Device: auto, wgpu, flex or ndarray (default: the run's).
     #[arg(long)]
     device: Option<DeviceChoice>,
-    /// Where report.md, report.json and confusion.png go (default: RUN_DIR/eval-N).
+    /// Where report.md, report.json, confusion.png and confusion.csv go (default:
+    /// RUN_DIR/eval-N).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Which checkpoint to score: best or last (default: the weights the run tested, as
+    /// summary.toml's tested_weights says).
+    #[arg(long, value_name = "best|last")]
+    weights: Option<EvalWeights>,
 }
 
 #[derive(clap::Args)]
@@ -263,19 +270,40 @@ struct LrFindArgs {
 /// (with the weights from before), but a scheduled job should notice.
 const EXIT_DIVERGED: u8 = 3;
 
+/// Longest line of an error the binary prints, in characters: every library error is one
+/// bounded line already; this also bounds clap's, which quote a rejected flag value whole,
+/// and the context anyhow adds.
+const MAX_ERROR_CHARS: usize = 1000;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() => {
+            let mut text = e.render().to_string();
+            // Clap quotes a rejected value whole, before the flag's name: shorten it where it
+            // stands, so the line still names the flag.
+            if let Some(ContextValue::String(value)) = e.get(ContextKind::InvalidValue) {
+                text = text.replace(&format!("'{value}'"), &quote(value));
+            }
+            for line in text.lines() {
+                eprintln!("{}", clip(line, MAX_ERROR_CHARS));
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+        // --help and --version.
+        Err(e) => e.exit(),
+    };
     // temper-simd ignores an invalid cap (a library never fails on its environment); the
     // binary refuses it, so a mistyped benchmark setting cannot silently measure the widest
     // path.
     if let Err(e) = temper_simd::env_cap() {
-        eprintln!("error: {e}");
+        eprintln!("error: {}", clip(&e.to_string(), MAX_ERROR_CHARS));
         return ExitCode::FAILURE;
     }
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", clip(&format!("{e:#}"), MAX_ERROR_CHARS));
             ExitCode::FAILURE
         }
     }
@@ -306,13 +334,19 @@ fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             train(&exp, &run_dir, &mut Bars::default())?
         }
     };
-    println!(
-        "test accuracy {:.2}% (loss {:.4}) on {} images; run directory {}",
-        summary.test.accuracy * 100.0,
-        summary.test.loss,
-        summary.test_images,
-        summary.run_dir.display()
-    );
+    match summary.test_scores() {
+        Some(test) => println!(
+            "test accuracy {:.2}% (loss {:.4}) on {} images; run directory {}",
+            test.accuracy * 100.0,
+            test.loss,
+            summary.test_images,
+            summary.run_dir.display()
+        ),
+        None => println!(
+            "no test split: nothing tested; run directory {}",
+            summary.run_dir.display()
+        ),
+    }
     if summary.diverged {
         eprintln!(
             "warning: {}",
@@ -449,16 +483,18 @@ pub(crate) fn keep_only_on_success<T>(
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     let (out, created) = report_dir(&args.run_dir, args.out, "eval")?;
-    let run = eval_run(
+    let run = eval_run_weights(
         &args.run_dir,
         args.data.as_deref(),
         args.device,
+        args.weights,
         &out,
         &mut Bars::default(),
     )
     .map_err(anyhow::Error::from);
     let run = keep_only_on_success(run, &out, created)?;
     let s = &run.report.scores;
+    println!("scored {}", run.which);
     println!(
         "test accuracy {:.2}% (loss {:.4}, macro F1 {:.4}) on {} images",
         s.accuracy * 100.0,

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::bounded::clip;
+
 /// A labelled set of 8-bit images of one shape: what temper's trainer, evaluation and
 /// augmentation read. Implement it for your own data set type to train on it without copying it
 /// into an [`ImageDataset`]; images may be produced on demand (decoded, rendered, fetched from a
@@ -181,10 +183,12 @@ pub fn check_joinable(
         ));
     }
     if other.class_names() != first.class_names() {
+        // Up to 256 folder names each: a prefix of each list tells which sets differ.
+        let names = |names: Vec<String>| clip(&format!("{names:?}"), 200);
         return Err(format!(
-            "classes {:?} differ from {:?}",
-            other.class_names(),
-            first.class_names()
+            "classes {} differ from {}",
+            names(other.class_names()),
+            names(first.class_names())
         ));
     }
     Ok(())

@@ -1,5 +1,7 @@
 use std::path::PathBuf;
 
+use crate::bounded::quote;
+
 /// Everything that can go wrong while reading a dataset. Each variant names the file (or
 /// folder) at fault so the binary can print one line the user can act on.
 #[derive(Debug, thiserror::Error)]
@@ -139,7 +141,7 @@ pub enum DataError {
         dir: PathBuf,
     },
     /// An image folder with a single class.
-    #[error("{dir}: needs at least 2 classes, found only {class:?}")]
+    #[error("{dir}: needs at least 2 classes, found only {}", quote(.class))]
     TooFewClasses {
         /// The image folder.
         dir: PathBuf,
@@ -155,7 +157,7 @@ pub enum DataError {
         found: usize,
     },
     /// A `test/` class folder that has no counterpart in `train/`.
-    #[error("{path}: class {class:?} is not among the classes of {train}")]
+    #[error("{path}: class {} is not among the classes of {train}", quote(.class))]
     UnknownTestClass {
         /// The `test/` class folder.
         path: PathBuf,

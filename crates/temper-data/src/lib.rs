@@ -14,6 +14,8 @@
 //!   bytes with labels in memory; and [`DataSplits`].
 //! - `split`: [`split_indices`], seeded train/validation splits.
 //! - `batcher` (feature `burn`): `ImageBatcher` and `Normalization`.
+//! - `bounded` (hidden from the docs): `quote` and `clip`, the one way every temper error
+//!   echoes user text (a value, a path, a parser's message), at most a short prefix of it.
 //! - `tests` (tests only): every reader's hostile inputs (`tests/hostile.rs`) and a bounded,
 //!   seeded mutation fuzzer over every parser (`tests/mutation.rs`); the cargo-fuzz targets
 //!   live in `fuzz/` at the repository root.
@@ -26,6 +28,8 @@
 
 #[cfg(feature = "burn")]
 mod batcher;
+#[doc(hidden)]
+pub mod bounded;
 mod cifar;
 mod dataset;
 mod error;

@@ -3,6 +3,9 @@
 //!
 //! The state is Burn's own `AdamState`, so checkpoints, resume and device moves are those of
 //! `burn::optim::Adam`, and a run can switch between backends mid-way.
+//!
+//! The one-pass kernel keeps no AMSGrad `v_max`: `amsgrad = true` runs are built on Burn's
+//! `Adam` with `with_amsgrad` instead (see `optimizer.rs`).
 
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{Adam, AdamConfig, AdamState, AdaptiveMomentumState, LearningRate, Optimizer};

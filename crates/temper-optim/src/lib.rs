@@ -53,7 +53,7 @@ pub use regularization::RegularizationSettings;
 pub use schedule::{
     Anneal, AnnealKind, ChainedSettings, CosineRestartsSettings, CosineSettings, Curve,
     CurveSettings, CyclicMode, CyclicModeKind, CyclicSettings, ExponentialSettings, Interval,
-    InverseTimeSettings, LinearSettings, LrSchedule, MetricFeed, MultistepSettings,
+    InverseTimeSettings, LinearSettings, LrSchedule, MMulMode, MetricFeed, MultistepSettings,
     OneCycleSettings, PhaseSettings, PlateauSettings, PolynomialSettings, ScheduleKind,
     ScheduleSettings, SequentialSettings, StepSettings, ThresholdMode, WarmupMode, WarmupSettings,
 };

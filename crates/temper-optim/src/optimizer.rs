@@ -9,8 +9,8 @@
 //! | kind | lr | other defaults (PyTorch 2.x documentation) |
 //! |---|---|---|
 //! | `sgd` | 0.01 | momentum 0, dampening 0, nesterov false, weight_decay 0 |
-//! | `adam` | 1e-3 | betas (0.9, 0.999), eps 1e-8, weight_decay 0 |
-//! | `adamw` | 1e-3 | betas (0.9, 0.999), eps 1e-8, weight_decay 0.01 (decoupled) |
+//! | `adam` | 1e-3 | betas (0.9, 0.999), eps 1e-8, weight_decay 0, amsgrad false |
+//! | `adamw` | 1e-3 | betas (0.9, 0.999), eps 1e-8, weight_decay 0.01 (decoupled), amsgrad false |
 //! | `adagrad` | 0.01 | lr_decay 0, eps 1e-10, initial_accumulator_value 0, weight_decay 0 |
 //! | `rmsprop` | 0.01 | alpha 0.99, eps 1e-8, momentum 0, centered false, weight_decay 0 |
 //!
@@ -26,14 +26,19 @@
 //! **Which update rules are Burn's.** Every kind is checked step by step against PyTorch's
 //! documented algorithm (`optimizer_tests.rs`). Burn's SGD (momentum, dampening, Nesterov),
 //! Adam, AdamW and RMSprop (eps after the square root, centered, momentum buffer) follow it
-//! exactly and are used as they are. AdaGrad is temper's own ([`Adagrad`](crate::Adagrad)):
+//! exactly and are used as they are. `amsgrad = true` (Reddi et al. 2018, PyTorch's
+//! `amsgrad`) keeps `v_max = max(v_max, v_t)` and steps with
+//! `m_hat / (sqrt(v_max) / sqrt(1 - beta2^t) + eps)`, as `torch.optim.Adam` does; it runs on
+//! Burn's `Adam` / `AdamW` with `with_amsgrad`, whose `AdaptiveMomentumState::max_moment_2`
+//! is part of the optimizer record, so it round-trips through checkpoints. (The one-pass
+//! `adam` update on flex has no `v_max`, so amsgrad runs do not use it.) AdaGrad is temper's own ([`Adagrad`](crate::Adagrad)):
 //! Burn's lacks `initial_accumulator_value`.
 
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{
-    AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, RmsPropConfig, SgdConfig,
+    AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, RmsPropConfig, SgdConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +122,9 @@ pub struct OptimizerSettings {
     pub nesterov: Option<bool>,
     /// `[beta1, beta2]` (`adam`, `adamw`).
     pub betas: Option<[f64; 2]>,
+    /// AMSGrad: divide by the running maximum of the second moment (`adam`, `adamw`;
+    /// PyTorch's `amsgrad`). Default false.
+    pub amsgrad: Option<bool>,
     /// Term added to the denominator for numerical stability (all but `sgd`).
     pub eps: Option<f64>,
     /// Smoothing constant of the squared-gradient average (`rmsprop`).
@@ -169,7 +177,7 @@ impl OptimizerSettings {
             }));
         let allowed: &[&str] = match k {
             Sgd => &["momentum", "dampening", "nesterov"],
-            Adam | AdamW => &["betas", "eps"],
+            Adam | AdamW => &["betas", "eps", "amsgrad"],
             AdaGrad => &["eps", "lr_decay", "initial_accumulator_value"],
             RmsProp => &["eps", "alpha", "momentum", "centered"],
             SgdHd | AdamHd => unreachable!("mapped to their base kind above"),
@@ -179,6 +187,7 @@ impl OptimizerSettings {
             ("dampening", self.dampening.is_some()),
             ("nesterov", self.nesterov.is_some()),
             ("betas", self.betas.is_some()),
+            ("amsgrad", self.amsgrad.is_some()),
             ("eps", self.eps.is_some()),
             ("alpha", self.alpha.is_some()),
             ("centered", self.centered.is_some()),
@@ -221,6 +230,7 @@ impl OptimizerSettings {
             dampening: on("dampening").then(|| self.dampening.unwrap_or(0.0)),
             nesterov: on("nesterov").then(|| self.nesterov.unwrap_or(false)),
             betas: on("betas").then(|| self.betas.unwrap_or([0.9, 0.999])),
+            amsgrad: on("amsgrad").then(|| self.amsgrad.unwrap_or(false)),
             eps: on("eps").then(|| self.eps.unwrap_or(if k == AdaGrad { 1e-10 } else { 1e-8 })),
             alpha: on("alpha").then(|| self.alpha.unwrap_or(0.99)),
             centered: on("centered").then(|| self.centered.unwrap_or(false)),
@@ -325,6 +335,20 @@ impl OptimizerSettings {
                     wd,
                 ))
             }
+            OptimizerKind::Adam if r.amsgrad == Some(true) => {
+                let [b1, b2] = r.betas.expect("resolved");
+                finish(with_decay(
+                    AdamConfig::new()
+                        .with_beta_1(b1 as f32)
+                        .with_beta_2(b2 as f32)
+                        .with_epsilon(f(r.eps))
+                        .with_weight_decay(coupled)
+                        .with_amsgrad(true)
+                        .build(),
+                    decoupled,
+                    wd,
+                ))
+            }
             OptimizerKind::Adam => {
                 let [b1, b2] = r.betas.expect("resolved");
                 // Burn's Adam, updated in one pass per parameter on flex: Burn's chain of tensor
@@ -343,6 +367,7 @@ impl OptimizerSettings {
                         .with_beta_2(b2 as f32)
                         .with_epsilon(f(r.eps))
                         .with_weight_decay(wd as f32)
+                        .with_amsgrad(r.amsgrad == Some(true))
                         .init(),
                 )
             }

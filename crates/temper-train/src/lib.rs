@@ -60,10 +60,11 @@ pub use run::{
     Progress, RunSummary, Silent, TrainData, load_data, resume, resume_model, train, train_model,
 };
 pub use score::confusion::ConfusionMatrix;
-pub use score::eval_run::{EvalRun, eval_run};
+pub use score::eval_run::{EvalRun, eval_run, eval_run_weights};
 pub use score::metrics::{EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, metrics_csv};
 pub use score::plot;
 pub use score::report::{ClassScores, RecallGap, TestReport, write_curves};
+pub use score::saved_run::EvalWeights;
 pub use score::split_scores::{StepTotals, evaluate, evaluate_with_confusion};
 pub use tune::lr_find::{LrFindOptions, LrFindResult, MAX_LR_FIND_STEPS, lr_find, suggest};
 pub use tune::{

@@ -5,6 +5,15 @@ use burn::nn::{Linear, LinearConfig};
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, TensorData};
 
+/// timm's defaults: a constant `decay` without warm-up.
+fn constant(decay: f64) -> EmaSettings {
+    EmaSettings {
+        decay,
+        warmup: false,
+        ..Default::default()
+    }
+}
+
 /// timm's warm-up curve, written out independently of `decay_at`.
 fn curve(t: f64, gamma: f64, power: f64) -> f64 {
     1.0 - (1.0 + t / gamma).powf(-power)
@@ -14,6 +23,7 @@ fn curve(t: f64, gamma: f64, power: f64) -> f64 {
 fn warmup_decay_matches_timm_formula() {
     let s = EmaSettings {
         warmup: true,
+        warmup_power: 2.0 / 3.0,
         ..Default::default()
     };
     // Update 1 has t = 0: the curve is 1 - 1 = 0 (timm returns 0 there outright).
@@ -47,7 +57,7 @@ fn warmup_decay_matches_timm_formula() {
     assert_eq!(late.decay_at(4), 0.0);
     assert!((late.decay_at(5) - curve(1.0, 1.0, 2.0 / 3.0)).abs() < 1e-15);
     // Without warm-up: the first update copies, then the constant decay.
-    let plain = EmaSettings::default();
+    let plain = constant(0.9999);
     assert_eq!((plain.decay_at(1), plain.decay_at(2)), (0.0, 0.9999));
 }
 
@@ -95,14 +105,12 @@ fn constant_weights_follow_the_closed_form() {
     let first = model.clone().map(&mut Fill(1.0));
     let w = model.clone().map(&mut Fill(5.0));
     for settings in [
+        constant(0.9),
         EmaSettings {
-            decay: 0.9,
+            warmup_power: 2.0 / 3.0,
             ..Default::default()
         },
-        EmaSettings {
-            warmup: true,
-            ..Default::default()
-        },
+        EmaSettings::default(),
     ] {
         let mut ema = ModelEma::new(&model, &settings).unwrap();
         assert_eq!(ema.update(&first).unwrap(), 0.0);
@@ -118,8 +126,8 @@ fn constant_weights_follow_the_closed_form() {
             }
         }
         if !settings.warmup {
-            // Without warm-up, prod = 0.9^5 after updates 2..=6.
-            assert!((prod - 0.9f64.powi(5)).abs() < 1e-15);
+            // Without warm-up, prod = decay^5 after updates 2..=6.
+            assert!((prod - settings.decay.powi(5)).abs() < 1e-15);
         }
         assert_eq!(ema.step(), 6);
     }
@@ -143,10 +151,7 @@ fn param_ids_survive_optimizer_steps() {
 fn sgd_run_matches_a_hand_rolled_average() {
     let device = Device::flex().autodiff();
     let mut model: Linear = LinearConfig::new(2, 1).init(&device);
-    let settings = EmaSettings {
-        decay: 0.8,
-        ..Default::default()
-    };
+    let settings = constant(0.8);
     let mut ema = ModelEma::new(&model, &settings).unwrap();
     let mut optim = SgdConfig::new().init();
     let x = Tensor::<2>::from_data(
@@ -200,10 +205,7 @@ fn running_state_buffers_are_averaged_like_timm() {
         linear: LinearConfig::new(1, 1).init(&device),
         stats: stats(2.0, id),
     };
-    let settings = EmaSettings {
-        decay: 0.5,
-        ..Default::default()
-    };
+    let settings = constant(0.5);
     let mut ema = ModelEma::new(&model, &settings).unwrap();
     ema.update(&model).unwrap(); // copy: stats 2
     let moved = WithStats {
@@ -243,19 +245,12 @@ fn settings_parse_from_optim_and_validate() {
     struct Optim {
         ema: EmaSettings,
     }
-    let o: Optim = toml::from_str("ema = { decay = 0.999, warmup = true }").unwrap();
-    assert_eq!(
-        o.ema,
-        EmaSettings {
-            decay: 0.999,
-            warmup: true,
-            ..Default::default()
-        }
-    );
-    // timm ModelEmaV3 defaults.
+    let o: Optim = toml::from_str("ema = { decay = 0.999, warmup = false }").unwrap();
+    assert_eq!(o.ema, constant(0.999));
+    // timm ModelEmaV3 defaults, but with its warm-up for short runs (power 3/4).
     let d = EmaSettings::default();
-    assert_eq!((d.decay, d.min_decay, d.warmup), (0.9999, 0.0, false));
-    assert_eq!((d.warmup_gamma, d.warmup_power), (1.0, 2.0 / 3.0));
+    assert_eq!((d.decay, d.min_decay, d.warmup), (0.9999, 0.0, true));
+    assert_eq!((d.warmup_gamma, d.warmup_power), (1.0, 0.75));
     let typo = toml::from_str::<Optim>("ema = { decai = 0.9 }").unwrap_err();
     assert!(typo.to_string().contains("unknown field `decai`"), "{typo}");
     let err = |s: EmaSettings| s.validate().unwrap_err().to_string();
@@ -290,4 +285,58 @@ fn settings_parse_from_optim_and_validate() {
         )
         .is_err()
     );
+}
+
+/// The ema of a weight that is 0 at update 1 (which copies it) and 1 from update 2 on, after
+/// `n` updates: `1 - prod_{k=2..n} decay_k`, from the decay curve alone.
+fn closed_form_after_a_jump(settings: &EmaSettings, n: usize) -> f64 {
+    1.0 - (2..=n).map(|k| settings.decay_at(k)).product::<f64>()
+}
+
+#[test]
+fn default_average_reaches_the_new_weights_within_a_default_length_run() {
+    // The default run: 844 optimizer steps. timm's constant 0.9999 keeps
+    // 0.9999^843 = 91.9% of the first weights; the default warm-up (power 3/4) forgets them:
+    // ln prod = sum ln(1 - (1 + t)^-3/4) over t = 1..843, about -16.
+    let n = 844;
+    assert!(
+        (closed_form_after_a_jump(&constant(0.9999), n) - (1.0 - 0.9999f64.powi(843))).abs()
+            < 1e-12
+    );
+    assert!(closed_form_after_a_jump(&constant(0.9999), n) < 0.1);
+    let defaults = EmaSettings::default();
+    let want = closed_form_after_a_jump(&defaults, n);
+    assert!(want > 1.0 - 1e-6, "{want}");
+    // And the average itself follows the closed form.
+    let device = Device::flex();
+    let model: Linear = LinearConfig::new(1, 1).init(&device);
+    let (zero, one) = (
+        model.clone().map(&mut Fill(0.0)),
+        model.clone().map(&mut Fill(1.0)),
+    );
+    let mut ema = ModelEma::new(&model, &defaults).unwrap();
+    ema.update(&zero).unwrap();
+    for _ in 2..=n {
+        ema.update(&one).unwrap();
+    }
+    for v in values(ema.ema()) {
+        assert!((v as f64 - want).abs() < 1e-5, "{v} vs {want}");
+    }
+}
+
+#[test]
+fn a_horizon_longer_than_the_run_is_warned_about() {
+    // 1 / (1 - 0.9999) = 10,000 updates > 844 steps.
+    let warning = constant(0.9999).horizon_warning(844).expect("warns");
+    assert!(
+        warning.contains("10000 updates") && warning.contains("844 steps"),
+        "{warning}"
+    );
+    assert!(!warning.contains('\n'));
+    // The default warm-up's horizon at update 844 is 844^(3/4) = 157 updates.
+    assert!((EmaSettings::default().horizon_at(844) - 844f64.powf(0.75)).abs() < 1e-6);
+    assert_eq!(EmaSettings::default().horizon_warning(844), None);
+    // A constant decay whose horizon fits: 1 / (1 - 0.99) = 100 updates.
+    assert_eq!(constant(0.99).horizon_warning(844), None);
+    assert_eq!(constant(0.9999).horizon_warning(0), None);
 }

@@ -144,6 +144,8 @@ fn reference(settings: &OptimizerSettings) -> Vec<[f64; 3]> {
     let mut w = W0;
     let mut buf = [0.0; 3]; // SGD / RMSprop momentum buffer b
     let (mut m, mut v, mut g_ave) = ([0.0; 3], [0.0; 3], [0.0; 3]);
+    let mut v_max = [0.0f64; 3]; // AMSGrad's max_exp_avg_sqs
+    let amsgrad = r.amsgrad == Some(true);
     let mut sum = [get(r.initial_accumulator_value); 3];
     let mut out = Vec::new();
     for t in 1..=3 {
@@ -175,8 +177,11 @@ fn reference(settings: &OptimizerSettings) -> Vec<[f64; 3]> {
                     m[i] = b1 * m[i] + (1.0 - b1) * g;
                     v[i] = b2 * v[i] + (1.0 - b2) * g * g;
                     let m_hat = m[i] / (1.0 - b1.powi(t as i32));
-                    let v_hat = v[i] / (1.0 - b2.powi(t as i32));
-                    w[i] -= lr * m_hat / (v_hat.sqrt() + eps);
+                    // amsgrad: v_max <- max(v_max, v_t); denom = sqrt(v_max) / sqrt(bc2) + eps.
+                    v_max[i] = v_max[i].max(v[i]);
+                    let v_used = if amsgrad { v_max[i] } else { v[i] };
+                    let denom = v_used.sqrt() / (1.0 - b2.powi(t as i32)).sqrt() + eps;
+                    w[i] -= lr * m_hat / denom;
                 }
                 OptimizerKind::AdaGrad => {
                     let clr = lr / (1.0 + (t - 1) as f64 * get(r.lr_decay));
@@ -259,6 +264,32 @@ fn variants() -> Vec<(&'static str, OptimizerSettings)> {
             }),
         ),
         ("adamw decay", with(AdamW, |s| s.weight_decay = Some(0.5))),
+        // beta2 0.5 lets v_t fall below an earlier v_t, so v_max matters from step 2 on.
+        (
+            "adam amsgrad",
+            with(Adam, |s| {
+                (s.amsgrad, s.betas) = (Some(true), Some([0.8, 0.5]))
+            }),
+        ),
+        (
+            "adam amsgrad coupled decay",
+            with(Adam, |s| {
+                (s.amsgrad, s.betas, s.weight_decay) = (Some(true), Some([0.8, 0.5]), Some(0.1))
+            }),
+        ),
+        (
+            "adam amsgrad decoupled decay",
+            with(Adam, |s| {
+                (s.amsgrad, s.betas, s.weight_decay) = (Some(true), Some([0.8, 0.5]), Some(0.5));
+                s.weight_decay_mode = Some(Decoupled);
+            }),
+        ),
+        (
+            "adamw amsgrad",
+            with(AdamW, |s| {
+                (s.amsgrad, s.betas, s.weight_decay) = (Some(true), Some([0.8, 0.5]), Some(0.5))
+            }),
+        ),
         ("adamw eps", with(AdamW, |s| s.eps = Some(0.1))),
         (
             "adagrad lr_decay",
@@ -461,4 +492,54 @@ fn clip_settings_reach_the_optimizer() {
     let (grads, total) = OptimizerSettings::default().clip_gradients(grads, &model);
     assert_eq!(total, None);
     assert_eq!(grads.len(), 1);
+}
+
+#[test]
+fn amsgrad_steps_with_the_running_maximum_of_the_second_moment() {
+    // PyTorch's Adam(amsgrad=True), betas (0.5, 0.5), lr 0.1 then 0.05 and 0.025, element 0
+    // with gradients 2, -1, 0.5:
+    // t = 1: m = 1, v = v_max = 2, m_hat = 2, v_hat = 4, w = 1 - 0.1 * 2 / 2 = 0.9.
+    // t = 2: m = 0 (no move), v = 1.5, v_max = 2.
+    // t = 3: m = 0.25, m_hat = 0.25 / 0.875, v = 0.875 but v_max = 2:
+    //        w = 0.9 - 0.025 * (0.25 / 0.875) / sqrt(2 / 0.875) = 0.895275...
+    // Plain Adam divides by sqrt(0.875 / 0.875) = 1 instead: 0.892857...
+    let ams = |kind, on| {
+        trajectory(&with(kind, |s| {
+            (s.amsgrad, s.betas, s.weight_decay) = (Some(on), Some([0.5, 0.5]), Some(0.0))
+        }))
+    };
+    let m_hat = 0.25 / 0.875;
+    let want = 0.9 - 0.025 * m_hat / (2.0f64 / 0.875).sqrt();
+    for kind in [OptimizerKind::Adam, OptimizerKind::AdamW] {
+        let t = ams(kind, true);
+        assert!(
+            (t[0][0] - 0.9).abs() < 1e-6 && (t[1][0] - 0.9).abs() < 1e-6,
+            "{t:?}"
+        );
+        assert!(
+            (t[2][0] - want).abs() < 1e-6,
+            "{kind:?}: {} vs {want}",
+            t[2][0]
+        );
+        let plain = ams(kind, false);
+        assert!(
+            (plain[2][0] - (0.9 - 0.025 * m_hat)).abs() < 1e-6,
+            "{plain:?}"
+        );
+    }
+    // Only Adam and AdamW have it, as in PyTorch.
+    for kind in [
+        OptimizerKind::Sgd,
+        OptimizerKind::AdaGrad,
+        OptimizerKind::RmsProp,
+    ] {
+        let bad = with(kind, |s| s.amsgrad = Some(true));
+        let err = bad.resolve().unwrap_err().to_string();
+        assert!(err.starts_with("optim.amsgrad: does not apply to"), "{err}");
+    }
+    assert_eq!(
+        OptimizerSettings::preset(OptimizerKind::Adam).amsgrad,
+        Some(false)
+    );
+    assert_eq!(OptimizerSettings::preset(OptimizerKind::Sgd).amsgrad, None);
 }

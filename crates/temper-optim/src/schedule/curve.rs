@@ -7,6 +7,8 @@
 
 use std::f64::consts::PI;
 
+use super::kinds::MMulMode;
+
 /// How one-cycle anneals between its phase boundaries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anneal {
@@ -127,9 +129,11 @@ pub enum Curve {
         t_max: u64,
     },
     /// SGDR (Loshchilov & Hutter 2017, <https://arxiv.org/abs/1608.03983>): cycle `i` lasts
-    /// `t0 * t_mult^i` units and peaks at `lr * m_mul^i` (timm `cycle_decay`, Keras `m_mul`);
-    /// within it `min_lr + (peak - min_lr) * (1 + cos(pi * t_cur / T_i)) / 2` (PyTorch
-    /// `CosineAnnealingWarmRestarts`).
+    /// `t0 * t_mult^i` units; within it, with `c = (1 + cos(pi * t_cur / T_i)) / 2` (PyTorch
+    /// `CosineAnnealingWarmRestarts` when `m_mul = 1`):
+    /// [`MMulMode::Timm`]: `min_lr + (lr * m_mul^i - min_lr) * c` (timm `cycle_decay`);
+    /// [`MMulMode::Keras`]: `min_lr + (lr - min_lr) * m_mul^i * c` (Keras `m_mul`, `alpha`).
+    /// The two differ only when both `min_lr > 0` and `m_mul < 1`.
     CosineRestarts {
         /// The first cycle's peak learning rate.
         lr: f64,
@@ -141,6 +145,8 @@ pub enum Curve {
         t_mult: f64,
         /// Factor by which each cycle's peak is lower than the previous one.
         m_mul: f64,
+        /// Whether `m_mul` scales the peak (timm) or the cosine above `min_lr` (Keras).
+        m_mul_mode: MMulMode,
     },
     /// The 1cycle policy (Smith & Topin 2018, <https://arxiv.org/abs/1708.07120>), exactly as
     /// PyTorch `OneCycleLR` computes it: from `max_lr / div_factor` up to `max_lr` over
@@ -242,7 +248,16 @@ impl Curve {
                 t0,
                 t_mult,
                 m_mul,
-            } => cosine_restarts(tf, *lr, *min_lr, *t0, *t_mult, *m_mul),
+                m_mul_mode,
+            } => {
+                let (cycle, t_cur, length) = restart_position(tf, *t0 as f64, *t_mult);
+                let shrink = m_mul.powi(cycle as i32);
+                let cos = (PI * t_cur / length).cos();
+                match m_mul_mode {
+                    MMulMode::Timm => min_lr + (lr * shrink - min_lr) * (1.0 + cos) / 2.0,
+                    MMulMode::Keras => min_lr + (lr - min_lr) * shrink * (1.0 + cos) / 2.0,
+                }
+            }
             Curve::OneCycle {
                 max_lr,
                 total,
@@ -294,13 +309,6 @@ fn multistep(t: u64, lr: f64, milestones: &[u64], gamma: f64) -> f64 {
 fn cosine(t: u64, lr: f64, min_lr: f64, t_max: u64) -> f64 {
     let frac = t.min(t_max) as f64 / t_max as f64;
     min_lr + (lr - min_lr) * (1.0 + (PI * frac).cos()) / 2.0
-}
-
-/// SGDR: the cosine of the cycle `t` falls in, from that cycle's peak.
-fn cosine_restarts(tf: f64, lr: f64, min_lr: f64, t0: u64, t_mult: f64, m_mul: f64) -> f64 {
-    let (cycle, t_cur, length) = restart_position(tf, t0 as f64, t_mult);
-    let peak = lr * m_mul.powi(cycle as i32);
-    min_lr + (peak - min_lr) * (1.0 + (PI * t_cur / length).cos()) / 2.0
 }
 
 /// Keras `PolynomialDecay`, with or without `cycle`.

@@ -94,6 +94,22 @@ pub enum CyclicModeKind {
     ExpRange,
 }
 
+/// How `m_mul` lowers the later cycles of `kind = "cosine-restarts"`: the `m_mul_mode` key.
+/// The two agree when `min_lr = 0` or `m_mul = 1`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MMulMode {
+    /// `min_lr + (lr * m_mul^i - min_lr) * (1 + cos) / 2`: the peak shrinks and the floor
+    /// stays (timm `CosineLRScheduler(cycle_decay = m_mul)`, `timm/scheduler/cosine_lr.py`).
+    /// The default.
+    #[default]
+    Timm,
+    /// `min_lr + (lr - min_lr) * m_mul^i * (1 + cos) / 2`, i.e. `lr * (alpha + (1 - alpha) *
+    /// m_mul^i * (1 + cos) / 2)` with `alpha = min_lr / lr`: only the cosine part shrinks
+    /// (Keras `CosineDecayRestarts`, `keras/src/optimizers/schedules/learning_rate_schedule.py`).
+    Keras,
+}
+
 /// How warmup ramps up to the schedule's first value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex};
 use burn::lr_scheduler::{LrScheduler, LrSchedulerRecord};
 
 pub use curve::{Anneal, Curve, CyclicMode};
-pub use kinds::{AnnealKind, CyclicModeKind, Interval, ScheduleKind, WarmupMode, WarmupSettings};
+pub use kinds::{
+    AnnealKind, CyclicModeKind, Interval, MMulMode, ScheduleKind, WarmupMode, WarmupSettings,
+};
 pub use plateau::{PlateauSettings, ThresholdMode};
 pub use settings::{
     ChainedSettings, CosineRestartsSettings, CosineSettings, CurveSettings, CyclicSettings,

@@ -171,6 +171,45 @@ fn step_matches_burn_step_scheduler() {
 }
 
 #[test]
+fn cosine_restarts_m_mul_mode_follows_timm_or_keras_with_a_floor() {
+    // lr 1, min_lr 0.2 (Keras alpha = 0.2), m_mul 0.5, t0 = 2, t_mult = 2: cycles [0,2),
+    // [2,6), [6,14). With c = (1 + cos(pi * t_cur / T_i)) / 2:
+    // timm (cosine_lr.py, cycle_decay): lr_min + (lr * m^i - lr_min) * c;
+    // Keras (CosineDecayRestarts): lr * ((1 - alpha) * m^i * c + alpha).
+    let c = |cur: f64, len: f64| (1.0 + (PI * cur / len).cos()) / 2.0;
+    let timm = |i: i32, cur, len| 0.2 + (0.5f64.powi(i) - 0.2) * c(cur, len);
+    let keras = |i: i32, cur, len| (1.0 - 0.2) * 0.5f64.powi(i) * c(cur, len) + 0.2;
+    let at = [
+        (0, 0.0, 2.0),
+        (0, 1.0, 2.0),
+        (1, 0.0, 4.0),
+        (1, 3.0, 4.0),
+        (2, 0.0, 8.0),
+        (2, 5.0, 8.0),
+    ];
+    let picks = [0, 1, 2, 5, 6, 11];
+    let base = "kind = 'cosine-restarts'\nt0 = 2\nt_mult = 2.0\nm_mul = 0.5\nmin_lr = 0.2";
+    for (mode, form) in [
+        ("", &timm as &dyn Fn(i32, f64, f64) -> f64),
+        ("\nm_mul_mode = 'timm'", &timm),
+        ("\nm_mul_mode = 'keras'", &keras),
+    ] {
+        let got = per_epoch(&parse(&format!("{base}{mode}")), 1.0, 12, 1);
+        let got: Vec<f64> = picks.iter().map(|&t| got[t]).collect();
+        let want: Vec<f64> = at.iter().map(|&(i, cur, len)| form(i, cur, len)).collect();
+        assert_close(&got, &want);
+    }
+    // They differ from the first restart on: timm's second peak is 0.5, Keras' 0.6.
+    assert!((timm(1, 0.0, 4.0) - 0.5).abs() < 1e-15 && (keras(1, 0.0, 4.0) - 0.6).abs() < 1e-15);
+    // And agree without a floor.
+    let zero = "kind = 'cosine-restarts'\nt0 = 2\nt_mult = 2.0\nm_mul = 0.5";
+    assert_close(
+        &per_epoch(&parse(&format!("{zero}\nm_mul_mode = 'keras'")), 1.0, 12, 1),
+        &per_epoch(&parse(zero), 1.0, 12, 1),
+    );
+}
+
+#[test]
 fn cosine_restarts_restart_at_cycle_boundaries_with_decaying_peaks() {
     // CosineAnnealingWarmRestarts(T_0=2, T_mult=2): cycles [0,2), [2,6), [6,14), each
     // eta_min + (peak - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2; timm cycle_decay / Keras

@@ -10,6 +10,7 @@ use std::str::FromStr;
 use burn::tensor::wgpu::wgpu;
 use burn::tensor::{Device, DeviceKind};
 use serde::{Deserialize, Serialize};
+use temper_data::bounded::quote;
 
 use crate::error::TrainError;
 
@@ -43,7 +44,8 @@ impl FromStr for DeviceChoice {
             "flex" => Ok(Self::Flex),
             "ndarray" => Ok(Self::NdArray),
             other => Err(format!(
-                "unknown device {other:?}; expected one of {}",
+                "unknown device {}; expected one of {}",
+                quote(other),
                 Self::NAMES.join(", ")
             )),
         }
@@ -121,13 +123,26 @@ pub fn wgpu_adapters() -> Vec<Adapter> {
 /// samples/s, CNN 1.4k vs under 0.1k), so one choice serves every model.
 pub const FASTEST_CPU_BACKEND: DeviceChoice = DeviceChoice::Flex;
 
-/// Resolves `choice` to a working device.
+/// Resolves `choice` to a working device. `auto` falls back to [`FASTEST_CPU_BACKEND`] when
+/// the hardware adapter it picked fails to start (a driver that lists a GPU it cannot open,
+/// a device lost at creation), saying why in the returned `reason`; an explicit `wgpu` fails
+/// instead, since the user asked for that backend.
 pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice, TrainError> {
+    select_device_with(choice, wgpu_adapters, init_wgpu)
+}
+
+/// [`select_device`] with the adapter probe and the wgpu start as parameters, so the fallback
+/// can be tested without a GPU.
+fn select_device_with(
+    choice: DeviceChoice,
+    adapters: impl FnOnce() -> Vec<Adapter>,
+    start_wgpu: impl FnOnce() -> Result<Device, TrainError>,
+) -> Result<SelectedDevice, TrainError> {
     match choice {
         DeviceChoice::Flex => Ok(cpu(DeviceChoice::Flex, "flex (asked for)".into())),
         DeviceChoice::NdArray => Ok(cpu(DeviceChoice::NdArray, "ndarray (asked for)".into())),
         DeviceChoice::Wgpu => {
-            let adapters = wgpu_adapters();
+            let adapters = adapters();
             let Some(best) = adapters.iter().find(|a| a.hardware).or(adapters.first()) else {
                 return Err(TrainError::Device(
                     "wgpu: no graphics adapter found (install a Vulkan driver, e.g. Debian's \
@@ -142,30 +157,70 @@ pub fn select_device(choice: DeviceChoice) -> Result<SelectedDevice, TrainError>
                 if best.hardware { "" } else { ", software" }
             );
             Ok(SelectedDevice {
-                device: init_wgpu()?,
+                device: start_wgpu()?,
                 backend: DeviceChoice::Wgpu,
                 reason,
             })
         }
-        DeviceChoice::Auto => {
-            let adapters = wgpu_adapters();
-            if let Some(gpu) = adapters.iter().find(|a| a.hardware) {
-                return Ok(SelectedDevice {
-                    device: init_wgpu()?,
-                    backend: DeviceChoice::Wgpu,
-                    reason: format!("auto: wgpu on hardware adapter {} [{}]", gpu.name, gpu.api),
+        DeviceChoice::Auto => Ok(select_auto(&adapters(), start_wgpu)),
+    }
+}
+
+/// `auto`: wgpu on the first hardware adapter when it starts, else the fastest CPU backend.
+fn select_auto(
+    adapters: &[Adapter],
+    start_wgpu: impl FnOnce() -> Result<Device, TrainError>,
+) -> SelectedDevice {
+    let backend = FASTEST_CPU_BACKEND;
+    let why_not_gpu = match adapters.iter().find(|a| a.hardware) {
+        Some(gpu) => {
+            // `init_wgpu` catches the runtime's panics; a starter that panics anyway
+            // must not take `auto` down with it either.
+            let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(start_wgpu))
+                .unwrap_or_else(|_| {
+                    Err(TrainError::Device(
+                        "wgpu: the runtime panicked while starting".into(),
+                    ))
                 });
+            match started {
+                Ok(device) => {
+                    return SelectedDevice {
+                        device,
+                        backend: DeviceChoice::Wgpu,
+                        reason: format!(
+                            "auto: wgpu on hardware adapter {} [{}]",
+                            gpu.name, gpu.api
+                        ),
+                    };
+                }
+                Err(e) => format!(
+                    "hardware adapter {} [{}] failed to start: {}",
+                    gpu.name,
+                    gpu.api,
+                    start_failure(&e)
+                ),
             }
-            let backend = FASTEST_CPU_BACKEND;
-            let why_not_gpu = match adapters.first() {
-                Some(a) => format!("only a software adapter ({})", a.name),
-                None => "no GPU adapter".into(),
-            };
-            Ok(cpu(
-                backend,
-                format!("auto: {backend} ({why_not_gpu}; {backend} is the faster CPU backend)"),
-            ))
         }
+        None => match adapters.first() {
+            Some(a) => format!("only a software adapter ({})", a.name),
+            None => "no GPU adapter".into(),
+        },
+    };
+    cpu(
+        backend,
+        format!("auto: {backend} ({why_not_gpu}; {backend} is the faster CPU backend)"),
+    )
+}
+
+/// What a failed wgpu start said, without the `device: wgpu: ` prefix the error would add
+/// when printed on its own.
+fn start_failure(e: &TrainError) -> String {
+    match e {
+        TrainError::Device(message) => message
+            .strip_prefix("wgpu: ")
+            .unwrap_or(message)
+            .to_string(),
+        other => other.to_string(),
     }
 }
 
@@ -196,8 +251,9 @@ pub fn select_devices(specs: &[String]) -> Result<Vec<SelectedDevice>, TrainErro
             .filter(|a: &&Adapter| a.kind == kind)
             .count()
     };
-    let bad =
-        |spec: &str, why: String| TrainError::Config(format!("train.devices: {spec:?}: {why}"));
+    let bad = |spec: &str, why: String| {
+        TrainError::Config(format!("train.devices: {}: {why}", quote(spec)))
+    };
     specs
         .iter()
         .map(|spec| {
@@ -219,14 +275,19 @@ pub fn select_devices(specs: &[String]) -> Result<Vec<SelectedDevice>, TrainErro
                         Some((label, index)) => (label, index),
                         None => ("discrete", rest),
                     };
-                    let index: usize = index
-                        .parse()
-                        .map_err(|_| bad(other, format!("{index:?} is not a device index")))?;
+                    let index: usize = index.parse().map_err(|_| {
+                        bad(other, format!("{} is not a device index", quote(index)))
+                    })?;
                     let kind = match label {
                         "discrete" => DeviceKind::DiscreteGpu(index),
                         "integrated" => DeviceKind::IntegratedGpu(index),
                         "virtual" => DeviceKind::VirtualGpu(index),
-                        _ => return Err(bad(other, format!("unknown adapter kind {label:?}"))),
+                        _ => {
+                            return Err(bad(
+                                other,
+                                format!("unknown adapter kind {}", quote(label)),
+                            ));
+                        }
                     };
                     let found = count(label);
                     if index >= found {
@@ -296,6 +357,47 @@ mod tests {
         }
         let err = "nonsense".parse::<DeviceChoice>().unwrap_err();
         assert!(err.contains("nonsense") && err.contains("flex"), "{err}");
+    }
+
+    fn gpu() -> Vec<Adapter> {
+        vec![Adapter {
+            name: "Test GPU".into(),
+            api: "Vulkan".into(),
+            hardware: true,
+            kind: "discrete",
+        }]
+    }
+
+    fn failing_start() -> Result<Device, TrainError> {
+        Err(TrainError::Device("wgpu: cannot start: device lost".into()))
+    }
+
+    #[test]
+    fn auto_falls_back_to_the_cpu_when_the_hardware_adapter_fails_to_start() {
+        let s = select_device_with(DeviceChoice::Auto, gpu, failing_start).unwrap();
+        assert_eq!(s.backend, FASTEST_CPU_BACKEND);
+        assert!(
+            s.reason
+                .contains("Test GPU [Vulkan] failed to start: cannot start: device lost"),
+            "{}",
+            s.reason
+        );
+    }
+
+    #[test]
+    fn auto_falls_back_to_the_cpu_when_starting_the_adapter_panics() {
+        let s = select_device_with(DeviceChoice::Auto, gpu, || -> Result<Device, TrainError> {
+            panic!("simulated adapter panic")
+        })
+        .unwrap();
+        assert_eq!(s.backend, FASTEST_CPU_BACKEND);
+        assert!(s.reason.contains("panicked while starting"), "{}", s.reason);
+    }
+
+    #[test]
+    fn an_explicit_wgpu_still_fails_when_the_adapter_fails_to_start() {
+        let err = select_device_with(DeviceChoice::Wgpu, gpu, failing_start).unwrap_err();
+        assert!(err.to_string().contains("device lost"), "{err}");
     }
 
     #[test]

@@ -28,6 +28,7 @@ use crate::config::device::DeviceChoice;
 use crate::config::model_section::ModelSection;
 use crate::error::{TrainError, io_err};
 use crate::score::metrics::METRIC_NAMES;
+use temper_data::bounded::{QUOTE_CHARS, clip, quote};
 use temper_data::{FolderOptions, MAX_IMAGE_SIDE, Split, split_indices};
 
 use crate::run::finetune::FinetuneSection;
@@ -47,6 +48,15 @@ pub const MAX_EPOCHS: usize = 100_000;
 /// Largest batch: 65,536 images (2^16), the size of the largest batches in the large-batch
 /// literature (LAMB, You et al. 2019). The batch tensor and its gradients scale with it.
 pub const MAX_BATCH_SIZE: usize = 1 << 16;
+
+/// Longest message of a configuration error [`Experiment::validate`] returns, in characters:
+/// room for a key, a quoted prefix of its value and the values expected.
+pub const MAX_CONFIG_ERROR_CHARS: usize = 400;
+
+/// Longest folder path `data.source` may name: 4096 bytes, Linux's `PATH_MAX`, beyond which
+/// no system call accepts it; refused up front so the data readers' errors, which name the
+/// path, stay short.
+pub const MAX_SOURCE_PATH_BYTES: usize = 4096;
 
 /// A whole experiment (`train`; later `tune`, `augment preview`, `schedule plot`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -150,6 +160,14 @@ impl DataSection {
             ("image_size", self.image_size.is_some()),
             ("channels", self.channels.is_some()),
         ];
+        if let Some((_, dir)) = self.source.split_once(':')
+            && dir.len() > MAX_SOURCE_PATH_BYTES
+        {
+            return Err(TrainError::Config(format!(
+                "data.source: the folder {} is longer than {MAX_SOURCE_PATH_BYTES} bytes (PATH_MAX)",
+                quote(dir)
+            )));
+        }
         let source = match self.source.split_once(':') {
             None if self.source == "bundled" => DataSource::Bundled,
             Some(("mnist", dir)) if !dir.is_empty() => DataSource::Mnist(dir.into()),
@@ -187,9 +205,9 @@ impl DataSection {
             }
             _ => {
                 return Err(TrainError::Config(format!(
-                    "data.source: unknown source {:?}; expected \"bundled\", \"mnist:DIR\", \
+                    "data.source: unknown source {}; expected \"bundled\", \"mnist:DIR\", \
                      \"cifar10:DIR\" or \"folder:DIR\"",
-                    self.source
+                    quote(&self.source)
                 )));
             }
         };
@@ -249,8 +267,21 @@ impl Experiment {
     }
 
     /// Checks every value that can be checked before data is loaded, so a typo fails at once
-    /// rather than after minutes of loading.
+    /// rather than after minutes of loading. The error is one line of at most
+    /// 400 characters (`MAX_CONFIG_ERROR_CHARS`) and a length, whatever the values.
     pub fn validate(&self) -> Result<(), TrainError> {
+        self.check().map_err(|e| match e {
+            // The sections other modules and crates check (`[augment]`, `[finetune]`) may quote
+            // a value whole; this module's own errors already quote through `quote`.
+            TrainError::Config(message) => {
+                TrainError::Config(clip(&message, MAX_CONFIG_ERROR_CHARS))
+            }
+            other => other,
+        })
+    }
+
+    /// [`validate`](Self::validate) before its messages are bounded.
+    fn check(&self) -> Result<(), TrainError> {
         self.data.data_source()?;
         if let Some(section) = &self.finetune {
             section.validate()?;
@@ -431,7 +462,8 @@ const VALIDATION_STEPS_PER_EPOCH: usize = 1 << 20;
 fn check_watched(field: &str, watched: &str, valid_fraction: f64) -> Result<(), TrainError> {
     if !METRIC_NAMES.contains(&watched) {
         return Err(TrainError::Config(format!(
-            "{field}: unknown metric {watched:?}; expected one of {}",
+            "{field}: unknown metric {}; expected one of {}",
+            quote(watched),
             METRIC_NAMES.join(", ")
         )));
     }
@@ -443,9 +475,13 @@ fn check_watched(field: &str, watched: &str, valid_fraction: f64) -> Result<(), 
     Ok(())
 }
 
-/// One line: `FILE:LINE: [section] message`.
+/// Characters of a TOML parser message kept in an error: serde quotes the offending value
+/// whole (``unknown variant `...` ``), and the value can be anything up to the file's 1 MiB.
+const TOML_MESSAGE_CHARS: usize = 200;
+
+/// One line: `FILE:LINE: [section] key: message`, each part bounded, whatever the file holds.
 fn describe_toml_error(text: &str, origin: &str, err: &toml::de::Error) -> String {
-    let message = err.message().trim().replace('\n', " ");
+    let message = clip(err.message().trim(), TOML_MESSAGE_CHARS);
     let Some(span) = err.span() else {
         return format!("{origin}: {message}");
     };
@@ -456,7 +492,7 @@ fn describe_toml_error(text: &str, origin: &str, err: &toml::de::Error) -> Strin
         .rev()
         .map(str::trim)
         .find(|l| l.starts_with('[') && l.ends_with(']'))
-        .map(|s| format!("{s} "))
+        .map(|s| format!("{} ", clip(s, QUOTE_CHARS)))
         .unwrap_or_default();
     // A bad value's span points at the value: name the key of its line too, unless the
     // message already does (serde's "unknown field `x`").
@@ -467,7 +503,7 @@ fn describe_toml_error(text: &str, origin: &str, err: &toml::de::Error) -> Strin
         .and_then(|l| l.split_once('='))
         .map(|(k, _)| k.trim().trim_matches('"'))
         .filter(|k| !k.is_empty() && !k.starts_with('[') && !message.contains(&format!("`{k}`")))
-        .map(|k| format!("{k}: "))
+        .map(|k| format!("{}: ", clip(k, QUOTE_CHARS)))
         .unwrap_or_default();
     format!("{origin}:{line}: {section}{key}{message}")
 }

@@ -1,5 +1,10 @@
 //! The end of a run: the kept weights tested, the report and curves drawn, and
 //! `summary.toml` written.
+//!
+//! A run without test images (a caller's empty test set, or a folder data set with
+//! `test_fraction = 0`) tests nothing: it writes no `report.md`, `report.json` or confusion
+//! matrix — all-zero scores would read as a model that gets everything wrong — and its summary
+//! says "no test split" and leaves out the `[test]` table.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -11,6 +16,7 @@ use super::setup::Setup;
 use crate::classifier::ImageClassifier;
 use crate::error::TrainError;
 use crate::run::run_dir::{SUMMARY_FILE, write_atomic};
+use crate::score::confusion::ConfusionMatrix;
 use crate::score::metrics::{EpochMetrics, EvalScores};
 use crate::score::report::{TestReport, write_curves};
 use crate::score::split_scores::evaluate_with_confusion;
@@ -29,7 +35,8 @@ pub struct RunSummary {
     pub train_images: usize,
     /// Images of the validation split; 0 when `valid_fraction = 0`.
     pub valid_images: usize,
-    /// Images of the test split.
+    /// Images of the test split; 0 when there was no test split, and then nothing was tested
+    /// (see [`RunSummary::test_scores`]).
     pub test_images: usize,
     /// Per-channel normalization fitted on the training split.
     pub normalization_mean: Vec<f32>,
@@ -53,19 +60,36 @@ pub struct RunSummary {
     /// The run this one was fine-tuned from (`[finetune] from`, which is UTF-8).
     #[serde(serialize_with = "lossy_optional_path")]
     pub parent: Option<PathBuf>,
-    /// Which weights the test scores are of: `"best epoch N"` (restore-best) or `"last epoch"`.
+    /// Which weights the test scores are of: `"best epoch N"` (restore-best) or `"last epoch
+    /// (N)"`; followed by `"; not tested: no test split"` when there was no test split.
     pub tested_weights: String,
-    /// Scores of those weights on the test split.
+    /// Scores of those weights on the test split. **All 0, and meaningless, when there was no
+    /// test split** (`test_images == 0`): read them through [`RunSummary::test_scores`].
+    #[serde(skip)]
     pub test: EvalScores,
+    /// `test` as `summary.toml`'s `[test]` table, absent when there was no test split.
+    #[serde(rename = "test", skip_serializing_if = "Option::is_none")]
+    test_table: Option<EvalScores>,
     /// Wall time of all epochs and the test pass.
     pub seconds: f64,
-    /// Per-class test scores, recall gap and confusion matrix (also in `report.json`).
+    /// Per-class test scores, recall gap and confusion matrix (also in `report.json`); all 0
+    /// when there was no test split.
     #[serde(skip)]
     pub report: TestReport,
     /// Every epoch's metrics, first to last (the rows of `metrics.csv`).
     #[serde(skip)]
     pub epochs: Vec<EpochMetrics>,
 }
+
+impl RunSummary {
+    /// The test scores, or `None` when the run had no test split and tested nothing.
+    pub fn test_scores(&self) -> Option<&EvalScores> {
+        self.test_table.as_ref()
+    }
+}
+
+/// The words `tested_weights` ends with, and the progress says, when nothing was tested.
+pub(crate) const NO_TEST_SPLIT: &str = "no test split";
 
 /// What the epochs leave for [`finish`].
 pub(super) struct Outcome<M> {
@@ -106,7 +130,19 @@ pub(super) fn finish<M: ImageClassifier>(
         }
         _ => (evaluated, format!("last epoch ({})", history.len())),
     };
-    let report = test_and_report(setup, &final_model, &tested_weights, progress)?;
+    let has_test = !setup.data.test.is_empty();
+    let (report, tested_weights) = if has_test {
+        let report = test_and_report(setup, &final_model, &tested_weights, progress)?;
+        (report, tested_weights)
+    } else {
+        progress.message(&format!(
+            "{NO_TEST_SPLIT}: the {tested_weights} weights are kept untested"
+        ));
+        (
+            untested_report(setup),
+            format!("{tested_weights}; not tested: {NO_TEST_SPLIT}"),
+        )
+    };
     write_curves(setup.run_dir, &history)?;
     let summary = RunSummary {
         run_dir: setup.run_dir.to_path_buf(),
@@ -125,6 +161,7 @@ pub(super) fn finish<M: ImageClassifier>(
         diverged,
         tested_weights,
         test: report.scores,
+        test_table: has_test.then_some(report.scores),
         seconds: started.elapsed().as_secs_f64(),
         report,
         epochs: history,
@@ -139,7 +176,7 @@ pub(super) fn finish<M: ImageClassifier>(
 }
 
 /// Scores `model` (the `tested_weights`) on the whole test split and writes `report.md`,
-/// `report.json` and `confusion.png`.
+/// `report.json`, `confusion.png` and `confusion.csv`.
 fn test_and_report<M: ImageClassifier>(
     setup: &Setup<'_>,
     model: &M,
@@ -173,6 +210,20 @@ fn test_and_report<M: ImageClassifier>(
         ),
     )?;
     Ok(report)
+}
+
+/// The all-zero report of a run with no test split (never written to a file).
+fn untested_report(setup: &Setup<'_>) -> TestReport {
+    let zero = EvalScores {
+        loss: 0.0,
+        accuracy: 0.0,
+        precision: 0.0,
+        recall: 0.0,
+        f1: 0.0,
+    };
+    let classes = setup.data.test.num_classes();
+    let names = setup.data.test.class_names();
+    TestReport::new(zero, &ConfusionMatrix::new(classes), &names)
 }
 
 /// A path as text, its bytes that are not UTF-8 replaced: serde's own `Path` serializer fails

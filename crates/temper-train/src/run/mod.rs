@@ -154,6 +154,15 @@ fn run_built_in(
     let source = exp.data.data_source()?;
     progress.message(&format!("loading data: {}", exp.data.source));
     let data = load_data(&source, progress)?;
+    // `test_fraction > 0` asks for a test split; one that rounds to no image per class (a small
+    // folder) is refused rather than trained untested. `test_fraction = 0` trains without one.
+    if data.test.is_empty() && exp.data.test_fraction > 0.0 {
+        return Err(TrainError::Config(format!(
+            "data.test_fraction: {} of the images of `{}` left no test image; raise it, or set \
+             it to 0 to train without a test split",
+            exp.data.test_fraction, exp.data.source
+        )));
+    }
     let plan = exp
         .model
         .plan(data.train.image_shape(), data.train.num_classes())?;

@@ -88,15 +88,8 @@ impl<'a> Setup<'a> {
         let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
         let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size);
         let plateau_watched = LrSchedule::plateau_monitor(&exp.schedule);
-        if let Some(name) = plateau_watched.as_ref().filter(|m| m.starts_with("valid_"))
-            && split.valid.is_empty()
-        {
-            return Err(TrainError::Config(format!(
-                "schedule.plateau.monitor: {name} needs validation images, and the split left \
-                 none; raise data.valid_fraction or data.limit_train"
-            )));
-        }
         let watch = exp.best_epoch_watch(!split.valid.is_empty());
+        check_watched_splits(exp, &split, plateau_watched.as_deref(), &watch)?;
         let setup = Self {
             exp,
             resolved,
@@ -140,6 +133,33 @@ impl<'a> Setup<'a> {
             on_device: self.selected.backend == DeviceChoice::Wgpu,
         }
     }
+}
+
+/// Refuses a watched validation metric — the plateau's or early stopping's — when the split
+/// left no validation image (a small data set rounds `valid_fraction` down to none): the
+/// metric would not exist at the first epoch's end. Before any file is written.
+fn check_watched_splits(
+    exp: &Experiment,
+    split: &Split,
+    plateau: Option<&str>,
+    watch: &EarlyStoppingSettings,
+) -> Result<(), TrainError> {
+    if !split.valid.is_empty() {
+        return Ok(());
+    }
+    let early = exp.early_stopping.as_ref().map(|_| watch.monitor.as_str());
+    for (key, name) in [
+        ("schedule.plateau.monitor", plateau),
+        ("early_stopping.monitor", early),
+    ] {
+        if let Some(name) = name.filter(|m| m.starts_with("valid_")) {
+            return Err(TrainError::Config(format!(
+                "{key}: {name} needs validation images, and the split left none; raise \
+                 data.valid_fraction or data.limit_train"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `train`, followed by the replayed images when there are any.

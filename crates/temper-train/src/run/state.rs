@@ -133,7 +133,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         };
         state.lock = Some(lock);
         state.freeze(setup, progress)?;
-        state.start_ema(setup, ema_record)?;
+        state.start_ema(setup, ema_record, progress)?;
         if resumed {
             // A kill after the set was committed can leave these an epoch behind it, and the
             // sets of other epochs in place.
@@ -206,13 +206,20 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         Ok(())
     }
 
-    /// The EMA of `[optim] ema`, starting from the current weights or a resume set's average.
+    /// The EMA of `[optim] ema`, starting from the current weights or a resume set's average;
+    /// warns when its horizon is longer than the run (the saved average would still be
+    /// mostly the first weights).
     fn start_ema(
         &mut self,
         setup: &Setup<'_>,
         resumed: Option<(ModuleRecord, usize)>,
+        progress: &mut dyn Progress,
     ) -> Result<(), TrainError> {
         if let Some(settings) = &setup.resolved.optim.ema {
+            let total_steps = setup.exp.train.epochs * setup.steps_per_epoch;
+            if let Some(warning) = settings.horizon_warning(total_steps) {
+                progress.message(&warning);
+            }
             let mut ema = ModelEma::new(self.model(), settings)?;
             if let Some((record, step)) = resumed {
                 ema.restore(self.fresh(setup, record, "the EMA average")?, step);

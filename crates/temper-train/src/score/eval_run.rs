@@ -1,4 +1,6 @@
-//! `temper eval RUN_DIR`: score a saved run's best weights again, on its own data or new data.
+//! `temper eval RUN_DIR`: score a saved run's weights again, on its own data or new data. By
+//! default those are the weights the run tested (see `saved_run.rs`), so an eval on the run's
+//! own data reproduces its test scores; the report says which checkpoint it scored.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +11,7 @@ use crate::error::TrainError;
 use crate::run::run_dir::check_run_dir;
 use crate::run::{Progress, load_data};
 use crate::score::report::TestReport;
-use crate::score::saved_run::{LoadedModel, SavedRun};
+use crate::score::saved_run::{EvalWeights, LoadedModel, SavedRun};
 use crate::score::split_scores::evaluate_with_confusion;
 
 /// What `eval_run` scored.
@@ -19,13 +21,14 @@ pub struct EvalRun {
     pub report: TestReport,
     /// The checkpoint the weights came from.
     pub weights: PathBuf,
+    /// Which weights those are and why, in words (e.g. "`checkpoints/last.bpk` (the last
+    /// epoch (3) weights the run tested)"); also in `report.md`.
+    pub which: String,
     /// Test images scored.
     pub images: usize,
 }
 
-/// Scores `run_dir`'s best checkpoint (its last when there is no best) on the test split of
-/// `data` (default: the run's own source), normalized as the run was, and writes `report.md`,
-/// `report.json` and `confusion.png` into `out`.
+/// [`eval_run_weights`] with the weights the run tested.
 pub fn eval_run(
     run_dir: &Path,
     data: Option<&str>,
@@ -33,7 +36,27 @@ pub fn eval_run(
     out: &Path,
     progress: &mut dyn Progress,
 ) -> Result<EvalRun, TrainError> {
+    eval_run_weights(run_dir, data, device, None, out, progress)
+}
+
+/// Scores `run_dir`'s `weights` checkpoint (`None`: the one the run tested, see
+/// [`EvalWeights`]) on the test split of `data` (default: the run's own source), normalized as
+/// the run was, and writes `report.md`, `report.json`, `confusion.png` and `confusion.csv` into
+/// `out`.
+///
+/// # Errors
+/// Besides a bad run directory or data: when the checkpoint asked for is missing, or the data
+/// has no test split (nothing to score).
+pub fn eval_run_weights(
+    run_dir: &Path,
+    data: Option<&str>,
+    device: Option<DeviceChoice>,
+    weights: Option<EvalWeights>,
+    out: &Path,
+    progress: &mut dyn Progress,
+) -> Result<EvalRun, TrainError> {
     let mut saved = SavedRun::open(run_dir, device)?;
+    let which = saved.choose_weights(weights)?;
     // Like `train --out`: a report never lands among another run's files.
     check_run_dir(out)?;
     if let Some(source) = data {
@@ -42,6 +65,15 @@ pub fn eval_run(
     let exp = &saved.exp;
     progress.message(&format!("loading data: {}", exp.data.source));
     let loaded = load_data(&exp.data.data_source()?, progress)?;
+    if loaded.test.is_empty() {
+        return Err(TrainError::Config(format!(
+            "{}: the data `{}` has no test split; nothing to score (choose other data with \
+             --data)",
+            run_dir.display(),
+            exp.data.source
+        )));
+    }
+    progress.message(&format!("scoring {which}"));
     let LoadedModel {
         model,
         device: selected,
@@ -58,8 +90,8 @@ pub fn eval_run(
         out,
         "Evaluation report",
         &format!(
-            "Weights `{}` on the {} test images of `{}`; device: {}.",
-            weights.display(),
+            "Weights {which} of `{}` on the {} test images of `{}`; device: {}.",
+            run_dir.display(),
             loaded.test.len(),
             exp.data.source,
             selected.reason
@@ -68,6 +100,7 @@ pub fn eval_run(
     Ok(EvalRun {
         report,
         weights,
+        which,
         images: loaded.test.len(),
     })
 }

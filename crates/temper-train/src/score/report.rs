@@ -1,6 +1,8 @@
 //! The end-of-run report: per-class scores on the test split, the largest per-class recall gap
 //! (the model's worst-treated class next to its best-treated one), the confusion matrix, and
-//! charts of the run — `report.md`, `report.json` and PNGs in the run directory.
+//! charts of the run — `report.md`, `report.json`, `confusion.csv` and PNGs in the run
+//! directory. `confusion.csv` holds the counts `confusion.png` shades, for a spreadsheet or a
+//! script: a header of predicted class names, then one row per true class (RFC 4180 quoting).
 
 use std::path::Path;
 
@@ -139,8 +141,27 @@ impl TestReport {
         md
     }
 
-    /// Writes `report.md`, `report.json` and `confusion.png` into `dir`; `preamble` goes at the
-    /// top of the Markdown (what was evaluated, on what).
+    /// The confusion matrix as CSV: a header row `true \ predicted` and the class names, then
+    /// one row per true class, its name and its counts.
+    pub fn confusion_csv(&self) -> String {
+        let mut csv = csv_field("true \\ predicted");
+        for c in &self.classes {
+            csv.push(',');
+            csv.push_str(&csv_field(&c.class));
+        }
+        csv.push('\n');
+        for (c, row) in self.classes.iter().zip(&self.confusion) {
+            csv.push_str(&csv_field(&c.class));
+            for n in row {
+                csv.push_str(&format!(",{n}"));
+            }
+            csv.push('\n');
+        }
+        csv
+    }
+
+    /// Writes `report.md`, `report.json`, `confusion.csv` and `confusion.png` into `dir`;
+    /// `preamble` goes at the top of the Markdown (what was evaluated, on what).
     pub fn write(&self, dir: &Path, title: &str, preamble: &str) -> Result<(), TrainError> {
         let mut md = self.markdown(title);
         if !preamble.is_empty() {
@@ -150,6 +171,7 @@ impl TestReport {
         write_atomic(&dir.join("report.md"), md.as_bytes())?;
         let json = serde_json::to_string_pretty(self).expect("a report serializes");
         write_atomic(&dir.join("report.json"), json.as_bytes())?;
+        write_atomic(&dir.join("confusion.csv"), self.confusion_csv().as_bytes())?;
         Heatmap {
             title: "confusion matrix (rows: true class; shade: share of the row)".into(),
             labels: self.classes.iter().map(|c| c.class.clone()).collect(),
@@ -158,6 +180,20 @@ impl TestReport {
         .write_png(&dir.join("confusion.png"))
     }
 }
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break (RFC 4180): class names
+/// are folder names, which may hold any of them.
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// The title of `lr.png`. Each epoch's point is [`EpochMetrics::lr`], the rate of the epoch's
+/// last step (what the schedule or the hypergradient rule holds when the epoch ends).
+pub(crate) const LR_CHART_TITLE: &str = "learning rate (last step of each epoch)";
 
 /// Loss, accuracy and learning-rate curves of a run's epochs: `loss.png`, `accuracy.png`,
 /// `lr.png` in `dir`.
@@ -215,7 +251,7 @@ pub fn write_curves(dir: &Path, epochs: &[EpochMetrics]) -> Result<(), TrainErro
     )
     .write_png(&dir.join("accuracy.png"))?;
     chart(
-        "learning rate (first step of each epoch)",
+        LR_CHART_TITLE,
         "learning rate",
         vec![Series {
             name: "lr".into(),
@@ -281,5 +317,32 @@ mod tests {
                 .unwrap();
         assert_eq!(json["recall_gap"]["worst_class"], "dog");
         assert!(dir.path().join("confusion.png").exists());
+        let csv = std::fs::read_to_string(dir.path().join("confusion.csv")).unwrap();
+        assert_eq!(
+            csv,
+            "true \\ predicted,cat,dog,fox\ncat,8,2,0\ndog,0,5,5\nfox,0,0,10\n"
+        );
+    }
+
+    #[test]
+    fn confusion_csv_quotes_class_names_with_commas_and_quotes() {
+        let mut cm = ConfusionMatrix::new(2);
+        cm.add(&[0, 1], &[1, 1]);
+        let names = vec!["a,b".to_string(), "say \"hi\"".to_string()];
+        let r = TestReport::new(
+            EvalScores {
+                loss: 0.0,
+                accuracy: 0.5,
+                precision: 0.25,
+                recall: 0.5,
+                f1: 1.0 / 3.0,
+            },
+            &cm,
+            &names,
+        );
+        assert_eq!(
+            r.confusion_csv(),
+            "true \\ predicted,\"a,b\",\"say \"\"hi\"\"\"\n\"a,b\",0,1\n\"say \"\"hi\"\"\",0,1\n"
+        );
     }
 }

@@ -1,11 +1,16 @@
 //! Photometric transforms with fixed parameters, torchvision's
 //! `torchvision/transforms/_functional_tensor.py` formulas (which follow PIL's
-//! `ImageEnhance`/`ImageOps`), computed in `f32` on the 0..255 scale and rounded once to
-//! 8 bits (torchvision's uint8 path truncates after `_blend`; rounding keeps the result the
-//! nearest 8-bit value of the float formula that a float (device) path computes).
+//! `ImageEnhance`/`ImageOps`), computed in `f32` on the 0..255 scale.
 //!
-//! `blend(a, b, f) = clamp(f a + (1 - f) b, 0, 255)` (torchvision `_blend`). Luma is
-//! `0.2989 R + 0.587 G + 0.114 B` (`rgb_to_grayscale`).
+//! `blend(a, b, f) = clamp(f a + (1 - f) b, 0, 255)` truncated to 8 bits: torchvision's
+//! `_blend` on a uint8 image, `(ratio * img1 + (1 - ratio) * img2).clamp(0, bound)
+//! .to(img1.dtype)`, where the cast truncates. Brightness, contrast and saturation follow
+//! torchvision's uint8 rules exactly, so that they give torchvision's bytes (rounding instead
+//! differs by one level, and by two for saturation factors above 2): the products and the
+//! sum in `f32`, one operation at a time, and the grayscale image they blend with is itself
+//! uint8 (`rgb_to_grayscale` casts `0.2989 R + 0.587 G + 0.114 B` to the image's dtype,
+//! truncating). The other ops compute their float formula and round it once to the nearest
+//! 8-bit value.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -18,9 +23,22 @@ use crate::image::kernels::noise;
 /// torchvision `rgb_to_grayscale` weights.
 pub const LUMA: [f32; 3] = [0.2989, 0.587, 0.114];
 
+/// torchvision `_blend` on uint8: `f a + (1 - f) b` in `f32`, clamped to `0..=255` and
+/// truncated toward zero, as `clamp(0, 255).to(uint8)`.
 #[inline]
 fn blend(a: f32, b: f32, f: f32) -> u8 {
-    q8(f * a + (1.0 - f) * b)
+    trunc8(f * a + (1.0 - f) * b)
+}
+
+/// `x as u8` (clamped to `0..=255`, truncated toward zero, NaN 0) for every `f32`, computed
+/// as `q8(x - 0.5)`: the subtraction is exact for `x` in `[0.5, 2^23)` (`x` and 0.5 are
+/// multiples of `x`'s unit in the last place), `q8` rounds the halves `k - 0.5` up to `k`,
+/// and below 0.5 or from 255 on both clamp. The form the colour kernels vectorize (no
+/// saturating float-to-int cast, no `trunc` library call); test
+/// `trunc8_is_the_saturating_cast`.
+#[inline(always)]
+pub(crate) fn trunc8(x: f32) -> u8 {
+    q8(x - 0.5)
 }
 
 /// Applies a 256-entry table to every value.
@@ -33,26 +51,33 @@ fn lut(img: &AugImage, table: impl Fn(u8) -> u8) -> AugImage {
     })
 }
 
-/// `blend(img, 0, f)` = `f v` (torchvision `adjust_brightness`, PIL `ImageEnhance.Brightness`).
+/// `blend(img, 0, f)` = `f v`, clamped and truncated (torchvision `adjust_brightness` on
+/// uint8; PIL `ImageEnhance.Brightness`).
 pub fn brightness(img: &AugImage, factor: f32) -> AugImage {
     lut(img, |v| blend(v as f32, 0.0, factor))
 }
 
-/// `blend(img, mean, f)` where `mean` is the mean luma of the whole image (of the values for
-/// a gray image) (torchvision `adjust_contrast`, PIL `ImageEnhance.Contrast`).
+/// `blend(img, mean, f)` where `mean` is the mean of the uint8 grayscale image (each luma
+/// truncated, as torchvision's `rgb_to_grayscale`; the values themselves for a gray image),
+/// torchvision `adjust_contrast` on uint8 (PIL `ImageEnhance.Contrast`). The sum is exact
+/// and the mean the `f32` nearest to `sum / n`, which is torchvision's `f32` mean whenever
+/// its `f32` sum is exact (below 2^24, e.g. any image up to 65,793 pixels).
 pub fn contrast(img: &AugImage, factor: f32) -> AugImage {
     let raw = img.as_raw();
     let n = (img.width() as usize * img.height() as usize).max(1) as f64;
-    let sum: f64 = match img {
-        AugImage::Gray(_) => raw.iter().map(|&v| u64::from(v)).sum::<u64>() as f64,
-        AugImage::Rgb(_) => color::luma_sum(raw),
-    };
+    let sum = match img {
+        AugImage::Gray(_) => raw.iter().map(|&v| u64::from(v)).sum::<u64>(),
+        AugImage::Rgb(_) => color::gray_sum(raw),
+    } as f64;
     let mean = (sum / n) as f32;
     lut(img, |v| blend(v as f32, mean, factor))
 }
 
-/// `blend(img, luma(img), f)` per pixel (torchvision `adjust_saturation`, PIL
-/// `ImageEnhance.Color`); a gray image is unchanged.
+/// `blend(img, gray(img), f)` per pixel with `gray = trunc(luma)` (torchvision
+/// `adjust_saturation` on uint8, whose `rgb_to_grayscale` returns uint8; PIL
+/// `ImageEnhance.Color`), clamped and truncated; a gray image is unchanged. E.g. `(0, 0, 33)`
+/// with factor 3: luma `0.114 * 33 = 3.762`, gray 3, blue `3 * 33 - 2 * 3 = 93` (blending
+/// with the unrounded luma and rounding would give 91).
 pub fn saturation(img: &AugImage, factor: f32) -> AugImage {
     match img {
         AugImage::Gray(_) => img.clone(),

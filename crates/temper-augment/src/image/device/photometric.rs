@@ -34,30 +34,40 @@ fn luma(x: Tensor<4>) -> Tensor<4> {
     ch(0).mul_scalar(LUMA[0]) + ch(1).mul_scalar(LUMA[1]) + ch(2).mul_scalar(LUMA[2])
 }
 
-/// `blend(v, 0, f) = f v` (photometric::brightness).
-pub(super) fn brightness(x: Tensor<4>, factor: Vec<f32>) -> Tensor<4> {
-    let f = like(&x, factor);
-    q8(x * f)
+/// torchvision `_blend`'s cast to uint8 (photometric::blend): clamped to `0..=255`, truncated.
+fn trunc8(x: Tensor<4>) -> Tensor<4> {
+    x.clamp(0.0, 255.0).floor()
 }
 
-/// `blend(v, mean luma, f)` (photometric::contrast; the CPU path sums in `f64`, this mean is
-/// `f32`).
+/// `blend(v, 0, f) = f v`, truncated (photometric::brightness).
+pub(super) fn brightness(x: Tensor<4>, factor: Vec<f32>) -> Tensor<4> {
+    let f = like(&x, factor);
+    trunc8(x * f)
+}
+
+/// `blend(v, mean gray, f)`, truncated, with `gray` the truncated luma
+/// (photometric::contrast; the CPU path sums in `f64`, this mean is `f32`).
 pub(super) fn contrast(x: Tensor<4>, factor: Vec<f32>) -> Tensor<4> {
     let shape = x.dims();
     let f = like(&x, factor);
-    let mean = luma(x.clone()).mean_dim(2).mean_dim(3).expand(shape);
-    q8(x * f.clone() + one_minus(f) * mean)
+    let mean = luma(x.clone())
+        .floor()
+        .mean_dim(2)
+        .mean_dim(3)
+        .expand(shape);
+    trunc8(x * f.clone() + one_minus(f) * mean)
 }
 
-/// `blend(v, luma, f)` per pixel (photometric::saturation); gray is unchanged.
+/// `blend(v, gray, f)` per pixel, truncated, with `gray` the truncated luma
+/// (photometric::saturation); gray is unchanged.
 pub(super) fn saturation(x: Tensor<4>, factor: Vec<f32>) -> Tensor<4> {
     let shape = x.dims();
     if shape[1] != 3 {
         return x;
     }
     let f = like(&x, factor);
-    let l = luma(x.clone()).expand(shape);
-    q8(x * f.clone() + one_minus(f) * l)
+    let gray = luma(x.clone()).floor().expand(shape);
+    trunc8(x * f.clone() + one_minus(f) * gray)
 }
 
 /// `255 clamp(gain (v/255)^gamma, 0, 1)` (photometric::gamma), `(gamma, gain)` per sample.

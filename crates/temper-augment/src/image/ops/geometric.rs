@@ -1,6 +1,20 @@
 //! Config and parameter sampling of the geometric ops (torchvision's `RandomHorizontalFlip`,
 //! `RandomVerticalFlip`, `RandomRotation`, `RandomAffine`, `RandomCrop`, `CenterCrop`,
 //! `RandomResizedCrop`, `Resize`; `torchvision/transforms/transforms.py`).
+//!
+//! The fill of the warps (`affine`, `rotate`, `translate`, `scale`, `shear`) with bilinear
+//! interpolation is not torchvision's rule. A border pixel whose 2x2 neighbourhood is partly
+//! outside the image, with `S` the weighted sum of its inside neighbours and `m` their
+//! weight (`0 < m < 1`), is here `S + (1 - m) fill`: each outside neighbour reads the fill
+//! value. torchvision's tensor path (`_apply_grid_transform` in
+//! `torchvision/transforms/_functional_tensor.py`, taken whenever a fill is given, which
+//! `RandomRotation` and `RandomAffine` always do, their default being `fill=0`) samples a
+//! channel of ones along with the image and returns `S m + (1 - m) fill`, rounded: the
+//! inside sum is weighted twice. The difference is `S (1 - m)`, whatever the fill: at most
+//! `255 m (1 - m) <= 63.75` levels, on the one-pixel ring where the image edge crosses
+//! the output; pixels fully inside or fully outside agree. `F.rotate` / `F.affine` called
+//! without a fill (`fill=None`) skip the mask and return `S` with zeros outside, which is
+//! this rule with fill 0. Nearest interpolation agrees (a neighbour outside is the fill).
 
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
@@ -68,7 +82,8 @@ pub struct AffineConfig {
     pub shear: Option<ShearSpan>,
     /// Interpolation; default `bilinear` (torchvision's default is `nearest`).
     pub interpolation: Interpolation,
-    /// Fill of pixels mapped from outside; default 0.
+    /// Fill of pixels mapped from outside; default 0. Bilinear border pixels blend it with
+    /// the outside weight, not with torchvision's mask rule (module doc).
     pub fill: Fill,
     /// Centre `[x, y]` in pixels; default the image centre.
     pub center: Option<[f32; 2]>,
@@ -159,7 +174,8 @@ pub struct RotateConfig {
     pub degrees: Span,
     /// Interpolation; default `bilinear` (torchvision's default is `nearest`).
     pub interpolation: Interpolation,
-    /// Fill of the uncovered corners; default 0.
+    /// Fill of the uncovered corners; default 0. Bilinear border pixels blend it with the
+    /// outside weight, not with torchvision's mask rule (module doc).
     pub fill: Fill,
 }
 
@@ -207,7 +223,8 @@ macro_rules! affine_part {
             pub $field: $ty,
             /// Interpolation; default `bilinear`.
             pub interpolation: Interpolation,
-            /// Fill of uncovered pixels; default 0.
+            /// Fill of uncovered pixels; default 0. Bilinear border pixels blend it with
+            /// the outside weight, not with torchvision's mask rule (module doc).
             pub fill: Fill,
         }
 

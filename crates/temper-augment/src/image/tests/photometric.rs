@@ -15,25 +15,46 @@ fn rgb(pixels: &[[u8; 3]]) -> AugImage {
 }
 
 #[test]
-fn brightness_scales_and_clips() {
-    // 1.5 v, rounded, clipped: 10 -> 15, 100 -> 150, 101 -> 151.5 -> 152, 170 -> 255.
+fn brightness_scales_clips_and_truncates_as_torchvision_uint8() {
+    // 1.5 v, clipped, truncated (torchvision `_blend` casts to uint8): 10 -> 15,
+    // 100 -> 150, 101 -> 151.5 -> 151, 170 -> 255.
     let out = brightness(&gray(&[0, 10, 100, 101, 170, 255]), 1.5);
-    assert_eq!(out.as_raw(), &[0, 15, 150, 152, 255, 255]);
+    assert_eq!(out.as_raw(), &[0, 15, 150, 151, 255, 255]);
     assert_eq!(brightness(&gray(&[0, 99, 255]), 0.0).as_raw(), &[0, 0, 0]);
 }
 
 #[test]
-fn contrast_blends_with_the_mean_luma() {
+fn contrast_blends_with_the_mean_of_the_truncated_luma() {
     // Gray: mean 100, factor 0.5: 0.5 v + 50.
     let out = contrast(&gray(&[0, 100, 200, 100]), 0.5);
     assert_eq!(out.as_raw(), &[50, 100, 150, 100]);
-    // RGB: lumas 0.2989*255 = 76.2195 and 0.114*255 = 29.07, mean 52.64475; factor 0 gives
-    // the mean everywhere, rounded to 53.
+    // RGB: lumas 0.2989*255 = 76.2195 and 0.114*255 = 29.07, truncated to the uint8
+    // grayscale 76 and 29 (torchvision `rgb_to_grayscale`), mean 52.5; factor 0 gives
+    // 0 v + 1 * 52.5 everywhere, truncated to 52 (the unrounded lumas' mean 52.64 rounds
+    // to 53).
     let out = contrast(&rgb(&[[255, 0, 0], [0, 0, 255]]), 0.0);
-    assert!(out.as_raw().iter().all(|&v| v == 53), "{:?}", out.as_raw());
-    // Factor 2: 2 v - mean: red channel 2*255 - 52.64 clips to 255, 0 -> clips to 0.
+    assert!(out.as_raw().iter().all(|&v| v == 52), "{:?}", out.as_raw());
+    // Factor 2: 2 v - mean: red channel 2*255 - 52.5 clips to 255, 0 -> clips to 0.
     let out = contrast(&rgb(&[[255, 0, 0], [0, 0, 255]]), 2.0);
     assert_eq!(out.as_raw(), &[255, 0, 0, 0, 0, 255]);
+}
+
+#[test]
+fn saturation_blends_with_the_truncated_luma_and_truncates_as_torchvision_uint8() {
+    let red = rgb(&[[255, 0, 0]]);
+    // Saturation 0.5 blends with the uint8 gray 76: 0.5 v + 0.5 * 76 -> [165.5, 38, 38],
+    // truncated to [165, 38, 38] (with the luma 76.2195 and rounding: 166).
+    assert_eq!(saturation(&red, 0.5).as_raw(), &[165, 38, 38]);
+    // Where the two rules differ by 2: (0, 0, 33) with factor 3. Luma 0.114 * 33 = 3.762,
+    // gray 3; blue 3 * 33 + (1 - 3) * 3 = 99 - 6 = 93, red and green 0 - 6 -> 0. (The
+    // unrounded luma would give 99 - 7.524 = 91.476 -> 91.)
+    assert_eq!(saturation(&rgb(&[[0, 0, 33]]), 3.0).as_raw(), &[0, 0, 93]);
+    // Factor 0.5 on (0, 200, 0): luma 0.587 * 200 = 117.4, gray 117; 0.5 v + 0.5 * 117 =
+    // [58.5, 158.5, 58.5] -> [58, 158, 58] (the unrounded luma and rounding: [59, 159, 59]).
+    assert_eq!(
+        saturation(&rgb(&[[0, 200, 0]]), 0.5).as_raw(),
+        &[58, 158, 58]
+    );
 }
 
 #[test]
@@ -43,8 +64,6 @@ fn saturation_grayscale_and_hue() {
     assert_eq!(saturation(&red, 0.0).as_raw(), &[76, 76, 76]);
     assert_eq!(grayscale(&red).as_raw(), &[76, 76, 76]);
     assert_eq!(saturation(&red, 1.0), red);
-    // Saturation 0.5: 0.5 v + 0.5 * 76.2195 -> [165.6, 38.1, 38.1] -> [166, 38, 38].
-    assert_eq!(saturation(&red, 0.5).as_raw(), &[166, 38, 38]);
     // Hue: red (h = 0) + 1/3 turn is green, + 1/2 is cyan, -1/3 is blue.
     assert_eq!(hue(&red, 1.0 / 3.0).as_raw(), &[0, 255, 0]);
     assert_eq!(hue(&red, 0.5).as_raw(), &[0, 255, 255]);

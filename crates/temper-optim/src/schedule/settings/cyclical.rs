@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::check::Check;
 use crate::error::OptimError;
 use crate::schedule::curve::{Anneal, Curve, CyclicMode};
-use crate::schedule::kinds::{AnnealKind, CyclicModeKind};
+use crate::schedule::kinds::{AnnealKind, CyclicModeKind, MMulMode};
 
 /// `kind = "cosine"`: half a cosine from `lr` to `min_lr` (PyTorch `CosineAnnealingLR`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -48,6 +48,11 @@ pub struct CosineRestartsSettings {
     /// Each cycle's peak is this times the previous one, in `(0, 1]`. Default 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub m_mul: Option<f64>,
+    /// With `min_lr > 0`, what `m_mul` shrinks: `timm` (the default) the peak, toward a fixed
+    /// floor; `keras` only the cosine part above `min_lr` (Keras `CosineDecayRestarts` with
+    /// `alpha = min_lr / lr`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub m_mul_mode: Option<MMulMode>,
 }
 
 impl CosineRestartsSettings {
@@ -70,6 +75,7 @@ impl CosineRestartsSettings {
                 1.0,
                 "in (0, 1]",
             )?,
+            m_mul_mode: self.m_mul_mode.unwrap_or_default(),
         })
     }
 }

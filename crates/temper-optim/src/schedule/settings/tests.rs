@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::schedule::curve::{Anneal, CyclicMode};
+use crate::schedule::kinds::MMulMode;
 
 fn parse(text: &str) -> ScheduleSettings {
     toml::from_str(text).unwrap_or_else(|e| panic!("{text:?}: {e}"))
@@ -217,7 +218,8 @@ fn each_cyclical_and_composite_kind_takes_its_documented_defaults() {
             min_lr: 0.0,
             t0: 5,
             t_mult: 1.0,
-            m_mul: 1.0
+            m_mul: 1.0,
+            m_mul_mode: MMulMode::Timm,
         }
     );
     assert_eq!(

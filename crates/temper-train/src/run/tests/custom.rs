@@ -20,9 +20,9 @@ use crate::{
 /// brighter by 100 than its right, class 1 the reverse, under uniform noise of +-50 — so the
 /// sign of (left mean - right mean) separates the classes exactly, and a linear model can
 /// learn it.
-struct Halves {
-    len: usize,
-    seed: u64,
+pub(super) struct Halves {
+    pub(super) len: usize,
+    pub(super) seed: u64,
 }
 
 impl ImageData for Halves {
@@ -57,12 +57,12 @@ impl ImageData for Halves {
 
 /// A model of the caller's: one linear layer over the flattened image.
 #[derive(Module, Debug)]
-struct Flat {
+pub(super) struct Flat {
     linear: Linear,
 }
 
 impl Flat {
-    fn new(device: &Device) -> Self {
+    pub(super) fn new(device: &Device) -> Self {
         Self {
             linear: LinearConfig::new(64, 2).init(device),
         }
@@ -75,7 +75,7 @@ impl ImageClassifier for Flat {
     }
 }
 
-fn experiment() -> Experiment {
+pub(super) fn experiment() -> Experiment {
     let mut exp = Experiment::from_toml_str(
         "[train]\nepochs = 3\nbatch_size = 16\ndevice = 'flex'\n\
          [optim]\nkind = 'adam'\nlr = 0.01\nema = { decay = 0.9 }\n\

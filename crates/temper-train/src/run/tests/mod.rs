@@ -4,4 +4,5 @@
 mod custom;
 mod finetune;
 mod hostile;
+mod small_data;
 pub(crate) mod training;

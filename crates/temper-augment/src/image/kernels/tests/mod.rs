@@ -230,9 +230,11 @@ fn saturation_reference(img: &AugImage, factor: f32) -> AugImage {
     img.map_raw(|src, d| {
         let mut out = vec![0u8; d.len()];
         for (o, p) in out.chunks_exact_mut(3).zip(src.chunks_exact(3)) {
-            let l = luma(p);
+            // torchvision's uint8 rule: the gray image is the truncated luma, the blend
+            // is clamped and truncated (`as u8`).
+            let gray = luma(p).floor();
             for k in 0..3 {
-                o[k] = q8(factor * p[k] as f32 + (1.0 - factor) * l);
+                o[k] = (factor * p[k] as f32 + (1.0 - factor) * gray) as u8;
             }
         }
         (d, out)
@@ -273,7 +275,7 @@ fn colour_kernels_are_the_scalar_formulas_bit_for_bit() {
         assert_eq!(hue(&img, shift), want, "hue {shift}");
         assert_every_level(&want, || hue(&img, shift));
     }
-    for factor in [0.0, 0.3, 1.0, 1.4, 5.0] {
+    for factor in [0.0, 0.3, 0.5, 1.0, 1.4, 3.0, 5.0] {
         let want = saturation_reference(&img, factor);
         assert_eq!(saturation(&img, factor), want, "saturation {factor}");
         assert_every_level(&want, || saturation(&img, factor));
@@ -431,31 +433,51 @@ fn table_lookup_is_indexing_on_every_build() {
 }
 
 #[test]
-fn luma_sum_is_the_sequential_sum() {
-    use crate::image::cpu::photometric::LUMA;
+fn gray_sum_is_the_sum_of_the_truncated_lumas() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    // Up to 512 x 512 pixels the sum is exact, so any order gives the same bits.
     for pixels in [0, 1, 15, 16, 17, 1000, 50_176, 512 * 512] {
         let src: Vec<u8> = (0..3 * pixels).map(|_| rng.random()).collect();
-        let want: f64 = src
-            .chunks_exact(3)
-            .map(|p| (LUMA[0] * p[0] as f32 + LUMA[1] * p[1] as f32 + LUMA[2] * p[2] as f32) as f64)
-            .sum();
-        // (`==`, not bits: the empty iterator's sum is -0.)
+        let want: u64 = src.chunks_exact(3).map(|p| luma(p) as u64).sum();
         assert_eq!(
-            crate::image::kernels::color::luma_sum(&src),
+            crate::image::kernels::color::gray_sum(&src),
             want,
             "{pixels} pixels"
         );
-        assert_every_level(&want, || crate::image::kernels::color::luma_sum(&src));
+        assert_every_level(&want, || crate::image::kernels::color::gray_sum(&src));
     }
-    // All white: 512 x 512 lumas of 0.2989 * 255 + 0.587 * 255 + 0.114 * 255 (in f32).
+    // All white: luma 0.2989 * 255 + 0.587 * 255 + 0.114 * 255 = 254.9745 in f32 (the
+    // weights sum to 0.9999), gray 254, not 255.
     let white = vec![255u8; 3 * 512 * 512];
-    let one = (LUMA[0] * 255.0 + LUMA[1] * 255.0 + LUMA[2] * 255.0) as f64;
     assert_eq!(
-        crate::image::kernels::color::luma_sum(&white),
-        one * (512.0 * 512.0)
+        crate::image::kernels::color::gray_sum(&white),
+        254 * 512 * 512
     );
+}
+
+#[test]
+fn trunc8_is_the_saturating_cast() {
+    use crate::image::cpu::photometric::trunc8;
+    let mut values = vec![
+        f32::NAN,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        -0.0,
+        0.0,
+        f32::MIN_POSITIVE,
+        0.5,
+        8_388_607.5,
+        8_388_608.0,
+        1e30,
+        -1e30,
+    ];
+    // Every quarter and the neighbours of every integer and half from -2 to 258.
+    for k in -8..=1032 {
+        let x = k as f32 / 4.0;
+        values.extend([x.next_down(), x, x.next_up()]);
+    }
+    for x in values {
+        assert_eq!(trunc8(x), x as u8, "{x}");
+    }
 }
 
 /// A vector warp of one gray row: `(src, dims, us, vs, row)`.

@@ -27,13 +27,23 @@ pub(crate) mod avx2 {
         }
     }
 
+    /// `x as u8` on eight lanes (`photometric::trunc8`): clamp to `[0, 255]` (NaN gives 0,
+    /// as `max` returns its second operand), then convert truncating. Result in `i32` lanes.
+    #[target_feature(enable = "avx2")]
+    fn trunc8x8(x: __m256) -> __m256i {
+        let c = _mm256_min_ps(_mm256_max_ps(x, _mm256_setzero_ps()), _mm256_set1_ps(255.0));
+        _mm256_cvttps_epi32(c)
+    }
+
+    /// `f v + (1 - f) floor(luma)`, truncated, as the plane kernel.
     #[target_feature(enable = "avx2")]
     pub(crate) fn saturation(src: &[u8], out: &mut [u8], factor: f32) {
         let (f, g) = (_mm256_set1_ps(factor), _mm256_set1_ps(1.0 - factor));
         for (s, o) in src.chunks_exact(24).zip(out.chunks_exact_mut(24)) {
             let p = load_rgb8(s);
-            let l = _mm256_mul_ps(g, luma(p));
-            let [r, gr, b] = p.map(|c| q8x8(_mm256_add_ps(_mm256_mul_ps(f, c), l)));
+            let gray = _mm256_round_ps::<{ _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC }>(luma(p));
+            let l = _mm256_mul_ps(g, gray);
+            let [r, gr, b] = p.map(|c| trunc8x8(_mm256_add_ps(_mm256_mul_ps(f, c), l)));
             store_rgb8(r, gr, b, o);
         }
     }
