@@ -16,9 +16,10 @@ use super::setup::Setup;
 use crate::classifier::ImageClassifier;
 use crate::error::TrainError;
 use crate::run::run_dir::{SUMMARY_FILE, write_atomic};
+use crate::run::steps::StepRow;
 use crate::score::confusion::ConfusionMatrix;
 use crate::score::metrics::{EpochMetrics, EvalScores};
-use crate::score::report::{TestReport, write_curves};
+use crate::score::report::{TestReport, write_run_curves};
 use crate::score::split_scores::evaluate_with_confusion;
 
 /// What a finished run reports; also written to `summary.toml`.
@@ -98,6 +99,8 @@ pub(super) struct Outcome<M> {
     /// The last epoch's evaluated weights (the EMA average when EMA is on).
     pub evaluated: M,
     pub history: Vec<EpochMetrics>,
+    /// `steps.csv`'s rows, for the per-step loss curve.
+    pub steps: Vec<StepRow>,
     pub best_epoch: Option<usize>,
     pub stop_reason: Option<String>,
     pub diverged: bool,
@@ -115,6 +118,7 @@ pub(super) fn finish<M: ImageClassifier>(
         best_model,
         evaluated,
         history,
+        steps,
         best_epoch,
         stop_reason,
         diverged,
@@ -143,7 +147,7 @@ pub(super) fn finish<M: ImageClassifier>(
             format!("{tested_weights}; not tested: {NO_TEST_SPLIT}"),
         )
     };
-    write_curves(setup.run_dir, &history)?;
+    write_run_curves(setup.run_dir, &history, &steps)?;
     let summary = RunSummary {
         run_dir: setup.run_dir.to_path_buf(),
         device: setup.selected.reason.clone(),

@@ -25,6 +25,7 @@ pub(crate) mod run_dir;
 mod setup;
 mod state;
 pub(crate) mod step;
+pub(crate) mod steps;
 
 use std::path::Path;
 use std::time::Instant;

@@ -26,6 +26,7 @@ use crate::run::run_dir::{
     BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, create_run_dir, load_weights, write_atomic,
 };
 use crate::run::step::Stepper;
+use crate::run::steps::{STEPS_FILE, StepRow, read_rows_before, row_every, steps_csv};
 use crate::score::metrics::{EpochMetrics, metrics_csv};
 use crate::score::split_scores::{StepTotals, evaluate};
 
@@ -58,6 +59,10 @@ pub(super) struct RunState<'i, M: ImageClassifier> {
     /// The weights of the best epoch so far.
     best_model: Option<M>,
     history: Vec<EpochMetrics>,
+    /// `steps.csv`'s rows of the completed epochs.
+    steps: Vec<StepRow>,
+    /// The rows of the epoch being trained, moved to `steps` when it ends.
+    epoch_steps: Vec<StepRow>,
     stop_reason: Option<String>,
     diverged: bool,
     /// The first epoch this process trains (after a resume, the one after the checkpoint).
@@ -112,6 +117,8 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             ema: None,
             best_model: None,
             history: Vec::with_capacity(exp.train.epochs),
+            steps: Vec::new(),
+            epoch_steps: Vec::new(),
             stop_reason: None,
             diverged: false,
             first_epoch: 1,
@@ -187,6 +194,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         self.first_epoch = state.epoch + 1;
         self.stop_reason = state.stop_reason;
         self.history = state.history;
+        self.steps = read_rows_before(setup.run_dir, self.first_epoch);
         Ok(ema.zip(state.ema_step))
     }
 
@@ -280,13 +288,28 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         let order = self.shuffle(setup, epoch);
         let num_classes = setup.pool().num_classes();
         let mut totals = StepTotals::new(num_classes, &setup.train_device);
+        let every = row_every(READ_EVERY, setup.exp.train.epochs * steps);
+        self.epoch_steps.clear();
+        // Images seen and their loss sum at the last row, and in all.
+        let (mut row_seen, mut row_sum, mut seen) = (0usize, 0.0f64, 0usize);
         for (step, chunk) in order.chunks(setup.exp.train.batch_size).enumerate() {
-            self.step(setup, batches, chunk, epoch, step, &mut totals, progress)?;
+            let lr = self.step(setup, batches, chunk, epoch, step, &mut totals, progress)?;
+            seen += chunk.len();
             let done = step + 1;
             let shown = (done % READ_EVERY == 0 || done == steps).then(|| totals.mean_loss());
             if let Some(loss) = shown.filter(|l| !l.is_finite()) {
                 self.diverge(epoch, done, loss, progress)?;
                 return Ok(None);
+            }
+            if let Some(mean) = shown.filter(|_| done % every == 0 || done == steps) {
+                let sum = mean * seen as f64;
+                self.epoch_steps.push(StepRow {
+                    step: (epoch - 1) * steps + done,
+                    epoch,
+                    loss: (sum - row_sum) / (seen - row_seen).max(1) as f64,
+                    lr,
+                });
+                (row_seen, row_sum) = (seen, sum);
             }
             progress.step(done, shown);
         }
@@ -306,7 +329,8 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         order
     }
 
-    /// One optimizer step on the dataset images `chunk`, its statistics added to `totals`.
+    /// One optimizer step on the dataset images `chunk`, its statistics added to `totals`;
+    /// returns the step's learning rate (the hypergradient's rate after it, when adapted).
     #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
@@ -317,7 +341,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         step: usize,
         totals: &mut StepTotals,
         progress: &mut dyn Progress,
-    ) -> Result<(), TrainError> {
+    ) -> Result<f64, TrainError> {
         let lr = self.schedule.next_lr();
         let (batch, soft) = batches.build(chunk, epoch, step, progress)?;
         let model = self.take_model();
@@ -339,7 +363,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             let n = out.targets.dims()[0];
             totals.add(out.loss, out.output, out.targets, n);
         }
-        Ok(())
+        Ok(self.stepper.hypergradient_lr().unwrap_or(lr))
     }
 
     /// The loss became `loss` at step `done`: an error in the first epoch, else the run stops
@@ -385,6 +409,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             .expect("the watched metric was validated against the splits");
         self.observe_plateau(setup, &metrics, epoch, progress);
         self.history.push(metrics);
+        self.steps.append(&mut self.epoch_steps);
         let improved = self.keep_weights(epoch, watched, progress);
         // The order of `checkpoint.rs`: the set, `latest`, then the published files.
         self.save_resume_set(setup, epoch, improved)?;
@@ -393,11 +418,16 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         Ok(())
     }
 
-    /// Writes `metrics.csv`, `best.bpk` (when `best_changed`) and `last.bpk` from the state.
+    /// Writes `metrics.csv`, `steps.csv`, `best.bpk` (when `best_changed`) and `last.bpk` from
+    /// the state.
     fn publish(&self, setup: &Setup<'_>, best_changed: bool) -> Result<(), TrainError> {
         write_atomic(
             &setup.run_dir.join(METRICS_FILE),
             metrics_csv(&self.history).as_bytes(),
+        )?;
+        write_atomic(
+            &setup.run_dir.join(STEPS_FILE),
+            steps_csv(&self.steps).as_bytes(),
         )?;
         if let Some(best) = self.best_model.as_ref().filter(|_| best_changed) {
             let path = setup.run_dir.join(BEST_MODEL);
@@ -521,6 +551,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             best_model: self.best_model,
             evaluated: self.evaluated,
             history: self.history,
+            steps: self.steps,
             stop_reason: self.stop_reason,
             diverged: self.diverged,
             first_epoch: self.first_epoch,

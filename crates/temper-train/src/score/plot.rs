@@ -61,7 +61,18 @@ pub struct LineChart {
 impl LineChart {
     /// Draws the chart to a PNG file at `path`.
     pub fn write_png(&self, path: &Path) -> Result<(), TrainError> {
-        let points = self.series.iter().flat_map(|s| s.points.iter());
+        self.write_png_with(path, false, &[])
+    }
+
+    /// Draws the chart with its first line faint (a noisy series under its smoothed copy)
+    /// when `faint_first`, and `dots` as unjoined points in the colours after the lines'.
+    pub(crate) fn write_png_with(
+        &self,
+        path: &Path,
+        faint_first: bool,
+        dots: &[Series],
+    ) -> Result<(), TrainError> {
+        let points = self.series.iter().chain(dots).flat_map(|s| s.points.iter());
         let finite: Vec<(f64, f64)> = points
             .copied()
             .filter(|(x, y)| x.is_finite() && y.is_finite())
@@ -80,15 +91,22 @@ impl LineChart {
         draw_to(path, |file| {
             if self.log_x {
                 let x = (x_min..x_max.max(x_min * 1.0001)).log_scale();
-                self.draw(file, x, y_range)
+                self.draw(file, x, y_range, faint_first, dots)
             } else {
                 let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
-                self.draw(file, x_min..x_max, y_range)
+                self.draw(file, x_min..x_max, y_range, faint_first, dots)
             }
         })
     }
 
-    fn draw<X>(&self, file: &Path, x: X, y: std::ops::Range<f64>) -> Result<(), String>
+    fn draw<X>(
+        &self,
+        file: &Path,
+        x: X,
+        y: std::ops::Range<f64>,
+        faint_first: bool,
+        dots: &[Series],
+    ) -> Result<(), String>
     where
         X: AsRangedCoord<Value = f64>,
         X::CoordDescType: ValueFormatter<f64>,
@@ -115,18 +133,35 @@ impl LineChart {
             .map_err(|e| e.to_string())?;
         for (i, series) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
+            let style = if faint_first && i == 0 {
+                color.mix(0.3).stroke_width(1)
+            } else {
+                color.stroke_width(2)
+            };
             let line = series
                 .points
                 .iter()
                 .copied()
                 .filter(|(x, y)| x.is_finite() && y.is_finite());
             chart
-                .draw_series(LineSeries::new(line, color.stroke_width(2)))
+                .draw_series(LineSeries::new(line, style))
                 .map_err(|e| e.to_string())?
                 .label(series.name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
-                });
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+        }
+        for (i, series) in dots.iter().enumerate() {
+            let color = COLORS[(self.series.len() + i) % COLORS.len()];
+            let points = series
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .map(|p| Circle::new(p, 5, color.filled()));
+            chart
+                .draw_series(points)
+                .map_err(|e| e.to_string())?
+                .label(series.name.as_str())
+                .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
         }
         if let Some((mx, my, label)) = &self.marker {
             chart
@@ -135,7 +170,7 @@ impl LineChart {
                 .label(label.as_str())
                 .legend(|(x, y)| Circle::new((x + 10, y), 5, RED.filled()));
         }
-        if self.legend && (self.series.len() > 1 || self.marker.is_some()) {
+        if self.legend && (self.series.len() + dots.len() > 1 || self.marker.is_some()) {
             chart
                 .configure_series_labels()
                 .background_style(WHITE.mix(0.85))

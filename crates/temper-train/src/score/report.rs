@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::error::TrainError;
 use crate::run::run_dir::write_atomic;
+use crate::run::steps::StepRow;
 use crate::score::confusion::ConfusionMatrix;
 use crate::score::metrics::{EpochMetrics, EvalScores};
 use crate::score::plot::{Heatmap, LineChart, Series};
@@ -198,6 +199,37 @@ pub(crate) const LR_CHART_TITLE: &str = "learning rate (last step of each epoch)
 /// Loss, accuracy and learning-rate curves of a run's epochs: `loss.png`, `accuracy.png`,
 /// `lr.png` in `dir`.
 pub fn write_curves(dir: &Path, epochs: &[EpochMetrics]) -> Result<(), TrainError> {
+    write_run_curves(dir, epochs, &[])
+}
+
+/// TensorBoard's default smoothing weight for the loss curve of `steps.csv`.
+pub(crate) const LOSS_SMOOTHING: f64 = 0.6;
+
+/// TensorBoard's smoothing of `points`: `s = w·s + (1 − w)·x` from `s = 0`, debiased as
+/// TensorBoard does (divided by `1 − wⁿ` after `n` points), so the curve starts at the first
+/// point rather than near 0. Non-finite values are skipped.
+pub(crate) fn smoothed(points: &[(f64, f64)], weight: f64) -> Vec<(f64, f64)> {
+    let (mut s, mut n) = (0.0, 0i32);
+    points
+        .iter()
+        .filter(|(_, y)| y.is_finite())
+        .map(|&(x, y)| {
+            s = weight * s + (1.0 - weight) * y;
+            n += 1;
+            let debias = 1.0 - weight.powi(n);
+            (x, if debias > 0.0 { s / debias } else { y })
+        })
+        .collect()
+}
+
+/// [`write_curves`], with `loss.png` drawn from `steps.csv`'s rows when there are any: the
+/// per-row training loss (faint), its [smoothed](smoothed) curve, and each epoch's validation
+/// loss as a point at the epoch's last step.
+pub(crate) fn write_run_curves(
+    dir: &Path,
+    epochs: &[EpochMetrics],
+    steps: &[StepRow],
+) -> Result<(), TrainError> {
     if epochs.is_empty() {
         return Ok(());
     }
@@ -230,16 +262,20 @@ pub fn write_curves(dir: &Path, epochs: &[EpochMetrics]) -> Result<(), TrainErro
         }
         s
     };
-    chart(
-        "loss",
-        "cross-entropy",
-        pair(
+    if steps.is_empty() {
+        chart(
             "loss",
-            at(&|m| Some(m.train.loss)),
-            at(&|m| m.valid.map(|v| v.loss)),
-        ),
-    )
-    .write_png(&dir.join("loss.png"))?;
+            "cross-entropy",
+            pair(
+                "loss",
+                at(&|m| Some(m.train.loss)),
+                at(&|m| m.valid.map(|v| v.loss)),
+            ),
+        )
+        .write_png(&dir.join("loss.png"))?;
+    } else {
+        write_step_loss(dir, epochs, steps)?;
+    }
     chart(
         "accuracy",
         "accuracy",
@@ -259,6 +295,56 @@ pub fn write_curves(dir: &Path, epochs: &[EpochMetrics]) -> Result<(), TrainErro
         }],
     )
     .write_png(&dir.join("lr.png"))
+}
+
+/// `loss.png` over the optimizer steps of `steps.csv`.
+fn write_step_loss(
+    dir: &Path,
+    epochs: &[EpochMetrics],
+    steps: &[StepRow],
+) -> Result<(), TrainError> {
+    let raw: Vec<(f64, f64)> = steps.iter().map(|r| (r.step as f64, r.loss)).collect();
+    let smooth = smoothed(&raw, LOSS_SMOOTHING);
+    // Each epoch's last row is at its last step.
+    let last_step = |epoch: usize| {
+        steps
+            .iter()
+            .filter(|r| r.epoch == epoch)
+            .map(|r| r.step)
+            .max()
+    };
+    let valid: Vec<(f64, f64)> = epochs
+        .iter()
+        .filter_map(|m| Some((last_step(m.epoch)? as f64, m.valid?.loss)))
+        .collect();
+    let dots = if valid.is_empty() {
+        Vec::new()
+    } else {
+        vec![Series {
+            name: "valid loss (end of epoch)".into(),
+            points: valid,
+        }]
+    };
+    LineChart {
+        title: "loss".into(),
+        x_label: "step".into(),
+        y_label: "cross-entropy".into(),
+        log_x: false,
+        series: vec![
+            Series {
+                name: "train loss".into(),
+                points: raw,
+            },
+            Series {
+                name: format!("train loss (smoothed {LOSS_SMOOTHING})"),
+                points: smooth,
+            },
+        ],
+        marker: None,
+        legend: true,
+        x_labels: None,
+    }
+    .write_png_with(&dir.join("loss.png"), true, &dots)
 }
 
 #[cfg(test)]

@@ -248,7 +248,48 @@ fn resume_restores_ema_hypergradient_early_stopping_and_plateau_exactly() {
         assert_eq!(strip(&resumed), strip(&whole), "{name}");
         assert_eq!(resumed.test, whole.test, "{name}");
         assert_eq!(resumed.best_epoch, whole.best_epoch, "{name}");
+        let steps = |run: &std::path::Path| std::fs::read(run.join("steps.csv")).unwrap();
+        assert_eq!(steps(&crashed), steps(&dir.path().join("whole")), "{name}");
     }
+}
+
+/// `steps.csv` of a 2-epoch run: a row at every 10th step of an epoch and at its last, steps
+/// strictly increasing, each row's rate the schedule's at that step.
+#[test]
+fn steps_csv_has_a_row_per_read_back_with_the_schedules_rates() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let mut exp = Experiment::default();
+    exp.model.kind = ModelKind::Mlp;
+    exp.data.limit_train = 1200;
+    exp.train.epochs = 2;
+    exp.train.batch_size = 64;
+    exp.train.device = DeviceChoice::Flex;
+    exp.optim = toml::from_str("kind = 'adam'\nlr = 1e-3").unwrap();
+    exp.schedule =
+        toml::from_str("kind = 'cosine'\ninterval = 'step'\nwarmup = { steps = 5 }").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let summary = train(&exp, &run, &mut Silent).unwrap();
+    let per_epoch = summary.train_images.div_ceil(exp.train.batch_size);
+    let text = std::fs::read_to_string(run.join("steps.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("step,epoch,loss,lr"));
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|f| f.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 2 * per_epoch.div_ceil(10), "{text}");
+    assert!(rows.windows(2).all(|w| w[0][0] < w[1][0]), "{text}");
+    assert_eq!(rows.last().unwrap()[0] as usize, 2 * per_epoch);
+    let mut schedule =
+        temper_optim::LrSchedule::new(&exp.schedule, 1e-3, exp.train.epochs, per_epoch).unwrap();
+    let rates: Vec<f64> = (0..2 * per_epoch).map(|_| schedule.next_lr()).collect();
+    for row in &rows {
+        let step = row[0] as usize;
+        assert_eq!(row[1] as usize, (step - 1) / per_epoch + 1, "{text}");
+        assert!(row[2].is_finite() && row[2] > 0.0, "{text}");
+        assert_eq!(row[3], rates[step - 1], "step {step}: {text}");
+    }
+    assert!(run.join("loss.png").is_file());
 }
 
 /// Data parallelism: three steps with the batch split over two devices give the parameters
