@@ -16,6 +16,7 @@ use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use temper_data::bounded::quote;
 use temper_data::{ImageData, ImageDataset, Normalization, Split, check_joinable};
 
 use crate::config::experiment::Experiment;
@@ -87,7 +88,10 @@ impl FinetuneSection {
         if !matches!(self.weights.as_str(), "best" | "last") {
             return bad(
                 "weights",
-                format!("expected \"best\" or \"last\", got {:?}", self.weights),
+                format!(
+                    "expected \"best\" or \"last\", got {}",
+                    quote(&self.weights)
+                ),
             );
         }
         if !(self.lr_factor.is_finite() && self.lr_factor > 0.0) {
