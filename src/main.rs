@@ -12,9 +12,10 @@ use clap::error::{ContextKind, ContextValue};
 use clap::{Parser, Subcommand};
 use temper_data::bounded::{clip, quote};
 use temper_train::{
-    CONFIG_FILE, DeviceChoice, EvalWeights, Experiment, LrFindOptions, LrPlot, describe_params,
-    eval_run_weights, lr_find, next_run_dir, resume, train, tune,
+    CONFIG_FILE, DeviceChoice, EvalWeights, Experiment, LrPlot, describe_params, eval_run_weights,
+    lr_find, next_run_dir, resume, train, tune,
 };
+use temper_tune::{PrunerKind, SamplerKind};
 
 use crate::progress::Bars;
 
@@ -252,15 +253,15 @@ struct EvalArgs {
 struct LrFindArgs {
     #[command(flatten)]
     exp: ExperimentArgs,
-    /// Start of the exponential sweep.
-    #[arg(long, default_value_t = 1e-8)]
-    min_lr: f64,
-    /// End of the sweep.
-    #[arg(long, default_value_t = 1.0)]
-    max_lr: f64,
-    /// Optimizer steps of the sweep.
-    #[arg(long, default_value_t = 100)]
-    steps: usize,
+    /// Start of the exponential sweep (lr_find.min_lr; default 1e-8).
+    #[arg(long)]
+    min_lr: Option<f64>,
+    /// End of the sweep (lr_find.max_lr; default 1).
+    #[arg(long)]
+    max_lr: Option<f64>,
+    /// Optimizer steps of the sweep (lr_find.steps; default 100).
+    #[arg(long)]
+    steps: Option<usize>,
     /// Where lr_find.csv and lr_find.png go (default: the next free runs/lr-find-N).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -402,11 +403,12 @@ fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
     if let Some(n) = args.trials {
         section.trials = n;
     }
-    if let Some(s) = args.sampler {
-        section.sampler = s;
+    // A flag naming the kind the file configures keeps the file's settings for it.
+    if let Some(s) = args.sampler.filter(|s| s != section.sampler.name()) {
+        section.sampler = SamplerKind::parse(&s)?;
     }
-    if let Some(p) = args.pruner {
-        section.pruner = p;
+    if let Some(p) = args.pruner.filter(|p| p != section.pruner.name()) {
+        section.pruner = PrunerKind::parse(&p)?;
     }
     if let Some(s) = args.storage {
         section.storage = Some(s);
@@ -541,15 +543,21 @@ fn run_schedule_plot(args: ExperimentArgs, png: PathBuf) -> anyhow::Result<()> {
 
 fn run_lr_find(args: LrFindArgs) -> anyhow::Result<()> {
     let exp = args.exp.experiment()?;
-    let options = LrFindOptions {
-        min_lr: args.min_lr,
-        max_lr: args.max_lr,
-        steps: args.steps,
-        ..Default::default()
-    };
+    let mut sweep = exp.lr_find.clone().unwrap_or_default();
+    sweep.min_lr = args.min_lr.unwrap_or(sweep.min_lr);
+    sweep.max_lr = args.max_lr.unwrap_or(sweep.max_lr);
+    sweep.steps = args.steps.unwrap_or(sweep.steps);
+    // Before the output folder is made, so a bad flag leaves no empty runs/lr-find-N behind.
+    sweep.validate()?;
     let out = out_dir(args.out, "lr-find")?;
-    let result = lr_find(&exp, &options, &mut Bars::default())?;
+    let result = lr_find(&exp, &sweep, &mut Bars::default())?;
     result.write(&out)?;
+    if result.without_hypergradient {
+        println!(
+            "the sweep ran the optimizer without hypergradient descent, which would have moved \
+             the rate itself: the suggestion is the rate it starts from"
+        );
+    }
     match result.suggested_lr() {
         Some(lr) => println!(
             "suggested learning rate {lr:.2e}{}; curve in {}",

@@ -10,7 +10,9 @@
 //! - [`LrSchedule`]: a Burn `LrScheduler` for every common curve — inverse-time, step,
 //!   multistep, exponential, polynomial, cosine, warm restarts, one-cycle, cyclic, sequential
 //!   and chained — with warmup and reduce-on-plateau composing with all of them, counted per
-//!   epoch or per optimizer step; [`Curve`] is each one's closed form.
+//!   epoch or per optimizer step; [`Curve`] is each one's closed form. One-cycle and cyclic
+//!   cycle the optimizer's momentum or Adam's `beta1` inversely to the rate, as PyTorch does
+//!   ([`MomentumCycle`], [`MomentumCell`]).
 //! - [`Hypergradient`]: hypergradient descent on the learning rate (SGD-HD, Adam-HD, and the
 //!   same rule around any other kind), Baydin et al. 2018.
 //! - [`EarlyStopping`]: Keras' and Lightning's early-stopping rules as one state machine that
@@ -29,6 +31,7 @@ mod error;
 mod freeze;
 mod fused_adam;
 mod hypergradient;
+mod momentum;
 mod optimizer;
 mod regularization;
 pub mod schedule;
@@ -48,12 +51,14 @@ pub use freeze::freeze;
 pub use hypergradient::{
     Hypergradient, HypergradientRule, HypergradientSettings, HypergradientState,
 };
+pub use momentum::MomentumCell;
 pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
 pub use regularization::RegularizationSettings;
 pub use schedule::{
     Anneal, AnnealKind, ChainedSettings, CosineRestartsSettings, CosineSettings, Curve,
     CurveSettings, CyclicMode, CyclicModeKind, CyclicSettings, ExponentialSettings, Interval,
-    InverseTimeSettings, LinearSettings, LrSchedule, MMulMode, MetricFeed, MultistepSettings,
-    OneCycleSettings, PhaseSettings, PlateauSettings, PolynomialSettings, ScheduleKind,
-    ScheduleSettings, SequentialSettings, StepSettings, ThresholdMode, WarmupMode, WarmupSettings,
+    InverseTimeSettings, LinearSettings, LrSchedule, MMulMode, MetricFeed, MomentumCycle,
+    MultistepSettings, OneCycleSettings, PhaseSettings, PlateauSettings, PolynomialSettings,
+    ScheduleKind, ScheduleSettings, SequentialSettings, StepSettings, ThresholdMode, WarmupMode,
+    WarmupSettings,
 };

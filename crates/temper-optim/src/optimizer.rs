@@ -49,6 +49,7 @@ use crate::ema::EmaSettings;
 use crate::error::{OptimError, invalid};
 use crate::fused_adam::FusedAdam;
 use crate::hypergradient::{HypergradientRule, HypergradientSettings};
+use crate::momentum::{Cycled, MomentumCell};
 
 /// Which optimizer to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -308,6 +309,34 @@ impl OptimizerSettings {
     /// Builds the optimizer with every value passed explicitly, decoupled decay wrapped
     /// around it where asked, and per-tensor gradient clipping installed.
     pub fn init(&self) -> Result<ModuleOptimizer, OptimError> {
+        self.build(None)
+    }
+
+    /// [`init`](Self::init), with the momentum (`sgd`, `rmsprop`) or `beta1` (`adam`, `adamw`)
+    /// read from `cell` at every step instead of the configured value, for a schedule that
+    /// cycles it (see `momentum.rs`). `adagrad` has neither: an error naming
+    /// `schedule.cycle_momentum`, as PyTorch's `OneCycleLR` and `CyclicLR` raise.
+    pub fn init_cycled(&self, cell: &MomentumCell) -> Result<ModuleOptimizer, OptimError> {
+        self.check_momentum_cycle()?;
+        self.build(Some(cell))
+    }
+
+    /// Whether this optimizer has a momentum or `beta1` for a schedule to cycle: an error
+    /// naming `schedule.cycle_momentum` for `adagrad` (PyTorch raises "optimizer must support
+    /// momentum or beta1 with `cycle_momentum` option enabled", `torch/optim/lr_scheduler.py`
+    /// lines 1936-1944 and 2497-2505, PyTorch 2.15).
+    pub fn check_momentum_cycle(&self) -> Result<(), OptimError> {
+        match self.kind {
+            OptimizerKind::AdaGrad => Err(invalid(
+                "schedule.cycle_momentum",
+                "adagrad has no momentum or beta1 to cycle; set cycle_momentum = false",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The optimizer, its momentum or `beta1` from `cell` when given.
+    fn build(&self, cell: Option<&MomentumCell>) -> Result<ModuleOptimizer, OptimError> {
         let r = self.resolve()?;
         let f = |v: Option<f64>| v.expect("resolved") as f32;
         let wd = r.weight_decay.expect("resolved");
@@ -315,86 +344,69 @@ impl OptimizerSettings {
         // The inner optimizer's own (coupled) decay; none when decay is decoupled.
         let coupled_wd = if decoupled { 0.0 } else { wd };
         let coupled = (coupled_wd > 0.0).then(|| WeightDecayConfig::new(coupled_wd as f32));
-        let finish = |inner: ModuleOptimizer| match &r.clip {
-            Some(clip) => clip.attach(inner),
-            None => inner,
-        };
-        Ok(match r.kind {
+        let eps = r.eps.map(|e| e as f32);
+        let inner = match r.kind {
             OptimizerKind::Sgd => {
-                let momentum = r.momentum.expect("resolved");
-                finish(with_decay(
+                let dampening = r.dampening.expect("resolved");
+                let nesterov = r.nesterov.expect("resolved");
+                // A cycled momentum keeps its buffer even at a momentum of 0.
+                let keep_buffer = cell.is_some();
+                let sgd = move |momentum: f64| {
                     SgdConfig::new()
-                        .with_weight_decay(coupled)
-                        .with_momentum((momentum > 0.0).then(|| MomentumConfig {
+                        .with_weight_decay(coupled.clone())
+                        .with_momentum((keep_buffer || momentum > 0.0).then_some(MomentumConfig {
                             momentum,
-                            dampening: r.dampening.expect("resolved"),
-                            nesterov: r.nesterov.expect("resolved"),
+                            dampening,
+                            nesterov,
                         }))
-                        .build(),
-                    decoupled,
-                    wd,
-                ))
+                        .build()
+                };
+                cycled(sgd, r.momentum.expect("resolved"), cell, decoupled, wd)
             }
-            OptimizerKind::Adam if r.amsgrad == Some(true) => {
+            OptimizerKind::Adam | OptimizerKind::AdamW => {
                 let [b1, b2] = r.betas.expect("resolved");
-                finish(with_decay(
-                    AdamConfig::new()
-                        .with_beta_1(b1 as f32)
-                        .with_beta_2(b2 as f32)
-                        .with_epsilon(f(r.eps))
-                        .with_weight_decay(coupled)
-                        .with_amsgrad(true)
-                        .build(),
-                    decoupled,
-                    wd,
-                ))
-            }
-            OptimizerKind::Adam => {
-                let [b1, b2] = r.betas.expect("resolved");
-                // Burn's Adam, updated in one pass per parameter on flex: Burn's chain of tensor
-                // ops took about a fifth of a training step of the reference MLP.
-                finish(with_decay(
-                    FusedAdam::new(b1 as f32, b2 as f32, f(r.eps), coupled),
-                    decoupled,
-                    wd,
-                ))
-            }
-            OptimizerKind::AdamW => {
-                let [b1, b2] = r.betas.expect("resolved");
-                finish(
-                    AdamWConfig::new()
-                        .with_beta_1(b1 as f32)
-                        .with_beta_2(b2 as f32)
-                        .with_epsilon(f(r.eps))
-                        .with_weight_decay(wd as f32)
-                        .with_amsgrad(r.amsgrad == Some(true))
-                        .init(),
+                let amsgrad = r.amsgrad == Some(true);
+                let eps = eps.expect("resolved");
+                adam(
+                    r.kind, amsgrad, b1, b2 as f32, eps, coupled, wd, cell, decoupled,
                 )
             }
-            OptimizerKind::AdaGrad => finish(with_decay(
-                Adagrad {
-                    lr_decay: r.lr_decay.expect("resolved"),
-                    eps: r.eps.expect("resolved"),
-                    initial_accumulator_value: r.initial_accumulator_value.expect("resolved"),
-                    weight_decay: coupled_wd,
-                },
-                decoupled,
-                wd,
-            )),
+            OptimizerKind::AdaGrad => {
+                if cell.is_some() {
+                    self.check_momentum_cycle()?;
+                }
+                with_decay(
+                    Adagrad {
+                        lr_decay: r.lr_decay.expect("resolved"),
+                        eps: r.eps.expect("resolved"),
+                        initial_accumulator_value: r.initial_accumulator_value.expect("resolved"),
+                        weight_decay: coupled_wd,
+                    },
+                    decoupled,
+                    wd,
+                )
+            }
             OptimizerKind::SgdHd | OptimizerKind::AdamHd => {
                 unreachable!("resolve maps the -hd kinds to their base kind")
             }
-            OptimizerKind::RmsProp => finish(with_decay(
-                RmsPropConfig::new()
-                    .with_alpha(f(r.alpha))
-                    .with_momentum(f(r.momentum))
-                    .with_epsilon(f(r.eps))
-                    .with_centered(r.centered.expect("resolved"))
-                    .with_weight_decay(coupled)
-                    .build(),
-                decoupled,
-                wd,
-            )),
+            OptimizerKind::RmsProp => {
+                let (alpha, centered) = (f(r.alpha), r.centered.expect("resolved"));
+                let eps = eps.expect("resolved");
+                let rmsprop = move |momentum: f64| {
+                    RmsPropConfig::new()
+                        .with_alpha(alpha)
+                        .with_momentum(momentum as f32)
+                        .with_epsilon(eps)
+                        .with_centered(centered)
+                        .with_weight_decay(coupled.clone())
+                        .build()
+                };
+                cycled(rmsprop, r.momentum.expect("resolved"), cell, decoupled, wd)
+            }
+        };
+        Ok(match &r.clip {
+            Some(clip) => clip.attach(inner),
+            None => inner,
         })
     }
 
@@ -414,6 +426,69 @@ impl OptimizerSettings {
             }
             None => (grads, None),
         }
+    }
+}
+
+/// Adam, AdamW or AMSGrad with `beta1` from `cell` when given.
+#[allow(clippy::too_many_arguments)]
+fn adam(
+    kind: OptimizerKind,
+    amsgrad: bool,
+    b1: f64,
+    b2: f32,
+    eps: f32,
+    coupled: Option<WeightDecayConfig>,
+    wd: f64,
+    cell: Option<&MomentumCell>,
+    decoupled: bool,
+) -> ModuleOptimizer {
+    if kind == OptimizerKind::AdamW {
+        // AdamW decays the weights itself.
+        let adamw = move |b1: f64| {
+            AdamWConfig::new()
+                .with_beta_1(b1 as f32)
+                .with_beta_2(b2)
+                .with_epsilon(eps)
+                .with_weight_decay(wd as f32)
+                .with_amsgrad(amsgrad)
+                .build()
+        };
+        return cycled(adamw, b1, cell, false, 0.0);
+    }
+    if amsgrad {
+        let adam = move |b1: f64| {
+            AdamConfig::new()
+                .with_beta_1(b1 as f32)
+                .with_beta_2(b2)
+                .with_epsilon(eps)
+                .with_weight_decay(coupled.clone())
+                .with_amsgrad(true)
+                .build()
+        };
+        return cycled(adam, b1, cell, decoupled, wd);
+    }
+    // Burn's Adam, updated in one pass per parameter on flex: Burn's chain of tensor ops took
+    // about a fifth of a training step of the reference MLP.
+    let fused = move |b1: f64| FusedAdam::new(b1 as f32, b2, eps, coupled.clone());
+    cycled(fused, b1, cell, decoupled, wd)
+}
+
+/// The optimizer `make` builds, with `configured` as its momentum, or rebuilt at every step
+/// with the value in `cell` ([`Cycled`]); decoupled decay around it where asked.
+fn cycled<F, O>(
+    make: F,
+    configured: f64,
+    cell: Option<&MomentumCell>,
+    decoupled: bool,
+    wd: f64,
+) -> ModuleOptimizer
+where
+    F: Fn(f64) -> O + Clone + Send + Sync + 'static,
+    O: Optimizer,
+{
+    match cell {
+        Some(cell) => with_decay(Cycled::new(make, cell), decoupled, wd),
+        None => with_decay(make(configured), decoupled, wd),
     }
 }
 

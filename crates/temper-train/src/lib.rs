@@ -66,7 +66,7 @@ pub use score::plot;
 pub use score::report::{ClassScores, RecallGap, TestReport, write_curves};
 pub use score::saved_run::EvalWeights;
 pub use score::split_scores::{StepTotals, evaluate, evaluate_with_confusion};
-pub use tune::lr_find::{LrFindOptions, LrFindResult, MAX_LR_FIND_STEPS, lr_find, suggest};
+pub use tune::lr_find::{LrFindResult, LrFindSection, MAX_LR_FIND_STEPS, lr_find, suggest};
 pub use tune::{
     TrialRunner, TuneProgress, TuneSection, TuneSummary, describe_params, tune, tune_model,
     tune_with,

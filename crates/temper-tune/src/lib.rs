@@ -17,8 +17,8 @@
 //! - [`study`]: [`Study`] — `ask` / `report` / `tell`, `best_trial`, `optimize`, resume after
 //!   a crash ([`StaleRule`]); workers sharing a study with a trial budget (`ask_within`,
 //!   `optimize_within`), a dead worker's trial re-run.
-//! - [`analysis`]: trials as CSV, best-so-far history, parameter importance (a documented
-//!   η² proxy for fANOVA).
+//! - [`analysis`]: trials as CSV, best-so-far history, parameter importance (fANOVA on a
+//!   random forest, as Optuna's default evaluator).
 //!
 //! Hypergradient optimizers (SGD-HD, Adam-HD) live in temper-optim.
 

@@ -400,6 +400,16 @@ impl PrunerKind {
         })
     }
 
+    /// The name [`parse`](Self::parse) takes.
+    pub fn name(&self) -> &'static str {
+        match self {
+            PrunerKind::None => "none",
+            PrunerKind::Median(_) => "median",
+            PrunerKind::Asha(_) => "asha",
+            PrunerKind::Hyperband(_) => "hyperband",
+        }
+    }
+
     /// The pruner, its settings validated (`min_resource >= 1`, `reduction_factor >= 2`,
     /// `max_resource >= min_resource`).
     pub fn build(&self) -> Result<Box<dyn Pruner>, TuneError> {

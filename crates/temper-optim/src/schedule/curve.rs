@@ -331,6 +331,21 @@ fn cyclic(
     step_size_down: u64,
     mode: CyclicMode,
 ) -> f64 {
+    let (scale_factor, scale) = cyclic_position(tf, step_size_up, step_size_down, mode);
+    base_lr + (max_lr - base_lr) * scale_factor * scale
+}
+
+/// Where a cyclical schedule is at unit `tf`: PyTorch `CyclicLR.get_lr`'s `scale_factor`
+/// (the triangle, in `[0, 1]`) and `scale_fn` (the mode's shrink of the amplitude). The rate is
+/// `base_lr + (max_lr - base_lr) * scale_factor * scale`; a cycled momentum
+/// `max_momentum - (max_momentum - base_momentum) * scale_factor * scale`, in PyTorch's order
+/// of operations.
+pub(super) fn cyclic_position(
+    tf: f64,
+    step_size_up: u64,
+    step_size_down: u64,
+    mode: CyclicMode,
+) -> (f64, f64) {
     let up = step_size_up as f64;
     let total_size = up + step_size_down as f64;
     let step_ratio = up / total_size;
@@ -341,13 +356,12 @@ fn cyclic(
     } else {
         (x - 1.0) / (step_ratio - 1.0)
     };
-    let height = (max_lr - base_lr) * scale_factor;
     let scale = match mode {
         CyclicMode::Triangular => 1.0,
         CyclicMode::Triangular2 => 1.0 / 2f64.powf(cycle - 1.0),
         CyclicMode::ExpRange { gamma } => gamma.powf(tf),
     };
-    base_lr + height * scale
+    (scale_factor, scale)
 }
 
 /// PyTorch `SequentialLR`: the phase `t` falls in, at its own clock; the last runs on.
@@ -397,30 +411,61 @@ fn one_cycle(
     anneal: Anneal,
     three_phase: bool,
 ) -> f64 {
-    // PyTorch OneCycleLR.__init__ and get_lr; PyTorch raises past the last step, temper holds
-    // the final value.
-    let t = t.min(total - 1.0);
+    // PyTorch OneCycleLR.__init__: initial_lr = max_lr / div_factor,
+    // min_lr = initial_lr / final_div_factor.
     let initial = max_lr / div_factor;
     let min = initial / final_div_factor;
-    let phases: &[(f64, f64, f64)] = if three_phase {
-        &[
-            (pct_start * total - 1.0, initial, max_lr),
-            (2.0 * pct_start * total - 2.0, max_lr, initial),
-            (total - 1.0, initial, min),
-        ]
-    } else {
-        &[
-            (pct_start * total - 1.0, initial, max_lr),
-            (total - 1.0, max_lr, min),
-        ]
+    let shape = OneCyclePhases {
+        total,
+        pct_start,
+        anneal,
+        three_phase,
     };
-    let mut start_step = 0.0;
-    for (i, &(end_step, start_lr, end_lr)) in phases.iter().enumerate() {
-        if t <= end_step || i + 1 == phases.len() {
-            let pct = (t - start_step) / (end_step - start_step);
-            return anneal.at(start_lr, end_lr, pct);
+    shape.at(t, [initial, max_lr, initial, min])
+}
+
+/// Where one-cycle's phases end and how it moves between them; the values at the boundaries
+/// are the caller's, so the rate and a cycled momentum share one walk.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OneCyclePhases {
+    /// Units of the whole cycle.
+    pub total: f64,
+    /// Fraction of `total` in the first phase.
+    pub pct_start: f64,
+    /// Cosine or linear between boundaries.
+    pub anneal: Anneal,
+    /// Three phases instead of two.
+    pub three_phase: bool,
+}
+
+impl OneCyclePhases {
+    /// The value at unit `t` for boundary values `[start, peak, back, end]`: two phases go
+    /// `start -> peak -> end`, three go `start -> peak -> back -> end` (PyTorch
+    /// `OneCycleLR._schedule_phases`, whose rate is `[initial, max, initial, min]` and whose
+    /// momentum is `[max_m, base_m, max_m, max_m]`, and `get_lr`'s walk over them).
+    pub fn at(&self, t: f64, [start, peak, back, end]: [f64; 4]) -> f64 {
+        let total = self.total;
+        let pct_start = self.pct_start;
+        // PyTorch raises past the last step; temper holds the final value.
+        let t = t.min(total - 1.0);
+        let two = [
+            (pct_start * total - 1.0, start, peak),
+            (total - 1.0, peak, end),
+        ];
+        let three = [
+            (pct_start * total - 1.0, start, peak),
+            (2.0 * pct_start * total - 2.0, peak, back),
+            (total - 1.0, back, end),
+        ];
+        let phases: &[(f64, f64, f64)] = if self.three_phase { &three } else { &two };
+        let mut start_step = 0.0;
+        for (i, &(end_step, from, to)) in phases.iter().enumerate() {
+            if t <= end_step || i + 1 == phases.len() {
+                let pct = (t - start_step) / (end_step - start_step);
+                return self.anneal.at(from, to, pct);
+            }
+            start_step = end_step;
         }
-        start_step = end_step;
+        unreachable!("one-cycle has at least two phases")
     }
-    unreachable!("one-cycle has at least two phases")
 }

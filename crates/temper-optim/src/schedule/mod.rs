@@ -15,6 +15,7 @@
 
 mod curve;
 mod kinds;
+mod momentum;
 mod plateau;
 mod settings;
 
@@ -26,6 +27,7 @@ pub use curve::{Anneal, Curve, CyclicMode};
 pub use kinds::{
     AnnealKind, CyclicModeKind, Interval, MMulMode, ScheduleKind, WarmupMode, WarmupSettings,
 };
+pub use momentum::MomentumCycle;
 pub use plateau::{PlateauSettings, ThresholdMode};
 pub use settings::{
     ChainedSettings, CosineRestartsSettings, CosineSettings, CurveSettings, CyclicSettings,
@@ -81,6 +83,8 @@ pub struct LrSchedule {
     warmup: Option<Warmup>,
     plateau: Option<Plateau>,
     feed: MetricFeed,
+    /// The momentum cycle of a one-cycle or cyclic curve.
+    momentum: Option<MomentumCycle>,
     /// Optimizer steps handed a rate so far.
     iteration: u64,
     current: f64,
@@ -122,6 +126,7 @@ impl LrSchedule {
             warmup,
             plateau,
             feed: MetricFeed::default(),
+            momentum: settings.momentum_cycle()?,
             iteration: 0,
             current: first,
         })
@@ -138,6 +143,28 @@ impl LrSchedule {
                 self.plateau.as_ref().map_or(lr, |p| p.apply(lr))
             }
         }
+    }
+
+    /// The cycled momentum (or Adam's `beta1`) for optimizer step `iteration` (0-based), when
+    /// the schedule cycles it: the curve's value at the step's unit, and its first value,
+    /// `max_momentum`, during warmup. A function of `iteration` alone, so a resumed run
+    /// continues it exactly.
+    pub fn momentum_at(&self, iteration: u64) -> Option<f64> {
+        let cycle = self.momentum?;
+        let warmup_steps = self.warmup.as_ref().map_or(0, |w| w.steps);
+        let t = iteration.saturating_sub(warmup_steps) / self.unit_steps;
+        cycle.at(&self.curve, t)
+    }
+
+    /// The momentum of the step most recently handed a rate (the first step's before any);
+    /// `None` when the schedule does not cycle momentum.
+    pub fn momentum(&self) -> Option<f64> {
+        self.momentum_at(self.iteration.saturating_sub(1))
+    }
+
+    /// The momentum cycle in force, when the schedule cycles momentum.
+    pub fn momentum_cycle(&self) -> Option<MomentumCycle> {
+        self.momentum
     }
 
     /// The rate for the next optimizer step, advancing the schedule.

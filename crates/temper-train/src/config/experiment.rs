@@ -33,6 +33,7 @@ use temper_data::{FolderOptions, MAX_IMAGE_SIDE, Split, split_indices};
 
 use crate::run::finetune::FinetuneSection;
 use crate::tune::TuneSection;
+use crate::tune::lr_find::LrFindSection;
 
 /// Largest experiment file read: 1 MiB. A real experiment is a few hundred bytes to a few KB
 /// (the fullest example in `config/` is under 2 KB); the file is checked from its metadata
@@ -83,6 +84,9 @@ pub struct Experiment {
     /// `temper tune`'s search; ignored by `temper train`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tune: Option<TuneSection>,
+    /// `temper lr-find`'s sweep; ignored by `temper train` and `temper tune`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lr_find: Option<LrFindSection>,
     /// Start from a finished run's weights (`temper train --from RUN_DIR`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finetune: Option<FinetuneSection>,
@@ -286,6 +290,9 @@ impl Experiment {
         if let Some(section) = &self.finetune {
             section.validate()?;
         }
+        if let Some(section) = &self.lr_find {
+            section.validate()?;
+        }
         if !self.train.devices.is_empty() && self.train.device != DeviceChoice::Auto {
             return Err(TrainError::Config(
                 "train.devices: set either `device` or `devices`, not both".into(),
@@ -316,6 +323,10 @@ impl Experiment {
             self.train.epochs,
             VALIDATION_STEPS_PER_EPOCH,
         )?;
+        // PyTorch's OneCycleLR/CyclicLR refuse an optimizer with neither momentum nor beta1.
+        if self.schedule.momentum_cycle()?.is_some() {
+            optim.check_momentum_cycle()?;
+        }
         if optim.hypergradient.is_some()
             && (self.schedule.kind() != ScheduleKind::Constant
                 || self.schedule.warmup.is_some()

@@ -217,8 +217,8 @@ pub struct DriftReport {
     /// U+FFFD in place of its bad bytes).
     #[serde(serialize_with = "lossy_path")]
     pub run_dir: PathBuf,
-    /// The checkpoint scored: the run's `checkpoints/best.bpk`, or `checkpoints/last.bpk` when
-    /// there is no best.
+    /// The checkpoint scored: the one the run tested, as `temper eval` picks it —
+    /// `checkpoints/best.bpk` when the run restored its best epoch, else `checkpoints/last.bpk`.
     #[serde(serialize_with = "lossy_path")]
     pub weights: PathBuf,
     /// The run's `[data] source`.
@@ -274,7 +274,10 @@ pub fn check_drift(
     progress: &mut dyn Progress,
 ) -> Result<DriftReport, TrainError> {
     thresholds.validate()?;
-    let saved = SavedRun::open(run_dir, device)?;
+    let mut saved = SavedRun::open(run_dir, device)?;
+    // The weights the run tested, as `temper eval` scores them, so the reference accuracy is
+    // the run's reported one whichever epoch was best.
+    saved.choose_weights(None)?;
     // Like `train --out`: a report never lands among another run's files.
     check_run_dir(out)?;
     let exp = &saved.exp;

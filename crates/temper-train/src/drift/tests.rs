@@ -168,6 +168,8 @@ fn same_data_is_no_drift_darkened_is_input_drift_rotated_is_prediction_drift() {
     // PSI = 0); the inputs are MNIST's test images against the run's 1,800 training images:
     // pixel PSI measured 0.0001.
     let same = check("bundled", "same");
+    // No [early_stopping]: the run tested its last epoch's weights, and so does the monitor.
+    assert!(same.weights.ends_with("checkpoints/last.bpk"), "{same:#?}");
     assert_eq!(same.verdict, "no drift", "{same:#?}");
     assert!(!same.drift);
     assert_eq!(same.predictions.ks.d, 0.0);

@@ -95,18 +95,21 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             }
         }
         exp.regularization.check_patterns(&model)?;
-        let mut stepper = Stepper::new(&optim, &exp.regularization)?;
-        if let Some(record) = parent.as_mut().and_then(|p| p.optimizer.take())
-            && !resuming
-        {
-            stepper.restore::<M>(record, None)?;
-        }
         let schedule = LrSchedule::new(
             &exp.schedule,
             optim.learning_rate(),
             exp.train.epochs,
             setup.steps_per_epoch,
         )?;
+        let mut stepper = Stepper::new(&optim, &exp.regularization)?;
+        if let Some(first) = schedule.momentum_at(0) {
+            stepper.cycle_momentum(first)?;
+        }
+        if let Some(record) = parent.as_mut().and_then(|p| p.optimizer.take())
+            && !resuming
+        {
+            stepper.restore::<M>(record, None)?;
+        }
         let mut state = Self {
             init,
             evaluated: model.valid(),
@@ -308,6 +311,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                     epoch,
                     loss: (sum - row_sum) / (seen - row_seen).max(1) as f64,
                     lr,
+                    momentum: self.schedule.momentum(),
                 });
                 (row_seen, row_sum) = (seen, sum);
             }
@@ -343,6 +347,9 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         progress: &mut dyn Progress,
     ) -> Result<f64, TrainError> {
         let lr = self.schedule.next_lr();
+        if let Some(momentum) = self.schedule.momentum() {
+            self.stepper.set_momentum(momentum);
+        }
         let (batch, soft) = batches.build(chunk, epoch, step, progress)?;
         let model = self.take_model();
         let (model, outs) = if setup.parallel.len() > 1 {
@@ -468,6 +475,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                 .hypergradient_lr()
                 .unwrap_or(self.schedule.current()),
             seconds: epoch_started.elapsed().as_secs_f64(),
+            momentum: self.schedule.momentum(),
         }
     }
 

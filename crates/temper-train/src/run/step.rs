@@ -1,11 +1,12 @@
 //! One optimizer step with everything the experiment adds around Burn's optimizer.
 
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer, OptimizerRecord};
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 use burn::train::ClassificationOutput;
 use temper_data::ImageBatch;
 use temper_optim::{
-    Hypergradient, HypergradientState, OptimError, OptimizerSettings, RegularizationSettings,
+    Hypergradient, HypergradientState, MomentumCell, OptimError, OptimizerSettings,
+    RegularizationSettings,
 };
 
 use crate::classifier::{ImageClassifier, classification_output, soft_target_output};
@@ -18,6 +19,8 @@ pub struct Stepper {
     regularization: RegularizationSettings,
     /// Present when the learning rate follows hypergradient descent instead of the schedule.
     hypergradient: Option<Hypergradient>,
+    /// The momentum (or `beta1`) the optimizer reads at each step, when the schedule cycles it.
+    momentum: Option<MomentumCell>,
 }
 
 impl Stepper {
@@ -37,7 +40,26 @@ impl Stepper {
             settings,
             regularization: regularization.clone(),
             hypergradient,
+            momentum: None,
         })
+    }
+
+    /// Rebuilds the optimizer (before any step) so that its momentum, or Adam's `beta1`,
+    /// follows [`set_momentum`](Self::set_momentum), starting at `first`: the schedule cycles
+    /// it. An error naming `schedule.cycle_momentum` for an optimizer with neither (`adagrad`).
+    pub fn cycle_momentum(&mut self, first: f64) -> Result<(), OptimError> {
+        let cell = MomentumCell::new(first);
+        self.optim = self.settings.init_cycled(&cell)?;
+        self.momentum = Some(cell);
+        Ok(())
+    }
+
+    /// The momentum (or `beta1`) of the next steps, when [`cycle_momentum`](Self::cycle_momentum)
+    /// is on; ignored otherwise.
+    pub fn set_momentum(&self, value: f64) {
+        if let Some(cell) = &self.momentum {
+            cell.set(value);
+        }
     }
 
     /// One step on `batch` at learning rate `lr` (or the hypergradient's, when configured):
@@ -113,47 +135,37 @@ impl Stepper {
             .map(|i| (i * n / shards, (i + 1) * n / shards))
             .collect();
         let regularization = &self.regularization;
+        let inputs = |i: usize| {
+            let ((lo, hi), device) = (bounds[i], &devices[i]);
+            Shard {
+                images: batch.images.clone().slice(lo..hi).to_device(device),
+                targets: batch.targets.clone().slice(lo..hi).to_device(device),
+                soft: soft
+                    .as_ref()
+                    .map(|s| s.clone().slice(lo..hi).to_device(device)),
+                weight: (hi - lo) as f32 / n as f32,
+            }
+        };
         let results: Vec<(GradientsParams, ClassificationOutput)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = bounds
-                .iter()
-                .zip(devices)
-                .enumerate()
-                .map(|(i, (&(lo, hi), device))| {
-                    let replica = if i == 0 {
-                        model.clone()
-                    } else {
-                        model.clone().fork(device)
-                    };
-                    let images = batch.images.clone().slice(lo..hi).to_device(device);
-                    let targets = batch.targets.clone().slice(lo..hi).to_device(device);
-                    let soft = soft
-                        .as_ref()
-                        .map(|s| s.clone().slice(lo..hi).to_device(device));
-                    let weight = (hi - lo) as f32 / n as f32;
-                    scope.spawn(move || {
-                        let out = match soft {
-                            Some(soft) => soft_target_output(&replica, images, targets, soft),
-                            None => classification_output(&replica, ImageBatch { images, targets }),
-                        };
-                        let mut objective = out.loss.clone().mul_scalar(weight);
-                        if i == 0
-                            && let Some(penalty) = regularization.penalty(&replica)
-                        {
-                            objective = objective + penalty;
-                        }
-                        let grads = GradientsParams::from_grads(objective.backward(), &replica);
-                        let out = ClassificationOutput::new(
-                            out.loss.detach(),
-                            out.output.detach(),
-                            out.targets,
-                        );
-                        (grads, out)
-                    })
+            let others: Vec<_> = (1..shards)
+                .map(|i| {
+                    // A replica of its own: a clone would share the model's BatchNorm running
+                    // state, which `fork` moves to this device while the first shard reads it.
+                    let replica = model.valid().fork(&devices[i]).train();
+                    let shard = inputs(i);
+                    scope.spawn(move || shard.gradients(&replica, None))
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a shard's step does not panic"))
+            // The first shard runs on this thread with the model itself, so its BatchNorm
+            // statistics update the running state as a one-device step does (PyTorch DDP's
+            // default: the running buffers are those of the first replica).
+            let first = inputs(0).gradients(&model, Some(regularization));
+            std::iter::once(first)
+                .chain(
+                    others
+                        .into_iter()
+                        .map(|h| h.join().expect("a shard's step does not panic")),
+                )
                 .collect()
         });
         let mut sum = GradientsAccumulator::<M>::new();
@@ -209,10 +221,50 @@ impl Stepper {
         optimizer: OptimizerRecord,
         hypergradient: Option<&HypergradientState<M>>,
     ) -> Result<(), OptimError> {
-        self.optim = self.settings.init()?.load_record(optimizer);
+        let fresh = match &self.momentum {
+            Some(cell) => self.settings.init_cycled(cell)?,
+            None => self.settings.init()?,
+        };
+        self.optim = fresh.load_record(optimizer);
         if let (Some(hd), Some(state)) = (self.hypergradient.as_mut(), hypergradient) {
             hd.restore(state);
         }
         Ok(())
+    }
+}
+
+/// One device's part of a data-parallel step: its slice of the batch and its share of it.
+struct Shard {
+    images: Tensor<4>,
+    targets: Tensor<1, Int>,
+    soft: Option<Tensor<2>>,
+    weight: f32,
+}
+
+impl Shard {
+    /// The gradients of this shard's loss weighted by its share (the penalty added once, by
+    /// the shard that is given it), and its detached output.
+    fn gradients<M: ImageClassifier>(
+        self,
+        replica: &M,
+        penalty: Option<&RegularizationSettings>,
+    ) -> (GradientsParams, ClassificationOutput) {
+        let out = match self.soft {
+            Some(soft) => soft_target_output(replica, self.images, self.targets, soft),
+            None => classification_output(
+                replica,
+                ImageBatch {
+                    images: self.images,
+                    targets: self.targets,
+                },
+            ),
+        };
+        let mut objective = out.loss.clone().mul_scalar(self.weight);
+        if let Some(penalty) = penalty.and_then(|r| r.penalty(replica)) {
+            objective = objective + penalty;
+        }
+        let grads = GradientsParams::from_grads(objective.backward(), replica);
+        let out = ClassificationOutput::new(out.loss.detach(), out.output.detach(), out.targets);
+        (grads, out)
     }
 }

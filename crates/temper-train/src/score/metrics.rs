@@ -36,12 +36,19 @@ pub struct EpochMetrics {
     pub lr: f64,
     /// Wall time of the epoch: training and validation.
     pub seconds: f64,
+    /// The momentum (Adam's `beta1`) of the epoch's last step, when the schedule cycles it
+    /// (one-cycle, cyclic). Absent from resume sets of runs that do not cycle it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub momentum: Option<f64>,
 }
 
 /// Header of `metrics.csv`; the metric columns are also the names `monitor` keys accept.
 pub const METRICS_HEADER: &str = "epoch,train_loss,train_accuracy,train_precision,\
      train_recall,train_f1,valid_loss,valid_accuracy,valid_precision,valid_recall,valid_f1,lr,\
      seconds";
+
+/// The column `metrics.csv` gains, after `seconds`, when the schedule cycles momentum.
+pub const MOMENTUM_COLUMN: &str = "momentum";
 
 /// Names of the per-epoch metrics, as `monitor` settings spell them.
 pub const METRIC_NAMES: [&str; 10] = [
@@ -77,7 +84,8 @@ impl EpochMetrics {
         }
     }
 
-    /// The CSV row; empty cells where there is no validation set.
+    /// The CSV row; empty cells where there is no validation set. The momentum cell follows
+    /// when the run cycles momentum.
     pub fn csv_row(&self) -> String {
         let mut cells = vec![self.epoch.to_string()];
         cells.extend(
@@ -87,13 +95,21 @@ impl EpochMetrics {
         );
         cells.push(self.lr.to_string());
         cells.push(format!("{:.3}", self.seconds));
+        if let Some(momentum) = self.momentum {
+            cells.push(momentum.to_string());
+        }
         cells.join(",")
     }
 }
 
-/// The whole `metrics.csv` text for `rows`.
+/// The whole `metrics.csv` text for `rows`: [`METRICS_HEADER`], then a `momentum` column when
+/// the rows carry a cycled momentum.
 pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
     let mut out = String::from(METRICS_HEADER);
+    if rows.iter().any(|r| r.momentum.is_some()) {
+        out.push(',');
+        out.push_str(MOMENTUM_COLUMN);
+    }
     out.push('\n');
     for r in rows {
         out.push_str(&r.csv_row());
@@ -120,12 +136,39 @@ mod tests {
             valid: None,
             lr: 0.001,
             seconds: 1.23456,
+            momentum: None,
         };
         assert_eq!(
             metrics_csv(&[row]),
             "epoch,train_loss,train_accuracy,train_precision,train_recall,train_f1,\
              valid_loss,valid_accuracy,valid_precision,valid_recall,valid_f1,lr,seconds\n\
              1,0.5,0.75,0.5,0.25,0.125,,,,,,0.001,1.235\n"
+        );
+    }
+
+    #[test]
+    fn csv_gains_a_momentum_column_when_momentum_cycles() {
+        let scores = EvalScores {
+            loss: 0.5,
+            accuracy: 0.75,
+            precision: 0.5,
+            recall: 0.25,
+            f1: 0.125,
+        };
+        let row = EpochMetrics {
+            epoch: 2,
+            train: scores,
+            valid: Some(scores),
+            lr: 0.004,
+            seconds: 2.0,
+            momentum: Some(0.85),
+        };
+        assert_eq!(
+            metrics_csv(&[row]),
+            "epoch,train_loss,train_accuracy,train_precision,train_recall,train_f1,\
+             valid_loss,valid_accuracy,valid_precision,valid_recall,valid_f1,lr,seconds,\
+             momentum\n\
+             2,0.5,0.75,0.5,0.25,0.125,0.5,0.75,0.5,0.25,0.125,0.004,2.000,0.85\n"
         );
     }
 }

@@ -12,6 +12,7 @@ use burn::module::Module;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use temper_data::{ImageBatcher, Normalization};
 
 use crate::config::device::select_device;
@@ -27,10 +28,11 @@ use crate::score::plot::{LineChart, Series};
 /// few thousand steps only repeats epochs of training at rates that have long diverged.
 pub const MAX_LR_FIND_STEPS: usize = 100_000;
 
-/// How the sweep runs, with Lightning's `lr_find` defaults: the options of one call (the flags of
-/// `temper lr-find`), not a table of the experiment file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LrFindOptions {
+/// `[lr_find]`: how the sweep runs, with Lightning's `lr_find` defaults. `temper lr-find`'s
+/// `--min-lr`, `--max-lr` and `--steps` override the keys of the same name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LrFindSection {
     /// Rate of the first step (Lightning: 1e-8).
     pub min_lr: f64,
     /// Rate of the sweep's last step, reached when it does not diverge first (Lightning: 1).
@@ -47,7 +49,7 @@ pub struct LrFindOptions {
     pub skip_end: usize,
 }
 
-impl Default for LrFindOptions {
+impl Default for LrFindSection {
     fn default() -> Self {
         Self {
             min_lr: 1e-8,
@@ -61,18 +63,35 @@ impl Default for LrFindOptions {
     }
 }
 
-impl LrFindOptions {
-    fn validate(&self) -> Result<(), TrainError> {
-        let bad = |field: &str, msg: String| Err(TrainError::Config(format!("{field}: {msg}")));
+impl LrFindSection {
+    /// Checks every key, naming it (and the flag that overrides it) in the error.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let bad = |key: &str, msg: String| Err(TrainError::Config(format!("lr_find.{key}: {msg}")));
         if !(self.min_lr > 0.0 && self.min_lr.is_finite()) {
-            return bad("--min-lr", format!("must be > 0, got {}", self.min_lr));
+            return bad(
+                "min_lr (--min-lr)",
+                format!("must be > 0, got {}", self.min_lr),
+            );
         }
         if !(self.max_lr > self.min_lr && self.max_lr.is_finite()) {
             return bad(
-                "--max-lr",
+                "max_lr (--max-lr)",
                 format!(
-                    "must be above --min-lr = {}, got {}",
+                    "must be above min_lr = {}, got {}",
                     self.min_lr, self.max_lr
+                ),
+            );
+        }
+        // Lightning's smoothing factor: 0 keeps the raw loss, 1 would never move.
+        if !(0.0..1.0).contains(&self.beta) {
+            return bad("beta", format!("must be in [0, 1), got {}", self.beta));
+        }
+        if !(self.diverge_factor > 1.0 && self.diverge_factor.is_finite()) {
+            return bad(
+                "diverge_factor",
+                format!(
+                    "must be a finite number above 1, got {}",
+                    self.diverge_factor
                 ),
             );
         }
@@ -82,13 +101,16 @@ impl LrFindOptions {
             .saturating_add(2);
         if self.steps < least {
             return bad(
-                "--steps",
-                format!("must be at least {least} to leave points to choose from"),
+                "steps (--steps)",
+                format!(
+                    "must be at least skip_begin + skip_end + 2 = {least} to leave points to \
+                     choose from"
+                ),
             );
         }
         if self.steps > MAX_LR_FIND_STEPS {
             return bad(
-                "--steps",
+                "steps (--steps)",
                 format!("at most {MAX_LR_FIND_STEPS}, got {}", self.steps),
             );
         }
@@ -116,6 +138,9 @@ pub struct LrFindResult {
     pub diverged: bool,
     /// Index of the suggested rate, when enough points remain after the skips.
     pub suggestion: Option<usize>,
+    /// Whether the experiment's optimizer had hypergradient descent, which the sweep left out:
+    /// it swept the base rule, whose suggestion is the rate hypergradient descent starts from.
+    pub without_hypergradient: bool,
 }
 
 impl LrFindResult {
@@ -171,11 +196,11 @@ impl LrFindResult {
 /// Runs the range test on `exp`'s data, model and optimizer (its schedule is not used).
 pub fn lr_find(
     exp: &Experiment,
-    options: &LrFindOptions,
+    sweep: &LrFindSection,
     progress: &mut dyn Progress,
 ) -> Result<LrFindResult, TrainError> {
     exp.validate()?;
-    options.validate()?;
+    sweep.validate()?;
     let seed = exp.train.seed;
     progress.message(&format!("loading data: {}", exp.data.source));
     let data = load_data(&exp.data.data_source()?, progress)?;
@@ -192,7 +217,12 @@ pub fn lr_find(
         data.train.image_shape(),
     );
     let mut model = plan.init(&device);
-    let mut stepper = Stepper::new(&exp.optim.resolve()?, &exp.regularization)?;
+    let mut optim = exp.optim.resolve()?;
+    // Hypergradient descent sets the rate itself after the first step, so a sweep through it
+    // would record rates it never used: the sweep runs the base rule (sgd-hd sweeps sgd), and
+    // its suggestion is the initial rate hypergradient descent starts from.
+    let without_hypergradient = optim.hypergradient.take().is_some();
+    let mut stepper = Stepper::new(&optim, &exp.regularization)?;
 
     let mut order = split.train.clone();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -207,38 +237,39 @@ pub fn lr_find(
             .collect::<Vec<_>>()
     })
     .flatten();
-    progress.epoch_start(1, 1, options.steps);
+    progress.epoch_start(1, 1, sweep.steps);
     let (mut lrs, mut losses, mut smoothed) = (Vec::new(), Vec::new(), Vec::new());
     let (mut average, mut best) = (0.0f64, f64::INFINITY);
     let mut diverged = false;
-    for (i, chunk) in batches.take(options.steps).enumerate() {
-        let lr = options.lr_at(i);
+    for (i, chunk) in batches.take(sweep.steps).enumerate() {
+        let lr = sweep.lr_at(i);
         let batch = batcher.batch_indices(&data.train, &chunk, &device);
         let out;
         (model, out) = stepper.step(model, batch, lr);
         let loss = out.loss.into_scalar::<f32>() as f64;
         // Lightning's _LRCallback: avg = beta * avg + (1 - beta) * loss, debiased by
         // 1 - beta^(i + 1).
-        average = options.beta * average + (1.0 - options.beta) * loss;
-        let smooth = average / (1.0 - options.beta.powi(i as i32 + 1));
+        average = sweep.beta * average + (1.0 - sweep.beta) * loss;
+        let smooth = average / (1.0 - sweep.beta.powi(i as i32 + 1));
         lrs.push(lr);
         losses.push(loss);
         smoothed.push(smooth);
         progress.step(i + 1, Some(loss));
-        if !smooth.is_finite() || (i > 0 && smooth > options.diverge_factor * best) {
+        if !smooth.is_finite() || (i > 0 && smooth > sweep.diverge_factor * best) {
             diverged = true;
             break;
         }
         best = best.min(smooth);
     }
     let _ = model.valid();
-    let suggestion = suggest(&smoothed, options.skip_begin, options.skip_end);
+    let suggestion = suggest(&smoothed, sweep.skip_begin, sweep.skip_end);
     Ok(LrFindResult {
         lrs,
         losses,
         smoothed,
         diverged,
         suggestion,
+        without_hypergradient,
     })
 }
 
@@ -289,7 +320,7 @@ mod tests {
 
     #[test]
     fn the_sweep_is_exponential_from_min_to_max() {
-        let s = LrFindOptions {
+        let s = LrFindSection {
             min_lr: 1e-6,
             max_lr: 1.0,
             steps: 7,
@@ -302,7 +333,7 @@ mod tests {
             assert!((lr.log10() - (-6.0 + i as f64)).abs() < 1e-12, "{lrs:?}");
         }
         assert!(
-            LrFindOptions {
+            LrFindSection {
                 steps: 5,
                 ..Default::default()
             }

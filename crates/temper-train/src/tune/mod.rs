@@ -12,6 +12,7 @@
 //! (`out_dir.rs`), and the storage's password never reaches a file or a message
 //! (`secret.rs`).
 
+mod kinds;
 pub(crate) mod lr_find;
 mod out_dir;
 mod report;
@@ -23,8 +24,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use temper_tune::{
-    Direction, Params, PrunerKind, SamplerKind, Space, SqliteStorage, StaleRule, Storage, Study,
-    Trial, TrialOutcome, TrialState, open_storage, param_importance,
+    Direction, MedianPruner, Params, PrunerKind, SamplerKind, Space, SqliteStorage, StaleRule,
+    Storage, Study, TpeSettings, Trial, TrialOutcome, TrialState, open_storage, param_importance,
 };
 
 use crate::classifier::ImageClassifier;
@@ -43,10 +44,15 @@ pub struct TuneSection {
     /// failed (a trial whose process died is retried with the same parameters, and only the
     /// retry counts).
     pub trials: usize,
-    /// `tpe` (default), `gp`, `random`, `grid` or `sobol`.
-    pub sampler: String,
-    /// `median` (default, Optuna's), `asha`, `hyperband` or `none`.
-    pub pruner: String,
+    /// `tpe` (default), `gp`, `random`, `grid` or `sobol`, or a table with `kind` and the
+    /// sampler's settings (`sampler = { kind = "gp", n_startup_trials = 5 }`; temper-tune's
+    /// `TpeSettings` and `GpSettings` list them).
+    #[serde(deserialize_with = "kinds::sampler")]
+    pub sampler: SamplerKind,
+    /// `median` (default, Optuna's), `asha`, `hyperband` or `none`, or a table with `kind` and
+    /// the pruner's settings (`pruner = { kind = "asha", min_resource = 2 }`).
+    #[serde(deserialize_with = "kinds::pruner")]
+    pub pruner: PrunerKind,
     /// The epoch metric to optimize: `valid_loss` (minimized) or `valid_accuracy`,
     /// `valid_precision`, `valid_recall`, `valid_f1` (maximized), or a `train_` metric.
     pub metric: String,
@@ -77,8 +83,8 @@ impl Default for TuneSection {
     fn default() -> Self {
         Self {
             trials: 30,
-            sampler: "tpe".into(),
-            pruner: "median".into(),
+            sampler: SamplerKind::Tpe(TpeSettings::default()),
+            pruner: PrunerKind::Median(MedianPruner::default()),
             metric: "valid_accuracy".into(),
             storage: None,
             worker: false,
@@ -103,7 +109,7 @@ pub struct TuneSummary {
     pub direction: Direction,
     /// Every trial the study holds, whatever its state, this process's and other workers'.
     pub trials: Vec<Trial>,
-    /// Parameter importance shares (η² proxy; see temper-tune's `analysis`).
+    /// Parameter importance shares (fANOVA first-order, normalized; see temper-tune's `analysis`).
     pub importance: Vec<(String, f64)>,
 }
 
@@ -314,14 +320,10 @@ impl SearchPlan {
         } else {
             Direction::Maximize
         };
-        let sampler = SamplerKind::parse(&section.sampler)
-            .map_err(config)?
-            .build()
-            .map_err(config)?;
-        let pruner = PrunerKind::parse(&section.pruner)
-            .map_err(config)?
-            .build()
-            .map_err(config)?;
+        // temper-tune names the setting (`sampler.n_candidates`); the file nests it in [tune].
+        let in_tune = |e: temper_tune::TuneError| TrainError::Config(format!("tune.{e}"));
+        let sampler = section.sampler.build().map_err(in_tune)?;
+        let pruner = section.pruner.build().map_err(in_tune)?;
         let mut base = exp.clone();
         base.tune = None;
         base.validate()?;

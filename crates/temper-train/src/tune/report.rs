@@ -74,7 +74,7 @@ pub(crate) fn write_outputs(
     .write_png(&out.join("history.png"))?;
     if !summary.importance.is_empty() {
         BarChart {
-            title: "parameter importance (η² of the trial values)".into(),
+            title: "parameter importance (fANOVA, share of variance)".into(),
             bars: summary.importance.clone(),
         }
         .write_png(&out.join("importance.png"))?;

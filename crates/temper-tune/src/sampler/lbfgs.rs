@@ -1,5 +1,10 @@
 //! A small box-constrained L-BFGS (Nocedal & Wright 2006, Algorithm 7.4 two-loop recursion)
-//! with projection onto the box and Armijo backtracking, for the GP's marginal likelihood.
+//! with projection onto the box and Armijo backtracking, for the GP's marginal likelihood and
+//! its acquisition function. It stops as SciPy's L-BFGS-B does (`scipy/optimize/_lbfgsb_py.py`):
+//! when the projected gradient's largest component is at most `pgtol`, or the relative
+//! decrease (f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1) is at most `ftol` (SciPy's
+//! `factr · eps` = 1e7 · 2.2e-16), or after `max_iter` iterations. It keeps SciPy's 10
+//! curvature pairs.
 
 /// A value-and-gradient oracle: `None` where the function cannot be evaluated.
 pub(crate) type Objective<'a> = dyn FnMut(&[f64]) -> Option<(f64, Vec<f64>)> + 'a;
@@ -7,25 +12,46 @@ pub(crate) type Objective<'a> = dyn FnMut(&[f64]) -> Option<(f64, Vec<f64>)> + '
 /// Curvature pairs `(s, y, 1 / sᵀy)` kept, oldest first.
 type Memory = Vec<(Vec<f64>, Vec<f64>, f64)>;
 
-/// How many curvature pairs the memory holds.
-const M: usize = 6;
+/// How many curvature pairs the memory holds (SciPy's default `m`).
+const M: usize = 10;
+
+/// When [`minimize_box`] stops.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stop {
+    /// Most iterations.
+    pub max_iter: usize,
+    /// Largest projected-gradient component at which it has converged.
+    pub pgtol: f64,
+    /// Relative decrease of `f` at which it has converged.
+    pub ftol: f64,
+}
+
+impl Stop {
+    /// SciPy's `ftol` default, `factr = 1e7` times machine epsilon.
+    pub const SCIPY_FTOL: f64 = 1e7 * f64::EPSILON;
+}
 
 /// Minimizes `f` (value and gradient; `None` where it cannot be evaluated) inside
-/// `[lo, hi]` from `x0`. Returns the best point found and its value.
+/// `[lo, hi]` from `x0`. Returns the best point found, its value and the number of
+/// iterations that moved.
 pub(crate) fn minimize_box(
     f: &mut Objective<'_>,
     x0: &[f64],
     lo: &[f64],
     hi: &[f64],
-    max_iter: usize,
-) -> (Vec<f64>, f64) {
+    stop: Stop,
+) -> (Vec<f64>, f64, usize) {
     let mut x = x0.to_vec();
     project(&mut x, lo, hi);
     let Some((mut fx, mut g)) = f(&x) else {
-        return (x, f64::INFINITY);
+        return (x, f64::INFINITY, 0);
     };
     let mut mem = Memory::new();
-    for _ in 0..max_iter {
+    let mut moved = 0;
+    for _ in 0..stop.max_iter {
+        if projected_gradient_norm(&x, &g, lo, hi) <= stop.pgtol {
+            break;
+        }
         let Some(d) = search_direction(&x, &g, lo, hi, &mut mem) else {
             break;
         };
@@ -44,13 +70,21 @@ pub(crate) fn minimize_box(
             }
             mem.push((accepted.s, y, 1.0 / sy));
         }
-        let done = (fx - accepted.fx).abs() <= 1e-12 * fx.abs().max(1.0);
+        let done = (fx - accepted.fx) <= stop.ftol * fx.abs().max(accepted.fx.abs()).max(1.0);
         (x, fx, g) = (accepted.x, accepted.fx, accepted.g);
+        moved += 1;
         if done {
             break;
         }
     }
-    (x, fx)
+    (x, fx, moved)
+}
+
+/// max_i |P(x − g)_i − x_i|, P the projection onto the box (SciPy's `projgr`).
+fn projected_gradient_norm(x: &[f64], g: &[f64], lo: &[f64], hi: &[f64]) -> f64 {
+    (0..x.len())
+        .map(|i| ((x[i] - g[i]).clamp(lo[i], hi[i]) - x[i]).abs())
+        .fold(0.0, f64::max)
 }
 
 /// Clamps `x` into the box `[lo, hi]`.
@@ -183,7 +217,12 @@ mod tests {
             ];
             Some((v, g))
         };
-        let (x, v) = minimize_box(&mut f, &[-1.2, 1.0], &[-5.0, -5.0], &[5.0, 5.0], 500);
+        let stop = Stop {
+            max_iter: 500,
+            pgtol: 1e-9,
+            ftol: 1e-15,
+        };
+        let (x, v, _) = minimize_box(&mut f, &[-1.2, 1.0], &[-5.0, -5.0], &[5.0, 5.0], stop);
         assert!(
             (x[0] - 1.0).abs() < 1e-4 && (x[1] - 1.0).abs() < 1e-4,
             "{x:?}"
@@ -196,7 +235,7 @@ mod tests {
                 vec![2.0 * (x[0] - 1.0), 2.0 * x[1]],
             ))
         };
-        let (x, _) = minimize_box(&mut q, &[0.0, 3.0], &[-1.0, -1.0], &[0.5, 5.0], 100);
+        let (x, _, _) = minimize_box(&mut q, &[0.0, 3.0], &[-1.0, -1.0], &[0.5, 5.0], stop);
         assert!((x[0] - 0.5).abs() < 1e-12 && x[1].abs() < 1e-6, "{x:?}");
     }
 }

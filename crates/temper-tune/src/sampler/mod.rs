@@ -6,7 +6,10 @@
 //! `attrs` and read back from the history. So a resumed study suggests what an uninterrupted
 //! one would have, given the same finished trials.
 
+mod acq;
+mod acq_optim;
 mod gp;
+mod gp_fit;
 mod gp_model;
 mod grid;
 mod lbfgs;
@@ -26,8 +29,9 @@ use crate::space::Space;
 use crate::trial::{Direction, Trial};
 use crate::value::Params;
 
+pub use acq::expected_improvement;
 pub use gp::{GpSampler, GpSettings};
-pub use gp_model::{GaussianProcess, GpHyper, expected_improvement};
+pub use gp_model::{GaussianProcess, GpHyper};
 pub use grid::GridSampler;
 pub use random::RandomSampler;
 pub use sobol::SobolSampler;
@@ -134,6 +138,17 @@ impl SamplerKind {
                 ));
             }
         })
+    }
+
+    /// The name [`parse`](Self::parse) takes.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SamplerKind::Random => "random",
+            SamplerKind::Sobol => "sobol",
+            SamplerKind::Grid { .. } => "grid",
+            SamplerKind::Tpe(_) => "tpe",
+            SamplerKind::Gp(_) => "gp",
+        }
     }
 
     /// The sampler, its settings validated.

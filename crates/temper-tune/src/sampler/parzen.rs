@@ -1,7 +1,13 @@
-//! The Parzen estimator of TPE, after Optuna's `optuna/samplers/_tpe/parzen_estimator.py`:
-//! a mixture with one kernel per observation plus a prior kernel, each kernel a product over
-//! dimensions of a truncated normal (numeric, on the internal scale; integers get the mass of
-//! their cell) or a smoothed one-hot (categorical).
+//! The Parzen estimator of TPE, after Optuna 5.0's `optuna/samplers/_tpe/parzen_estimator.py`
+//! and `probability_distributions.py`: a mixture
+//! `p(x) = Σ_k w_k Π_d K_kd(x_d)` with one kernel per observation (weights `default_weights`)
+//! plus a prior kernel (weight `prior_weight`), the weights normalised to sum 1. Each factor
+//! is, for a numeric parameter on its internal scale (log for log parameters, integers
+//! widened by half a step), a normal `N(μ_k, σ_k)` truncated to `[low, high]`, with σ_k from
+//! [`neighbour_sigmas`] clipped to `[range / min(100, n + 2), range]` (the magic clip); the
+//! prior kernel is `N((low + high) / 2, range)`. Integers score the mass of their cell
+//! `[v − step/2, v + step/2]`. A categorical factor is the one-hot of the observed choice plus
+//! `prior_weight / (n + 1)` on every choice, normalised; the prior kernel is uniform.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -9,16 +15,12 @@ use rand_distr::{Distribution as _, StandardNormal};
 
 use crate::space::{Distribution, ParamSpec};
 
-/// Optuna's `SIGMA0_MAGNITUDE` for the multivariate bandwidth.
-const SIGMA0_MAGNITUDE: f64 = 0.2;
-
 /// Settings shared by every estimator of one TPE sampler.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ParzenParams {
     pub prior_weight: f64,
     pub consider_magic_clip: bool,
     pub consider_endpoints: bool,
-    pub multivariate: bool,
 }
 
 /// Optuna's `default_weights`: 1 for the 25 newest observations, a linear ramp from 1/n up
@@ -46,6 +48,9 @@ enum Kernels {
     Numeric {
         mus: Vec<f64>,
         sigmas: Vec<f64>,
+        /// `ln Z_k`, the log mass of kernel `k` inside `[low, high]`, computed once per fit
+        /// rather than once per scored point.
+        log_z: Vec<f64>,
         low: f64,
         high: f64,
     },
@@ -82,14 +87,16 @@ impl<'a> Parzen<'a> {
                 let col: Vec<f64> = obs.iter().map(|o| o[d]).collect();
                 Dim {
                     spec,
-                    kernels: kernels(spec, &col, specs.len(), p),
+                    kernels: kernels(spec, &col, p),
                 }
             })
             .collect();
         Parzen { log_weights, dims }
     }
 
-    /// Draws `size` points (internal scale, one value per dimension).
+    /// Draws `size` points (internal scale, one value per dimension); integers are snapped to
+    /// their grid before they are scored, as Optuna's `_MixtureOfProductDistribution.sample`
+    /// rounds them.
     pub fn sample(&self, rng: &mut ChaCha8Rng, size: usize) -> Vec<Vec<f64>> {
         let weights: Vec<f64> = self.log_weights.iter().map(|l| l.exp()).collect();
         (0..size)
@@ -103,7 +110,11 @@ impl<'a> Parzen<'a> {
                             sigmas,
                             low,
                             high,
-                        } => trunc_normal(rng, mus[k], sigmas[k], *low, *high),
+                            ..
+                        } => {
+                            let x = trunc_normal(rng, mus[k], sigmas[k], *low, *high);
+                            snap(dim.spec, x)
+                        }
                         Kernels::Categorical { log_probs } => {
                             let p: Vec<f64> = log_probs[k].iter().map(|l| l.exp()).collect();
                             pick(rng, &p) as f64
@@ -131,7 +142,7 @@ impl<'a> Parzen<'a> {
     }
 }
 
-fn kernels(spec: &ParamSpec, col: &[f64], n_dims: usize, p: ParzenParams) -> Kernels {
+fn kernels(spec: &ParamSpec, col: &[f64], p: ParzenParams) -> Kernels {
     let n = col.len();
     match &spec.distribution {
         Distribution::Categorical { choices } => {
@@ -150,12 +161,7 @@ fn kernels(spec: &ParamSpec, col: &[f64], n_dims: usize, p: ParzenParams) -> Ker
         _ => {
             let (low, high) = spec.internal_bounds();
             let range = high - low;
-            let mut sigmas = if p.multivariate {
-                let s = SIGMA0_MAGNITUDE * (n.max(1) as f64).powf(-1.0 / (n_dims as f64 + 4.0));
-                vec![s * range; n]
-            } else {
-                univariate_sigmas(col, low, high, p.consider_endpoints)
-            };
+            let mut sigmas = neighbour_sigmas(col, low, high, p.consider_endpoints);
             let min_sigma = if p.consider_magic_clip {
                 range / (100.0f64).min(1.0 + (n + 1) as f64)
             } else {
@@ -167,9 +173,15 @@ fn kernels(spec: &ParamSpec, col: &[f64], n_dims: usize, p: ParzenParams) -> Ker
             let mut mus = col.to_vec();
             mus.push(0.5 * (low + high));
             sigmas.push(range);
+            let log_z = mus
+                .iter()
+                .zip(&sigmas)
+                .map(|(mu, sigma)| log_normal_mass((low - mu) / sigma, (high - mu) / sigma))
+                .collect();
             Kernels::Numeric {
                 mus,
                 sigmas,
+                log_z,
                 low,
                 high,
             }
@@ -177,32 +189,47 @@ fn kernels(spec: &ParamSpec, col: &[f64], n_dims: usize, p: ParzenParams) -> Ker
     }
 }
 
-/// Optuna's univariate bandwidth: sort the observations with the prior mean, and give each
-/// the larger gap to its neighbours (the range ends count as neighbours); without
-/// `consider_endpoints` the outermost points use their inner gap only.
-fn univariate_sigmas(col: &[f64], low: f64, high: f64, consider_endpoints: bool) -> Vec<f64> {
-    let mut with_prior: Vec<(f64, usize)> = col.iter().copied().zip(0..).collect();
-    with_prior.push((0.5 * (low + high), col.len()));
-    with_prior.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let m = with_prior.len();
+/// Optuna's bandwidth rule (`compute_sigmas` in `parzen_estimator.py`, Optuna 5.0), used for
+/// every numeric dimension, jointly modelled or not: sort the observations, put the range
+/// ends on either side, and give each observation the larger gap to its two neighbours;
+/// without `consider_endpoints` (and with at least two observations) the outermost ones use
+/// their inner gap only. Optuna 4.x still counted the prior's mean as a neighbour, and gave
+/// jointly modelled parameters the Scott-like `0.2 · n^(−1/(d+4)) · range` instead; 5.0
+/// dropped both.
+pub(crate) fn neighbour_sigmas(
+    col: &[f64],
+    low: f64,
+    high: f64,
+    consider_endpoints: bool,
+) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..col.len()).collect();
+    order.sort_by(|&a, &b| col[a].total_cmp(&col[b]));
+    let m = col.len();
     let mut ends = Vec::with_capacity(m + 2);
     ends.push(low);
-    ends.extend(with_prior.iter().map(|p| p.0));
+    ends.extend(order.iter().map(|&i| col[i]));
     ends.push(high);
     let mut sorted_sigmas: Vec<f64> = (1..=m)
         .map(|i| (ends[i] - ends[i - 1]).max(ends[i + 1] - ends[i]))
         .collect();
-    if !consider_endpoints && ends.len() >= 4 {
+    if !consider_endpoints && m >= 2 {
         sorted_sigmas[0] = ends[2] - ends[1];
         sorted_sigmas[m - 1] = ends[m] - ends[m - 1];
     }
-    let mut sigmas = vec![0.0; col.len()];
-    for (s, (_, idx)) in sorted_sigmas.iter().zip(&with_prior) {
-        if *idx < col.len() {
-            sigmas[*idx] = *s;
-        }
+    let mut sigmas = vec![0.0; m];
+    for (s, &i) in sorted_sigmas.iter().zip(&order) {
+        sigmas[i] = *s;
     }
     sigmas
+}
+
+/// An integer's internal coordinate moved to the nearest value of its grid
+/// (`low + k · step`, clamped into range); other coordinates unchanged.
+fn snap(spec: &ParamSpec, x: f64) -> f64 {
+    match spec.distribution {
+        Distribution::Int { .. } => spec.to_internal(&spec.from_internal(x)).unwrap_or(x),
+        _ => x,
+    }
 }
 
 fn kernel_log_pdf(dim: &Dim<'_>, k: usize, x: f64) -> f64 {
@@ -212,13 +239,9 @@ fn kernel_log_pdf(dim: &Dim<'_>, k: usize, x: f64) -> f64 {
             row[(x.max(0.0) as usize).min(row.len() - 1)]
         }
         Kernels::Numeric {
-            mus,
-            sigmas,
-            low,
-            high,
+            mus, sigmas, log_z, ..
         } => {
-            let (mu, sigma) = (mus[k], sigmas[k]);
-            let log_z = log_normal_mass((low - mu) / sigma, (high - mu) / sigma);
+            let (mu, sigma, log_z) = (mus[k], sigmas[k], log_z[k]);
             match &dim.spec.distribution {
                 Distribution::Int { step, log, .. } => {
                     // Mass of the integer's cell [v - step/2, v + step/2], as Optuna's

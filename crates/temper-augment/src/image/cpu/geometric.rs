@@ -47,8 +47,10 @@ pub fn vflip(img: &AugImage) -> AugImage {
 }
 
 /// Warps by `p` keeping the size (torchvision `F.affine` / `F.rotate(expand=False)`). Each
-/// output value is the interpolated input at the inverse-mapped position, rounded to 8 bits;
-/// positions outside the input blend into `p.fill` (see `sample_at`).
+/// output value is the interpolated input at the inverse-mapped position, rounded to 8 bits.
+/// Outside the input: zeros without a fill; with `p.fill`, torchvision's mask rule (bilinear
+/// border pixels `(S - fill) m + fill`, `S` the zero-padded sample and `m` the inside weight;
+/// see `sample_at`).
 pub fn affine(img: &AugImage, p: &AffineParams) -> AugImage {
     let m = p.inverse_matrix(img.width(), img.height());
     img.map_raw(|src, d| {
@@ -65,7 +67,7 @@ pub fn affine(img: &AugImage, p: &AffineParams) -> AugImage {
 /// bilinear ones that `remap::affine_bilinear` declines (its tests' reference).
 pub(crate) fn affine_per_pixel(src: &[u8], d: Dims, m: &[f64; 6], p: &AffineParams) -> Vec<u8> {
     let mut out = vec![0u8; d.len()];
-    let fill = p.fill.map(|v| v as f32);
+    let fill = p.fill.map(|f| f.map(f32::from));
     let (hw, hh) = (d.w as f64 * 0.5, d.h as f64 * 0.5);
     let mut px = [0f32; 3];
     for i in 0..d.h {
@@ -74,7 +76,7 @@ pub(crate) fn affine_per_pixel(src: &[u8], d: Dims, m: &[f64; 6], p: &AffinePara
             let x = j as f64 + 0.5 - hw;
             let u = m[0] * x + m[1] * y + m[2] + hw - 0.5;
             let v = m[3] * x + m[4] * y + m[5] + hh - 0.5;
-            sample_at(src, d, u as f32, v as f32, p.interpolation, &fill, &mut px);
+            sample_at(src, d, u as f32, v as f32, p.interpolation, fill, &mut px);
             let base = (i * d.w + j) * d.c;
             for k in 0..d.c {
                 out[base + k] = q8(px[k]);

@@ -208,8 +208,13 @@ pub fn salt_and_pepper(img: &AugImage, amount: f32, salt: f32, seed: u64) -> Aug
     })
 }
 
-/// Every channel set to the rounded luma (torchvision `rgb_to_grayscale(num_output_channels=3)`
-/// keeps an RGB image three-channel); a gray image is unchanged.
+/// Every channel set to the luma `0.2989 R + 0.587 G + 0.114 B` in `f32` (left to right),
+/// truncated: torchvision's `rgb_to_grayscale` on uint8 (`_rgb_to_grayscale_image` in
+/// `torchvision/transforms/v2/functional/_color.py`) casts the float luma back with
+/// `.to(uint8)`, which truncates, and `RandomGrayscale` keeps an RGB image three-channel
+/// (`num_output_channels=3`). E.g. white: `254.9745` (the weights sum to 0.9999) gives 254,
+/// where rounding would give 255. The same gray image `saturation` blends with and whose
+/// mean `contrast` takes. A gray image is unchanged.
 pub fn grayscale(img: &AugImage) -> AugImage {
     match img {
         AugImage::Gray(_) => img.clone(),

@@ -239,10 +239,17 @@ pub enum Interpolation {
 }
 
 /// Samples channel values at the continuous pixel position `(u, v)` (pixel centres at
-/// integers) into `out`. Bilinear: each of the four neighbours weighs `(1-|du|)(1-|dv|)` and a
-/// neighbour outside the image contributes the fill value instead, so the result blends
-/// into `fill` across the border (constant padding). Nearest: the pixel at the rounded
-/// position, or `fill` outside.
+/// integers) into `out`, as torchvision's `_apply_grid_transform`
+/// (`torchvision/transforms/v2/functional/_geometry.py`): `grid_sample` with zeros padding,
+/// and with a fill value a channel of ones sampled alongside as the mask `m`.
+///
+/// Bilinear: each of the four neighbours weighs `(1-|du|)(1-|dv|)`; `S` is the sum of the
+/// weighted neighbours with 0 for those outside the image (in the order top-left, top-right,
+/// bottom-left, bottom-right). Without a fill (`None`, torchvision's `fill=None`) the
+/// sample is `S`. With a fill `f`, a pixel whose four neighbours all lie inside is `S` (its
+/// mask is 1) and any other is `(S - f) m + f`, `m` the sum of the inside neighbours'
+/// weights in the same order: torchvision's `mask * (img - fill) + fill`. Nearest: the
+/// pixel at the rounded position, or the fill (0 without one) outside.
 #[inline]
 pub(crate) fn sample_at(
     src: &[u8],
@@ -250,7 +257,7 @@ pub(crate) fn sample_at(
     u: f32,
     v: f32,
     interp: Interpolation,
-    fill: &[f32; 3],
+    fill: Option<[f32; 3]>,
     out: &mut [f32],
 ) {
     match interp {
@@ -262,7 +269,7 @@ pub(crate) fn sample_at(
                     out[k] = src[base + k] as f32;
                 }
             } else {
-                out[..d.c].copy_from_slice(&fill[..d.c]);
+                out[..d.c].copy_from_slice(&fill.unwrap_or([0.0; 3])[..d.c]);
             }
         }
         Interpolation::Bilinear => {
@@ -287,6 +294,7 @@ pub(crate) fn sample_at(
             for o in out[..d.c].iter_mut() {
                 *o = 0.0;
             }
+            let mut mask = 0f32;
             for (dy, wy) in [(0, 1.0 - fy), (1, fy)] {
                 for (dx, wx) in [(0, 1.0 - fx), (1, fx)] {
                     let w = wx * wy;
@@ -299,11 +307,19 @@ pub(crate) fn sample_at(
                         for k in 0..d.c {
                             out[k] += w * src[base + k] as f32;
                         }
+                        mask += w;
                     } else {
-                        for k in 0..d.c {
-                            out[k] += w * fill[k];
+                        // The zero padding, as a product: a NaN weight (an infinite
+                        // position) stays NaN, as in the vector warps' sums.
+                        for o in out[..d.c].iter_mut() {
+                            *o += w * 0.0;
                         }
                     }
+                }
+            }
+            if let Some(f) = fill {
+                for k in 0..d.c {
+                    out[k] = (out[k] - f[k]) * mask + f[k];
                 }
             }
         }

@@ -5,7 +5,7 @@ use burn::tensor::ops::{GridSampleOptions, GridSamplePaddingMode, InterpolateMod
 use burn::tensor::{Int, Tensor, TensorData};
 
 use crate::image::cpu::raster::{Interpolation, PaddingMode, pad_index};
-use crate::image::device::{fill_tensor, q8};
+use crate::image::device::{fill_tensor, per_sample, q8};
 use crate::image::kernels::resize;
 use crate::image::ops::params::{AffineParams, CropParams};
 
@@ -13,10 +13,14 @@ use crate::image::ops::params::{AffineParams, CropParams};
 /// `x = j + 0.5 - W/2`, `y = i + 0.5 - H/2`; the inverse matrix maps them to centred input
 /// coordinates `(x', y')` (geometric::affine). With `align_corners = false` the grid value
 /// `g` reads input pixel index `((g + 1) W - 1) / 2`, which equals `x' + W/2 - 0.5` (the CPU
-/// path's `u`) for `g = 2 x' / W`. Zeros padding on `image - fill` plus `fill` makes
-/// out-of-image neighbours read the fill value, as the CPU path's `sample_at` does.
-/// Nearest: Burn rounds half-way positions to even (PyTorch's `nearbyint`), the CPU path away
-/// from zero, so the two differ only where a position falls exactly half-way between pixels.
+/// path's `u`) for `g = 2 x' / W`. Outside the image, torchvision's `_apply_grid_transform`
+/// (as the CPU path's `sample_at`): bilinear samples without a fill are the zeros-padded
+/// sample `S`; with a fill `f`, a channel of ones sampled with the image gives the mask `m`
+/// and the sample is `(S - f) m + f` (the CPU path takes `m = 1` where all four neighbours
+/// lie inside; here `m` is 1 within float error there). Nearest: zeros padding on
+/// `image - f` plus `f` (`f = 0` without a fill) reads `f` outside; Burn rounds half-way
+/// positions to even (PyTorch's `nearbyint`), the CPU path away from zero, so the two differ
+/// only where a position falls exactly half-way between pixels.
 pub(super) fn affine(x: Tensor<4>, ps: &[&AffineParams]) -> Tensor<4> {
     let device = x.device();
     let [m, c, h, w] = x.dims();
@@ -48,10 +52,26 @@ pub(super) fn affine(x: Tensor<4>, ps: &[&AffineParams]) -> Tensor<4> {
     let options = GridSampleOptions::new(mode)
         .with_padding_mode(GridSamplePaddingMode::Zeros)
         .with_align_corners(false);
-    let fills: Vec<[u8; 3]> = ps.iter().map(|p| p.fill).collect();
+    let fills: Vec<[u8; 3]> = ps.iter().map(|p| p.fill.unwrap_or([0; 3])).collect();
     let fill = fill_tensor(&fills, c, &device).expand([m, c, h, w]);
-    let sampled = (x - fill.clone()).grid_sample_2d(grid, options);
-    q8(sampled + fill)
+    if ps[0].interpolation == Interpolation::Nearest || ps.iter().all(|p| p.fill.is_none()) {
+        // Nearest reads `f` outside; bilinear without any fill is `S` (every `f` is 0).
+        let sampled = (x - fill.clone()).grid_sample_2d(grid, options);
+        return q8(sampled + fill);
+    }
+    let ones = Tensor::<4>::ones([m, 1, h, w], &device);
+    let sampled = Tensor::cat(vec![x, ones], 1).grid_sample_2d(grid, options);
+    let s = sampled.clone().slice([0..m, 0..c, 0..h, 0..w]);
+    // Samples without a fill keep `S`: their mask is taken as 1 (and their `f` is 0).
+    let masked = per_sample(
+        ps.iter()
+            .map(|p| f32::from(u8::from(p.fill.is_some())))
+            .collect(),
+        &device,
+    )
+    .expand([m, 1, h, w]);
+    let mask = sampled.slice([0..m, c..c + 1, 0..h, 0..w]) * masked.clone() - masked + 1.0;
+    q8((s - fill.clone()) * mask.expand([m, c, h, w]) + fill)
 }
 
 /// The batch prepared for crop boxes `ps`: for constant padding it is padded once by the

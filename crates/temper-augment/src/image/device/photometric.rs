@@ -78,12 +78,12 @@ pub(super) fn gamma(x: Tensor<4>, params: Vec<(f32, f32)>) -> Tensor<4> {
     q8((powered * gain).clamp(0.0, 1.0).mul_scalar(255.0))
 }
 
-/// Rounded luma in every channel (photometric::grayscale); gray is unchanged.
+/// Truncated luma in every channel (photometric::grayscale); gray is unchanged.
 pub(super) fn grayscale(x: Tensor<4>) -> Tensor<4> {
     if x.dims()[1] != 3 {
         return x;
     }
-    q8(luma(x)).repeat_dim(1, 3)
+    trunc8(luma(x)).repeat_dim(1, 3)
 }
 
 /// `v >= t ? 255 - v : v` (photometric::solarize).

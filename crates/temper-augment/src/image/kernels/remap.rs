@@ -3,14 +3,17 @@
 //! `(1 - fx)(1 - fy)`, ... in `f32`, the same sum order), so the bytes are identical to the
 //! per-pixel path (test `warp_kernel_is_the_per_pixel_path_bit_for_bit`); a CPU result that
 //! differs from the device's float result by a rounding flip would be amplified by the ops
-//! after it. What is faster: a row's input positions are computed in one vectorized pass;
-//! with AVX-512 sixteen pixels at a time (`x86/remap_avx512.rs`; AVX2 in `x86/remap_avx2.rs`), with AVX2 eight, fetch their
-//! neighbours (8-byte loads where all lie inside, masked gathers with the fill value for
-//! neighbours outside elsewhere) and blend them as vectors, and groups entirely outside are
-//! the fill value; without,
-//! pixels whose 2x2 neighbourhood lies inside the image take a branch-free path, RGB summed
-//! as one 4-lane vector, into an `f32` row rounded in one vectorized pass, and only the
-//! others go through `sample_at`. Also here: the AVX2 row mirror of `hflip` on RGB.
+//! after it. Border pixels follow `sample_at`'s rule: the zero-padded sum `S`, and with a
+//! fill `f` torchvision's mask rule `(S - f) m + f`, `m` the inside neighbours' weight.
+//! What is faster: a row's input positions are computed in one vectorized pass;
+//! with AVX-512 sixteen pixels at a time (`x86/remap_avx512.rs`; AVX2 in
+//! `x86/remap_avx2.rs`), with AVX2 eight, fetch their neighbours (8-byte loads where all lie
+//! inside, masked gathers reading 0 for neighbours outside elsewhere, the mask rule applied
+//! to the lanes with a neighbour outside) and blend them as vectors, and groups entirely
+//! outside are the fill value (0 without one); without, pixels whose 2x2 neighbourhood lies
+//! inside the image take a branch-free path, RGB summed as one 4-lane vector, into an `f32`
+//! row rounded in one vectorized pass, and only the others go through `sample_at`. Also
+//! here: the AVX2 row mirror of `hflip` on RGB.
 
 use crate::image::cpu::raster::{Dims, Interpolation, q8, sample_at};
 #[cfg(target_arch = "x86_64")]
@@ -18,9 +21,15 @@ use temper_simd::Level;
 use temper_simd::multiversion;
 
 /// Warps `src` (dims `d`, 1 or 3 channels) with the inverse matrix `m` of
-/// [`crate::image::cpu::geometric::AffineParams::inverse_matrix`] (centred coordinates), bilinear, `fill`
-/// outside. `None` unless there are 1 or 3 channels.
-pub(crate) fn affine_bilinear(src: &[u8], d: Dims, m: &[f64; 6], fill: [u8; 3]) -> Option<Vec<u8>> {
+/// [`crate::image::cpu::geometric::AffineParams::inverse_matrix`] (centred coordinates),
+/// bilinear, zeros outside, or torchvision's mask rule with a `fill` ([`sample_at`]).
+/// `None` unless there are 1 or 3 channels.
+pub(crate) fn affine_bilinear(
+    src: &[u8],
+    d: Dims,
+    m: &[f64; 6],
+    fill: Option<[u8; 3]>,
+) -> Option<Vec<u8>> {
     if d.c != 1 && d.c != 3 {
         return None;
     }
@@ -28,7 +37,7 @@ pub(crate) fn affine_bilinear(src: &[u8], d: Dims, m: &[f64; 6], fill: [u8; 3]) 
     if d.len() == 0 {
         return Some(out);
     }
-    let fill = fill.map(|v| v as f32);
+    let fill = fill.map(|f| f.map(f32::from));
     let (mut us, mut vs) = (vec![0f32; d.w], vec![0f32; d.w]);
     let mut sums = vec![0f32; d.w * d.c + 1];
     // The centred column coordinates, as `geometric::affine` computes them.
@@ -39,13 +48,13 @@ pub(crate) fn affine_bilinear(src: &[u8], d: Dims, m: &[f64; 6], fill: [u8; 3]) 
         positions(m, d, i, &xs, &mut us, &mut vs);
         #[cfg(target_arch = "x86_64")]
         if level >= Level::Avx2 {
-            warp_row_x86(level, src, d, (&us, &vs), &fill, row);
+            warp_row_x86(level, src, d, (&us, &vs), fill, row);
             continue;
         }
         if d.c == 1 {
-            warp_row::<1, 1>(src, d, &us, &vs, &fill, &mut sums, row);
+            warp_row::<1, 1>(src, d, &us, &vs, fill, &mut sums, row);
         } else {
-            warp_row::<3, 4>(src, d, &us, &vs, &fill, &mut sums, row);
+            warp_row::<3, 4>(src, d, &us, &vs, fill, &mut sums, row);
         }
     }
     Some(out)
@@ -59,7 +68,7 @@ fn warp_row_x86(
     src: &[u8],
     d: Dims,
     (us, vs): (&[f32], &[f32]),
-    fill: &[f32; 3],
+    fill: Option<[f32; 3]>,
     row: &mut [u8],
 ) {
     use crate::image::kernels::x86::{remap_avx2, remap_avx512};
@@ -110,7 +119,7 @@ multiversion! {
         d: Dims,
         us: &[f32],
         vs: &[f32],
-        fill: &[f32; 3],
+        fill: Option<[f32; 3]>,
         sums: &mut [f32],
         row: &mut [u8],
     ) {
@@ -161,7 +170,7 @@ pub(crate) fn pixel<const C: usize>(
     d: Dims,
     u: f32,
     v: f32,
-    fill: &[f32; 3],
+    fill: Option<[f32; 3]>,
     out: &mut [u8],
 ) {
     let mut px = [0f32; 3];
@@ -174,13 +183,13 @@ pub(crate) fn pixel<const C: usize>(
 /// How a vector warp computes a group of pixels (8 with AVX2, 16 with AVX-512).
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
-    /// Every neighbour outside: the fill value.
+    /// Every neighbour outside: the fill value (0 without one).
     Fill,
     /// A read would pass the buffer's end: pixel by pixel ([`pixel`]).
     Scalar,
     /// Every neighbour inside: plain 8-byte loads of neighbour pairs.
     Pairs,
-    /// Masked gathers, the fill value for neighbours outside.
+    /// Masked gathers reading 0 for neighbours outside (then the mask rule with a fill).
     Gather,
 }
 

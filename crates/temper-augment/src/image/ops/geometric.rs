@@ -2,19 +2,21 @@
 //! `RandomVerticalFlip`, `RandomRotation`, `RandomAffine`, `RandomCrop`, `CenterCrop`,
 //! `RandomResizedCrop`, `Resize`; `torchvision/transforms/transforms.py`).
 //!
-//! The fill of the warps (`affine`, `rotate`, `translate`, `scale`, `shear`) with bilinear
-//! interpolation is not torchvision's rule. A border pixel whose 2x2 neighbourhood is partly
-//! outside the image, with `S` the weighted sum of its inside neighbours and `m` their
-//! weight (`0 < m < 1`), is here `S + (1 - m) fill`: each outside neighbour reads the fill
-//! value. torchvision's tensor path (`_apply_grid_transform` in
-//! `torchvision/transforms/_functional_tensor.py`, taken whenever a fill is given, which
-//! `RandomRotation` and `RandomAffine` always do, their default being `fill=0`) samples a
-//! channel of ones along with the image and returns `S m + (1 - m) fill`, rounded: the
-//! inside sum is weighted twice. The difference is `S (1 - m)`, whatever the fill: at most
-//! `255 m (1 - m) <= 63.75` levels, on the one-pixel ring where the image edge crosses
-//! the output; pixels fully inside or fully outside agree. `F.rotate` / `F.affine` called
-//! without a fill (`fill=None`) skip the mask and return `S` with zeros outside, which is
-//! this rule with fill 0. Nearest interpolation agrees (a neighbour outside is the fill).
+//! The fill of the warps (`affine`, `rotate`, `translate`, `scale`, `shear`) is
+//! torchvision's rule (`_apply_grid_transform` in
+//! `torchvision/transforms/v2/functional/_geometry.py`). With an explicit fill `f` — which
+//! `RandomRotation` and `RandomAffine` always pass, their default being `fill=0`, and so do
+//! these ops — a channel of ones is sampled along with the image, zeros padded, as the mask
+//! `m`; a bilinear pixel is `mask * (img - fill) + fill`, i.e. `(S - f) m + f` rounded, with
+//! `S` the weighted sum of its inside neighbours (zeros outside) and `m` their weight. On
+//! the one-pixel ring where the image edge crosses the output (`0 < m < 1`) the inside sum
+//! is thus weighted twice (`S m`, not `S`): e.g. half a pixel of value 200 beyond the edge
+//! with fill 0 gives `100 * 0.5 = 50`, where blending the fill with the outside weight
+//! would give 100 (at most `255 m (1 - m) <= 63.75` levels apart). Pixels fully inside are
+//! `S` (`m = 1`) and pixels fully outside `f`. Without a fill (`fill=None`, the default of
+//! `F.affine` / `F.rotate` and of RandAugment and TrivialAugment) there is no mask: `S`,
+//! with zeros outside. Nearest interpolation: the fill (0 without one) where the nearest
+//! pixel lies outside (torchvision's `mask < 0.5`).
 
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
@@ -82,8 +84,8 @@ pub struct AffineConfig {
     pub shear: Option<ShearSpan>,
     /// Interpolation; default `bilinear` (torchvision's default is `nearest`).
     pub interpolation: Interpolation,
-    /// Fill of pixels mapped from outside; default 0. Bilinear border pixels blend it with
-    /// the outside weight, not with torchvision's mask rule (module doc).
+    /// Fill of pixels mapped from outside; default 0 (torchvision's). Bilinear border pixels
+    /// follow torchvision's mask rule, `(S - fill) m + fill` (module doc).
     pub fill: Fill,
     /// Centre `[x, y]` in pixels; default the image centre.
     pub center: Option<[f32; 2]>,
@@ -158,7 +160,7 @@ impl AffineConfig {
             shear,
             center: self.center,
             interpolation: self.interpolation,
-            fill: fill_u8(self.fill),
+            fill: Some(fill_u8(self.fill)),
         })
     }
 }
@@ -174,8 +176,8 @@ pub struct RotateConfig {
     pub degrees: Span,
     /// Interpolation; default `bilinear` (torchvision's default is `nearest`).
     pub interpolation: Interpolation,
-    /// Fill of the uncovered corners; default 0. Bilinear border pixels blend it with the
-    /// outside weight, not with torchvision's mask rule (module doc).
+    /// Fill of the uncovered corners; default 0 (torchvision's). Bilinear border pixels
+    /// follow torchvision's mask rule, `(S - fill) m + fill` (module doc).
     pub fill: Fill,
 }
 
@@ -223,8 +225,8 @@ macro_rules! affine_part {
             pub $field: $ty,
             /// Interpolation; default `bilinear`.
             pub interpolation: Interpolation,
-            /// Fill of uncovered pixels; default 0. Bilinear border pixels blend it with
-            /// the outside weight, not with torchvision's mask rule (module doc).
+            /// Fill of uncovered pixels; default 0 (torchvision's). Bilinear border pixels
+            /// follow torchvision's mask rule, `(S - fill) m + fill` (module doc).
             pub fill: Fill,
         }
 

@@ -122,12 +122,16 @@ pub struct AffineParams {
     pub center: Option<[f32; 2]>,
     /// Interpolation.
     pub interpolation: Interpolation,
-    /// Value of pixels mapped from outside the input.
-    pub fill: [u8; 3],
+    /// Value of pixels mapped from outside the input, torchvision's `fill`: `None` reads
+    /// zeros outside (`fill=None`); a value applies torchvision's mask rule, under which a
+    /// bilinear border pixel is `(S - fill) m + fill` with `S` the zero-padded sample and `m`
+    /// the weight of its neighbours inside (`_apply_grid_transform`,
+    /// `torchvision/transforms/v2/functional/_geometry.py`).
+    pub fill: Option<[u8; 3]>,
 }
 
 impl AffineParams {
-    /// The identity warp.
+    /// The identity warp, with `F.affine`'s defaults: bilinear, no fill.
     pub fn identity() -> Self {
         AffineParams {
             angle: 0.0,
@@ -136,17 +140,18 @@ impl AffineParams {
             shear: [0.0, 0.0],
             center: None,
             interpolation: Interpolation::Bilinear,
-            fill: [0; 3],
+            fill: None,
         }
     }
 
-    /// A counter-clockwise rotation by `degrees` around the centre (torchvision `F.rotate`,
-    /// which calls the affine matrix with `-angle`).
+    /// A counter-clockwise rotation by `degrees` around the centre with the explicit `fill`
+    /// (torchvision `F.rotate(img, degrees, interpolation, fill=fill)`, which calls the
+    /// affine matrix with `-angle`).
     pub fn rotation(degrees: f32, interpolation: Interpolation, fill: [u8; 3]) -> Self {
         AffineParams {
             angle: -degrees,
             interpolation,
-            fill,
+            fill: Some(fill),
             ..Self::identity()
         }
     }

@@ -242,12 +242,13 @@ pub fn magnitude(
     })
 }
 
-/// torchvision `_apply_op(img, op, magnitude, interpolation, fill)` as parameters.
+/// torchvision `_apply_op(img, op, magnitude, interpolation, fill)` as parameters; `fill`
+/// `None` is torchvision's `fill=None` (zeros outside, no mask; see [`AffineParams::fill`]).
 pub fn auto_augment_params(
     op: AutoAugmentOp,
     mag: f32,
     interpolation: Interpolation,
-    fill: [u8; 3],
+    fill: Option<[u8; 3]>,
 ) -> OpParams {
     use AutoAugmentOp::*;
     let affine = |translate: [f32; 2], shear: [f32; 2], center| {
@@ -269,7 +270,10 @@ pub fn auto_augment_params(
         // F.affine(translate=[int(m), 0]): int() truncates toward zero
         TranslateX => affine([mag.trunc(), 0.0], [0.0, 0.0], None),
         TranslateY => affine([0.0, mag.trunc()], [0.0, 0.0], None),
-        Rotate => OpParams::Affine(AffineParams::rotation(mag, interpolation, fill)),
+        Rotate => OpParams::Affine(AffineParams {
+            fill,
+            ..AffineParams::rotation(mag, interpolation, [0; 3])
+        }),
         Brightness => OpParams::Brightness(1.0 + mag),
         Color => OpParams::Saturation(1.0 + mag),
         Contrast => OpParams::Contrast(1.0 + mag),
@@ -294,8 +298,10 @@ pub struct RandAugmentConfig {
     pub bins: u32,
     /// Interpolation of the geometric ops; default `nearest` (torchvision's).
     pub interpolation: Interpolation,
-    /// Fill of the geometric ops; default 0.
-    pub fill: Fill,
+    /// Fill of the geometric ops; default none (torchvision's): zeros outside, and a
+    /// bilinear border pixel is its zero-padded sample. A value (0 included) switches to
+    /// torchvision's mask rule, `(S - fill) m + fill` (see [`AffineParams::fill`]).
+    pub fill: Option<Fill>,
 }
 
 impl Default for RandAugmentConfig {
@@ -305,7 +311,7 @@ impl Default for RandAugmentConfig {
             m: 9,
             bins: 31,
             interpolation: Interpolation::Nearest,
-            fill: Fill::default(),
+            fill: None,
         }
     }
 }
@@ -333,7 +339,7 @@ impl RandAugmentConfig {
     /// table at bin `m` (0 for ops without one); if signed, `randint(2) == 1` negates it.
     /// Always `n` entries ([`OpParams::Identity`] for the `Identity` op).
     pub fn sample(&self, rng: &mut ChaCha8Rng, width: u32, height: u32) -> OpParams {
-        let fill = self.fill.values().map(|v| v as u8);
+        let fill = self.fill.map(|f| f.values().map(|v| v as u8));
         let ops = (0..self.n)
             .map(|_| {
                 let op = AUTO_AUGMENT_OPS[randint(rng, 0, 14) as usize];
@@ -360,8 +366,9 @@ pub struct TrivialAugmentConfig {
     pub bins: u32,
     /// Interpolation of the geometric ops; default `nearest`.
     pub interpolation: Interpolation,
-    /// Fill of the geometric ops; default 0.
-    pub fill: Fill,
+    /// Fill of the geometric ops; default none (torchvision's), as
+    /// [`RandAugmentConfig::fill`].
+    pub fill: Option<Fill>,
 }
 
 impl Default for TrivialAugmentConfig {
@@ -369,7 +376,7 @@ impl Default for TrivialAugmentConfig {
         TrivialAugmentConfig {
             bins: 31,
             interpolation: Interpolation::Nearest,
-            fill: Fill::default(),
+            fill: None,
         }
     }
 }
@@ -382,7 +389,7 @@ impl TrivialAugmentConfig {
     /// torchvision `TrivialAugmentWide.forward`: `op = randint(14)`; for ops with a table,
     /// bin `randint(bins)`; if signed, `randint(2) == 1` negates.
     pub fn sample(&self, rng: &mut ChaCha8Rng, width: u32, height: u32) -> OpParams {
-        let fill = self.fill.values().map(|v| v as u8);
+        let fill = self.fill.map(|f| f.values().map(|v| v as u8));
         let op = AUTO_AUGMENT_OPS[randint(rng, 0, 14) as usize];
         let mut mag = 0.0;
         if magnitude(op, self.bins, 0, width, height, true).is_some() {

@@ -92,14 +92,15 @@ fn translation_by_whole_and_half_pixels() {
             &img,
             &AffineParams {
                 translate: [tx, 0.0],
-                fill: [fill; 3],
+                fill: Some([fill; 3]),
                 ..AffineParams::identity()
             },
         )
     };
     assert_eq!(t(1.0, 9).as_raw(), &[9, 0, 100, 200]);
-    // tx = 0.5: out[j] = (in[j-1] + in[j]) / 2, the left neighbour of column 0 being the
-    // fill: [(9+0)/2, 50, 150, 225] -> 4.5 rounds to 5.
+    // tx = 0.5: out[j] = (in[j-1] + in[j]) / 2; column 0 has its left neighbour outside:
+    // torchvision's mask rule with S = 0.5 * 0 and mask m = 0.5 gives (0 - 9) 0.5 + 9 = 4.5,
+    // which rounds to 5: [5, 50, 150, 225].
     assert_eq!(t(0.5, 9).as_raw(), &[5, 50, 150, 225]);
 }
 

@@ -58,6 +58,16 @@ fn saturation_blends_with_the_truncated_luma_and_truncates_as_torchvision_uint8(
 }
 
 #[test]
+fn grayscale_truncates_the_luma_as_torchvision_uint8() {
+    // torchvision `rgb_to_grayscale` on uint8 casts `0.2989 R + 0.587 G + 0.114 B` with
+    // `.to(uint8)`, which truncates: white 254.9745 -> 254 (the weights sum to 0.9999),
+    // (200, 100, 50) 59.78 + 58.7 + 5.7 = 124.18 -> 124, (0, 255, 255) 149.685 + 29.07 =
+    // 178.755 -> 178 (rounding would give 255, 124 and 179).
+    let out = grayscale(&rgb(&[[255, 255, 255], [200, 100, 50], [0, 255, 255]]));
+    assert_eq!(out.as_raw(), &[254, 254, 254, 124, 124, 124, 178, 178, 178]);
+}
+
+#[test]
 fn saturation_grayscale_and_hue() {
     let red = rgb(&[[255, 0, 0]]);
     // Saturation 0 and grayscale: luma 76.2195 -> 76 in every channel.

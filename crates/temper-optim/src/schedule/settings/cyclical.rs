@@ -8,6 +8,7 @@ use super::check::Check;
 use crate::error::OptimError;
 use crate::schedule::curve::{Anneal, Curve, CyclicMode};
 use crate::schedule::kinds::{AnnealKind, CyclicModeKind, MMulMode};
+use crate::schedule::momentum::MomentumCycle;
 
 /// `kind = "cosine"`: half a cosine from `lr` to `min_lr` (PyTorch `CosineAnnealingLR`).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -106,6 +107,16 @@ pub struct OneCycleSettings {
     /// false.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub three_phase: Option<bool>,
+    /// Cycle the optimizer's momentum (SGD, RMSprop) or `beta1` (Adam, AdamW) inversely to the
+    /// rate (PyTorch `cycle_momentum`). Default true; `adagrad` has neither and needs false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle_momentum: Option<bool>,
+    /// The momentum where the rate peaks, in `[0, max_momentum]`. Default 0.85.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_momentum: Option<f64>,
+    /// The momentum where the rate is lowest, in `[base_momentum, 1)`. Default 0.95.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_momentum: Option<f64>,
 }
 
 impl OneCycleSettings {
@@ -150,6 +161,18 @@ impl OneCycleSettings {
             three_phase: self.three_phase.unwrap_or(false),
         })
     }
+
+    /// The momentum cycle, PyTorch `OneCycleLR`'s defaults 0.85 and 0.95; `None` when
+    /// `cycle_momentum = false`.
+    pub(crate) fn momentum(&self, at: Check<'_>) -> Result<Option<MomentumCycle>, OptimError> {
+        momentum_cycle(
+            self.cycle_momentum,
+            self.base_momentum,
+            self.max_momentum,
+            (0.85, 0.95),
+            at,
+        )
+    }
 }
 
 /// `kind = "cyclic"`: cyclical learning rates (PyTorch `CyclicLR`).
@@ -174,6 +197,16 @@ pub struct CyclicSettings {
     /// `exp_range` only: the amplitude's per-unit factor, in `(0, 1]`. Default 1.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gamma: Option<f64>,
+    /// Cycle the optimizer's momentum (SGD, RMSprop) or `beta1` (Adam, AdamW) inversely to the
+    /// rate (PyTorch `cycle_momentum`). Default true; `adagrad` has neither and needs false.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cycle_momentum: Option<bool>,
+    /// The momentum where the rate peaks, in `[0, max_momentum]`. Default 0.8 (PyTorch `CyclicLR`'s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_momentum: Option<f64>,
+    /// The momentum where the rate is lowest, in `[base_momentum, 1)`. Default 0.9 (PyTorch `CyclicLR`'s).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_momentum: Option<f64>,
 }
 
 impl CyclicSettings {
@@ -197,6 +230,18 @@ impl CyclicSettings {
         })
     }
 
+    /// The momentum cycle, PyTorch `CyclicLR`'s defaults 0.8 and 0.9; `None` when
+    /// `cycle_momentum = false`.
+    pub(crate) fn momentum(&self, at: Check<'_>) -> Result<Option<MomentumCycle>, OptimError> {
+        momentum_cycle(
+            self.cycle_momentum,
+            self.base_momentum,
+            self.max_momentum,
+            (0.8, 0.9),
+            at,
+        )
+    }
+
     /// The amplitude rule; `gamma` belongs to `exp_range` only.
     fn mode(&self, at: Check<'_>) -> Result<CyclicMode, OptimError> {
         let mode = match self.mode.unwrap_or(CyclicModeKind::Triangular) {
@@ -217,4 +262,41 @@ impl CyclicSettings {
         }
         Ok(mode)
     }
+}
+
+/// Checks `cycle_momentum`, `base_momentum` and `max_momentum` (`0 <= base <= max < 1`, the
+/// range of a momentum or `beta1`); the bounds without the cycle are refused rather than
+/// ignored.
+fn momentum_cycle(
+    cycle: Option<bool>,
+    base: Option<f64>,
+    max: Option<f64>,
+    (default_base, default_max): (f64, f64),
+    at: Check<'_>,
+) -> Result<Option<MomentumCycle>, OptimError> {
+    if cycle == Some(false) {
+        for (name, value) in [("base_momentum", base), ("max_momentum", max)] {
+            if value.is_some() {
+                return Err(at.error(name, "only applies with cycle_momentum = true"));
+            }
+        }
+        return Ok(None);
+    }
+    let max = max.unwrap_or(default_max);
+    if !(max.is_finite() && (0.0..1.0).contains(&max)) {
+        return Err(at.error("max_momentum", format!("must be in [0, 1), got {max}")));
+    }
+    let value = base.unwrap_or(default_base);
+    if !(value.is_finite() && (0.0..=max).contains(&value)) {
+        let got = match base {
+            Some(_) => format!("got {value}"),
+            None => format!("its default is {value}; set it"),
+        };
+        return Err(at.error(
+            "base_momentum",
+            format!("must be in [0, max_momentum = {max}], {got}"),
+        ));
+    }
+    let base = value;
+    Ok(Some(MomentumCycle { base, max }))
 }

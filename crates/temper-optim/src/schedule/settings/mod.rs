@@ -28,6 +28,7 @@ pub use decay::{
 
 use super::curve::Curve;
 use super::kinds::{Interval, ScheduleKind, WarmupSettings};
+use super::momentum::MomentumCycle;
 use super::plateau::PlateauSettings;
 use crate::error::OptimError;
 use check::Check;
@@ -121,6 +122,18 @@ impl ScheduleSettings {
     /// The curve for base rate `lr` over `length` units; `path` names this table in errors.
     pub(crate) fn curve(&self, lr: f64, length: u64, path: &str) -> Result<Curve, OptimError> {
         self.curve.curve(lr, length, path)
+    }
+
+    /// The momentum cycle of a top-level one-cycle or cyclic schedule (on by default, as in
+    /// PyTorch); `None` for every other kind or with `cycle_momentum = false`. Errors name the
+    /// key (`schedule.base_momentum`).
+    pub fn momentum_cycle(&self) -> Result<Option<MomentumCycle>, OptimError> {
+        let at = Check::new("schedule");
+        match &self.curve {
+            CurveSettings::OneCycle(s) => s.momentum(at),
+            CurveSettings::Cyclic(s) => s.momentum(at),
+            _ => Ok(None),
+        }
     }
 
     /// The settings of a whole `[schedule]` table; errors are relative to it.
@@ -236,6 +249,12 @@ impl CurveSettings {
                 "length",
                 "only phases of a sequential schedule take a length",
             ));
+        }
+        // One optimizer has one momentum: only the top-level curve cycles it.
+        for key in ["cycle_momentum", "base_momentum", "max_momentum"] {
+            if table.contains(key) {
+                return Err(PathError::at(key, TOP_LEVEL_ONLY));
+            }
         }
         Self::from_table(table)
     }

@@ -4,5 +4,7 @@
 mod custom;
 mod finetune;
 mod hostile;
+mod momentum;
+mod parallel;
 mod small_data;
 pub(crate) mod training;

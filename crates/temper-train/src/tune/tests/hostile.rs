@@ -9,7 +9,7 @@ use temper_tune::TrialState;
 use crate::run::tests::training::SEEDED;
 use crate::tune::out_dir::{self, STUDY_FILE};
 use crate::{
-    DeviceChoice, Experiment, LrFindOptions, ModelKind, Silent, lr_find, train, tune, tune_with,
+    DeviceChoice, Experiment, LrFindSection, ModelKind, Silent, lr_find, train, tune, tune_with,
 };
 
 /// A storage URL whose password holds `/`, `?`, `#`, `@` unencoded and `@`, `/` encoded.
@@ -216,16 +216,19 @@ fn lr_find_steps_beyond_the_limit_are_refused_before_loading_data() {
     let mut exp = tiny("");
     exp.tune = None;
     for steps in [100_001, usize::MAX] {
-        let settings = LrFindOptions {
+        let settings = LrFindSection {
             steps,
             ..Default::default()
         };
         let err = lr_find(&exp, &settings, &mut Silent)
             .unwrap_err()
             .to_string();
-        assert_eq!(err, format!("--steps: at most 100000, got {steps}"));
+        assert_eq!(
+            err,
+            format!("lr_find.steps (--steps): at most 100000, got {steps}")
+        );
     }
-    let settings = LrFindOptions {
+    let settings = LrFindSection {
         skip_begin: usize::MAX,
         ..Default::default()
     };
@@ -235,7 +238,8 @@ fn lr_find_steps_beyond_the_limit_are_refused_before_loading_data() {
     assert_eq!(
         err,
         format!(
-            "--steps: must be at least {} to leave points to choose from",
+            "lr_find.steps (--steps): must be at least skip_begin + skip_end + 2 = {} to leave \
+             points to choose from",
             usize::MAX
         )
     );

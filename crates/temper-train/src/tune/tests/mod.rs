@@ -2,4 +2,5 @@
 //! augmentation end to end, and searches that survive hostile trials and storages.
 
 mod hostile;
+mod settings;
 mod tuning;

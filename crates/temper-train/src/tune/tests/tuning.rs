@@ -5,7 +5,7 @@ use std::f64::consts::PI;
 
 use crate::run::tests::training::SEEDED;
 use crate::{
-    DeviceChoice, Experiment, LrFindOptions, LrPlot, ModelKind, Silent, lr_find, train, tune,
+    DeviceChoice, Experiment, LrFindSection, LrPlot, ModelKind, Silent, lr_find, train, tune,
 };
 
 fn small_mlp(limit: usize, epochs: usize) -> Experiment {
@@ -57,7 +57,7 @@ fn lr_find_suggests_a_rate_between_1e4_and_1e1_for_the_default_model() {
     let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
     let mut exp = Experiment::default();
     exp.train.device = DeviceChoice::Flex;
-    let result = lr_find(&exp, &LrFindOptions::default(), &mut Silent).unwrap();
+    let result = lr_find(&exp, &LrFindSection::default(), &mut Silent).unwrap();
     let lr = result.suggested_lr().expect("a suggestion");
     // Adam's usual range for this CNN (its default rate, 1e-3, sits inside): a suggestion
     // outside it means the sweep or the steepest-descent rule is wrong, not the model.
@@ -422,7 +422,7 @@ fn an_empty_training_split_is_an_error_for_every_command() {
     let expected = "data.limit_train: leaves no training image after the validation split";
     let dir = tempfile::tempdir().unwrap();
     let errors = [
-        lr_find(&exp, &LrFindOptions::default(), &mut Silent).unwrap_err(),
+        lr_find(&exp, &LrFindSection::default(), &mut Silent).unwrap_err(),
         LrPlot::for_experiment(&exp).unwrap_err(),
         train(&exp, &dir.path().join("run"), &mut Silent).unwrap_err(),
     ];

@@ -199,7 +199,8 @@ fn random_affine(rng: &mut ChaCha8Rng, interpolation: Interpolation, i: usize) -
         shear: [rng.random_range(-10.0..10.0), rng.random_range(-5.0..5.0)],
         center: (i % 3 == 2).then_some([10.0, 9.0]),
         interpolation,
-        fill: [(i * 30) as u8, 128, 0],
+        // Every third sample without a fill (zeros outside, no mask), the others with one.
+        fill: (i % 3 != 1).then_some([(i * 30) as u8, 128, 0]),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::image::cpu::photometric::{
 use crate::image::cpu::raster::{AugImage, Interpolation, PaddingMode, pad_index, q8};
 use crate::image::kernels::noise::inverse_normal_cdf;
 
+mod remap;
 mod resize;
 
 /// Asserts that `f` gives `want` at every CPU level the CPU runs
@@ -164,7 +165,8 @@ fn affine_reference(img: &AugImage, p: &AffineParams) -> AugImage {
 #[test]
 fn warp_kernel_is_the_per_pixel_path_bit_for_bit() {
     // Same positions, weights and sum order as the per-pixel path: identical bytes, for any
-    // matrix (including a zoom that throws every position far outside), size and fill.
+    // matrix (including a zoom that throws every position far outside), size and fill
+    // (none, or a value and torchvision's mask rule on the border).
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     // Widths below and above the AVX2 path's 8-pixel groups and the AVX-512 path's 16, with
     // and without a partial last group; the 200x120 case also has long interior runs and
@@ -194,7 +196,7 @@ fn warp_kernel_is_the_per_pixel_path_bit_for_bit() {
                     shear: [rng.random_range(-20.0..20.0), rng.random_range(-20.0..20.0)],
                     center: None,
                     interpolation: Interpolation::Bilinear,
-                    fill: [rng.random(), rng.random(), rng.random()],
+                    fill: (t % 3 != 1).then(|| [rng.random(), rng.random(), rng.random()]),
                 };
                 let want = affine_reference(&noise, &p);
                 assert_eq!(affine(&noise, &p), want, "{w}x{h} {p:?}");
@@ -280,8 +282,12 @@ fn colour_kernels_are_the_scalar_formulas_bit_for_bit() {
         assert_eq!(saturation(&img, factor), want, "saturation {factor}");
         assert_every_level(&want, || saturation(&img, factor));
     }
+    // torchvision's uint8 rule: the luma cast to uint8, truncating (`as u8`).
     let gray = img.map_raw(|src, d| {
-        let out = src.chunks_exact(3).flat_map(|p| [q8(luma(p)); 3]).collect();
+        let out = src
+            .chunks_exact(3)
+            .flat_map(|p| [luma(p) as u8; 3])
+            .collect();
         (d, out)
     });
     assert_eq!(grayscale(&img), gray);
@@ -435,7 +441,8 @@ fn table_lookup_is_indexing_on_every_build() {
 #[test]
 fn gray_sum_is_the_sum_of_the_truncated_lumas() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
-    for pixels in [0, 1, 15, 16, 17, 1000, 50_176, 512 * 512] {
+    // Up to past the kernels' blocks (2^16 groups of 8 pixels, 2^16 rows of 16).
+    for pixels in [0, 1, 15, 16, 17, 1000, 50_176, 512 * 512, (1 << 20) + 21] {
         let src: Vec<u8> = (0..3 * pixels).map(|_| rng.random()).collect();
         let want: u64 = src.chunks_exact(3).map(|p| luma(p) as u64).sum();
         assert_eq!(
@@ -507,11 +514,11 @@ fn the_vector_warps_refuse_fewer_positions_than_pixels() {
     use temper_simd::Level;
     let avx2 = warp_panics_on_short_positions(Level::Avx2, |src, d, us, vs, row| {
         // SAFETY: the CPU has AVX2 (checked by `warp_panics_on_short_positions`).
-        unsafe { remap_avx2::warp_row::<1>(src, d, us, vs, &[0.0; 3], row) }
+        unsafe { remap_avx2::warp_row::<1>(src, d, us, vs, Some([0.0; 3]), row) }
     });
     let avx512 = warp_panics_on_short_positions(Level::Avx512, |src, d, us, vs, row| {
         // SAFETY: the CPU has AVX-512 F/BW/VL/DQ (checked as above).
-        unsafe { remap_avx512::warp_row::<1>(src, d, us, vs, &[0.0; 3], row) };
+        unsafe { remap_avx512::warp_row::<1>(src, d, us, vs, Some([0.0; 3]), row) };
     });
     assert_ne!(avx2, Some(false), "the AVX2 warp read past its positions");
     assert_ne!(

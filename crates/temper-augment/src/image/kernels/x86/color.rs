@@ -19,12 +19,49 @@ pub(crate) mod avx2 {
         _mm256_add_ps(s, _mm256_mul_ps(_mm256_set1_ps(LUMA[2]), b))
     }
 
+    /// The truncated luma in every channel, as the plane kernel.
     #[target_feature(enable = "avx2")]
     pub(crate) fn grayscale(src: &[u8], out: &mut [u8]) {
         for (s, o) in src.chunks_exact(24).zip(out.chunks_exact_mut(24)) {
-            let l = q8x8(luma(load_rgb8(s)));
+            let l = luma(load_rgb8(s));
+            let l = q8x8(_mm256_round_ps::<
+                { _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC },
+            >(l));
             store_rgb8(l, l, l, o);
         }
+    }
+
+    /// [`gray_sum`](crate::image::kernels::color::gray_sum) over whole groups of eight
+    /// pixels (`src.len()` a multiple of 24): the luma as the plane kernel computes it,
+    /// truncated by the conversion to `i32` (the luma lies in `[0, 255)`, where truncation is
+    /// the floor), summed in `i32` lanes, four independent chains; a block of at most 2^16
+    /// groups adds at most 255 * 2^16 per lane, far from overflow. Integer sums are exact
+    /// in any order, so the total is the plane kernel's.
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn gray_sum(src: &[u8]) -> u64 {
+        let gray = |s: &[u8]| _mm256_cvttps_epi32(luma(load_rgb8(s)));
+        let mut total = 0u64;
+        for block in src.chunks(24 << 16) {
+            let mut acc = [_mm256_setzero_si256(); 4];
+            let mut fours = block.chunks_exact(96);
+            for s in &mut fours {
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_add_epi32(*a, gray(&s[24 * k..]));
+                }
+            }
+            for s in fours.remainder().chunks_exact(24) {
+                acc[0] = _mm256_add_epi32(acc[0], gray(s));
+            }
+            let sum = _mm256_add_epi32(
+                _mm256_add_epi32(acc[0], acc[1]),
+                _mm256_add_epi32(acc[2], acc[3]),
+            );
+            let mut lanes = [0i32; 8];
+            // SAFETY: a 32-byte unaligned store into a 32-byte array.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sum) };
+            total += lanes.iter().map(|&v| v as u64).sum::<u64>();
+        }
+        total
     }
 
     /// `x as u8` on eight lanes (`photometric::trunc8`): clamp to `[0, 255]` (NaN gives 0,

@@ -1,13 +1,15 @@
 //! [`warp_row`] eight pixels at a time with AVX2: each of the four neighbours of eight
 //! pixels is fetched with one masked gather of 32-bit words (a pixel's bytes plus what
-//! follows; the packed fill value in lanes whose neighbour lies outside the image), split
-//! into channels and summed with the same `f32` weights in the same order as
-//! [`sample_at`] (whose border branch is the interior sum with the fill value for neighbours
-//! outside), then rounded like [`q8`]: the bytes are identical (test
+//! follows; 0 in lanes whose neighbour lies outside the image), split into channels and
+//! summed with the same `f32` weights in the same order as [`sample_at`] (whose border
+//! branch is the interior sum with 0 for neighbours outside); with a fill, lanes with a
+//! neighbour outside become `(S - f) m + f` as there, `m` the inside weights summed in the
+//! same order; then rounded like [`q8`]: the bytes are identical (test
 //! `warp_kernel_is_the_per_pixel_path_bit_for_bit`). Groups of eight whose neighbours all
-//! lie outside are the fill value; the last group of a row overlaps the one before it
-//! (recomputing the same bytes), and rows narrower than eight pixels, or groups with a read
-//! that would pass the buffer's end (the last pixels of the image), go pixel by pixel.
+//! lie outside are the fill value (0 without one); the last group of a row overlaps the one
+//! before it (recomputing the same bytes), and rows narrower than eight pixels, or groups
+//! with a read that would pass the buffer's end (the last pixels of the image), go pixel by
+//! pixel.
 
 use std::arch::x86_64::*;
 
@@ -23,18 +25,46 @@ fn byte_f32<const SHIFT: i32>(g: __m256i) -> __m256 {
 }
 
 /// Channel `SHIFT / 8` at the four neighbours, summed as `sample_at` does:
-/// `((w00 p00 + w01 p01) + w10 p10) + w11 p11`, then rounded.
+/// `((w00 p00 + w01 p01) + w10 p10) + w11 p11`; with `edge`, its lanes with a neighbour
+/// outside become `(S - fill) m + fill` ([`Edge`]); then rounded.
 #[target_feature(enable = "avx2")]
-fn blend<const SHIFT: i32>(w: &[__m256; 4], g: &[__m256i; 4]) -> __m256i {
+fn blend<const SHIFT: i32>(w: &[__m256; 4], g: &[__m256i; 4], edge: Option<&Edge>) -> __m256i {
     let s = _mm256_add_ps(
         _mm256_mul_ps(w[0], byte_f32::<SHIFT>(g[0])),
         _mm256_mul_ps(w[1], byte_f32::<SHIFT>(g[1])),
     );
     let s = _mm256_add_ps(s, _mm256_mul_ps(w[2], byte_f32::<SHIFT>(g[2])));
-    q8x8(_mm256_add_ps(
-        s,
-        _mm256_mul_ps(w[3], byte_f32::<SHIFT>(g[3])),
-    ))
+    let s = _mm256_add_ps(s, _mm256_mul_ps(w[3], byte_f32::<SHIFT>(g[3])));
+    let Some(e) = edge else {
+        return q8x8(s);
+    };
+    let f = e.fill[SHIFT as usize / 8];
+    let masked = _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(s, f), e.mask), f);
+    q8x8(_mm256_blendv_ps(s, masked, e.border))
+}
+
+/// torchvision's mask rule for a group read by gathers: the fill per channel, the mask `m`
+/// (the inside neighbours' weights, `((a00 + a01) + a10) + a11` with `a = w` inside and 0
+/// outside, as `sample_at` sums them) and which lanes have a neighbour outside.
+struct Edge {
+    fill: [__m256; 3],
+    mask: __m256,
+    border: __m256,
+}
+
+impl Edge {
+    #[target_feature(enable = "avx2")]
+    fn new(fill: [f32; 3], w: &[__m256; 4], m: &[__m256i; 4]) -> Edge {
+        let a = |k: usize| _mm256_and_ps(w[k], _mm256_castsi256_ps(m[k]));
+        let mask = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a(0), a(1)), a(2)), a(3));
+        // All four inside exactly when the top-left and bottom-right ones are.
+        let all_in = _mm256_castsi256_ps(_mm256_and_si256(m[0], m[3]));
+        Edge {
+            fill: fill.map(|v| _mm256_set1_ps(v)),
+            mask,
+            border: _mm256_xor_ps(all_in, _mm256_castsi256_ps(_mm256_set1_epi32(-1))),
+        }
+    }
 }
 
 /// The four neighbours' words of eight pixels whose neighbours all lie inside, read with
@@ -98,7 +128,7 @@ pub(crate) fn warp_row<const C: usize>(
     d: Dims,
     us: &[f32],
     vs: &[f32],
-    fill: &[f32; 3],
+    fill: Option<[f32; 3]>,
     row: &mut [u8],
 ) {
     // The vector loads of `us` and `vs` below rely on this.
@@ -152,10 +182,9 @@ struct Warp<'a, const C: usize> {
     d: Dims,
     us: &'a [f32],
     vs: &'a [f32],
-    fill: &'a [f32; 3],
+    fill: Option<[f32; 3]>,
+    /// The value of pixels whose neighbours all lie outside: the fill, or 0.
     fill_u8: [u8; 3],
-    /// The fill value packed as a pixel's 32-bit word.
-    fill_word: __m256i,
     /// A 32-bit read at offset `o` stays inside `src` when `o <= last`...
     last: __m256i,
     /// ... and an 8-byte read when `o <= last8`.
@@ -166,18 +195,14 @@ struct Warp<'a, const C: usize> {
 
 impl<'a, const C: usize> Warp<'a, C> {
     #[target_feature(enable = "avx2")]
-    fn new(src: &'a [u8], d: Dims, us: &'a [f32], vs: &'a [f32], fill: &'a [f32; 3]) -> Self {
-        let fill_u8 = fill.map(|v| v as u8);
+    fn new(src: &'a [u8], d: Dims, us: &'a [f32], vs: &'a [f32], fill: Option<[f32; 3]>) -> Self {
         Warp {
             src,
             d,
             us,
             vs,
             fill,
-            fill_u8,
-            fill_word: _mm256_set1_epi32(i32::from_le_bytes([
-                fill_u8[0], fill_u8[1], fill_u8[2], 0,
-            ])),
+            fill_u8: fill.map_or([0; 3], |f| f.map(|v| v as u8)),
             last: _mm256_set1_epi32(src.len() as i32 - 4),
             last8: _mm256_set1_epi32(src.len() as i32 - 8),
             stride_v: _mm256_set1_epi32((d.w * C) as i32),
@@ -292,16 +317,14 @@ impl<'a, const C: usize> Warp<'a, C> {
             vs,
             fill,
             fill_u8,
-            fill_word,
             stride_v,
             c_v,
             ..
         } = *self;
         let g = match p.kind {
             Kind::Fill => {
-                // Every neighbour outside, finite positions: `sample_at` sums
-                // `w fill` over weights adding up to 1 within a few ulps, which
-                // rounds to `fill` exactly.
+                // Every neighbour outside, finite positions: `sample_at` gives
+                // `(0 - f) 0 + f = f` with a fill, else `0`.
                 for px in row[j0 * C..(j0 + 8) * C].chunks_exact_mut(C) {
                     px.copy_from_slice(&fill_u8[..C]);
                 }
@@ -329,13 +352,18 @@ impl<'a, const C: usize> Warp<'a, C> {
                 // offset is a pixel of the image at most `src.len() - 4` (`Kind`
                 // is `Scalar` otherwise).
                 [0, 1, 2, 3].map(|k| unsafe {
-                    _mm256_mask_i32gather_epi32::<1>(fill_word, base, off[k], p.m[k])
+                    _mm256_mask_i32gather_epi32::<1>(_mm256_setzero_si256(), base, off[k], p.m[k])
                 })
             }
         };
         let w = &p.w;
+        let edge = match (p.kind, fill) {
+            (Kind::Gather, Some(f)) => Some(Edge::new(f, w, &p.m)),
+            _ => None,
+        };
+        let edge = edge.as_ref();
         if C == 1 {
-            let l = blend::<0>(w, &g);
+            let l = blend::<0>(w, &g, edge);
             // The low byte of each lane, in order: 8 bytes.
             let mask = _mm256_setr_epi8(
                 0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1, -1,
@@ -348,7 +376,11 @@ impl<'a, const C: usize> Warp<'a, C> {
             let bytes = _mm_cvtsi128_si64(_mm256_castsi256_si128(p)).to_le_bytes();
             row[j0..j0 + 8].copy_from_slice(&bytes);
         } else {
-            let (r, gr, b) = (blend::<0>(w, &g), blend::<8>(w, &g), blend::<16>(w, &g));
+            let (r, gr, b) = (
+                blend::<0>(w, &g, edge),
+                blend::<8>(w, &g, edge),
+                blend::<16>(w, &g, edge),
+            );
             store_rgb8(r, gr, b, &mut row[j0 * 3..j0 * 3 + 24]);
         }
     }

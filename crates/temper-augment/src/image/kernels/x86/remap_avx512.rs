@@ -1,6 +1,7 @@
 //! [`crate::image::kernels::remap`]'s AVX2 warp, sixteen pixels at a time with AVX-512: the same plan per
 //! group (fill, pixel by pixel near the buffer's end, plain 8-byte loads where all four
-//! neighbours lie inside, masked gathers with the fill value elsewhere), the same `f32`
+//! neighbours lie inside, masked gathers reading 0 outside elsewhere, then with a fill
+//! torchvision's mask rule on the lanes with a neighbour outside), the same `f32`
 //! weights, products and sum order as [`crate::image::cpu::raster::sample_at`], so the bytes are those of
 //! the per-pixel path (test `warp_kernel_is_the_per_pixel_path_bit_for_bit`, which runs this
 //! build, the AVX2 one and the portable one). Neighbour masks are mask registers, so a
@@ -26,18 +27,44 @@ fn byte_f32<const SHIFT: u32>(g: __m512i) -> __m512 {
 }
 
 /// Channel `SHIFT / 8` at the four neighbours, summed as `sample_at` does:
-/// `((w00 p00 + w01 p01) + w10 p10) + w11 p11`, then rounded.
+/// `((w00 p00 + w01 p01) + w10 p10) + w11 p11`; with `edge`, its lanes with a neighbour
+/// outside become `(S - fill) m + fill` ([`Edge`]); then rounded.
 #[target_feature(enable = "avx512f")]
-fn blend<const SHIFT: u32>(w: &[__m512; 4], g: &[__m512i; 4]) -> __m512i {
+fn blend<const SHIFT: u32>(w: &[__m512; 4], g: &[__m512i; 4], edge: Option<&Edge>) -> __m512i {
     let s = _mm512_add_ps(
         _mm512_mul_ps(w[0], byte_f32::<SHIFT>(g[0])),
         _mm512_mul_ps(w[1], byte_f32::<SHIFT>(g[1])),
     );
     let s = _mm512_add_ps(s, _mm512_mul_ps(w[2], byte_f32::<SHIFT>(g[2])));
-    q8x16(_mm512_add_ps(
-        s,
-        _mm512_mul_ps(w[3], byte_f32::<SHIFT>(g[3])),
-    ))
+    let s = _mm512_add_ps(s, _mm512_mul_ps(w[3], byte_f32::<SHIFT>(g[3])));
+    let Some(e) = edge else {
+        return q8x16(s);
+    };
+    let f = e.fill[SHIFT as usize / 8];
+    let masked = _mm512_add_ps(_mm512_mul_ps(_mm512_sub_ps(s, f), e.mask), f);
+    q8x16(_mm512_mask_blend_ps(e.border, s, masked))
+}
+
+/// torchvision's mask rule for a group read by gathers: the fill per channel, the mask `m`
+/// (the inside neighbours' weights, `((a00 + a01) + a10) + a11` with `a = w` inside and 0
+/// outside, as `sample_at` sums them) and which lanes have a neighbour outside.
+struct Edge {
+    fill: [__m512; 3],
+    mask: __m512,
+    border: __mmask16,
+}
+
+impl Edge {
+    #[target_feature(enable = "avx512f")]
+    fn new(fill: [f32; 3], w: &[__m512; 4], m: &[__mmask16; 4]) -> Edge {
+        let a = |k: usize| _mm512_maskz_mov_ps(m[k], w[k]);
+        Edge {
+            fill: fill.map(|v| _mm512_set1_ps(v)),
+            mask: _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a(0), a(1)), a(2)), a(3)),
+            // All four inside exactly when the top-left and bottom-right ones are.
+            border: !(m[0] & m[3]),
+        }
+    }
 }
 
 /// The four neighbours' words of sixteen pixels whose neighbours all lie inside, from plain
@@ -102,7 +129,7 @@ pub(crate) unsafe fn warp_row<const C: usize>(
     d: Dims,
     us: &[f32],
     vs: &[f32],
-    fill: &[f32; 3],
+    fill: Option<[f32; 3]>,
     row: &mut [u8],
 ) -> bool {
     // The vector loads of `us` and `vs` and the 16-byte row stores below rely on this.
@@ -118,8 +145,8 @@ pub(crate) unsafe fn warp_row<const C: usize>(
         return false;
     }
     let g = Geometry::new::<C>(src, d);
-    let fill_u8 = fill.map(|v| v as u8);
-    let fill_word = _mm512_set1_epi32(i32::from_le_bytes([fill_u8[0], fill_u8[1], fill_u8[2], 0]));
+    // Pixels whose neighbours all lie outside: the fill, or 0.
+    let fill_u8 = fill.map_or([0; 3], |f| f.map(|v| v as u8));
     // Group starts: every 16 pixels, the last one overlapping the one before it rather than
     // running past the row.
     for gi in 0..d.w.div_ceil(P) {
@@ -140,8 +167,8 @@ pub(crate) unsafe fn warp_row<const C: usize>(
         } = g.classify(u, v);
         let words = match kind {
             Kind::Fill => {
-                // Every neighbour outside, finite positions: `sample_at` sums `w fill` over
-                // weights adding up to 1 within a few ulps, which rounds to `fill` exactly.
+                // Every neighbour outside, finite positions: `sample_at` gives
+                // `(0 - f) 0 + f = f` with a fill, else `0`.
                 for px in row[j0 * C..(j0 + P) * C].chunks_exact_mut(C) {
                     px.copy_from_slice(&fill_u8[..C]);
                 }
@@ -162,12 +189,13 @@ pub(crate) unsafe fn warp_row<const C: usize>(
                 // a pixel of the image at most `src.len() - 4` (`Kind` is `Scalar`
                 // otherwise).
                 [0, 1, 2, 3].map(|k| unsafe {
-                    _mm512_mask_i32gather_epi32::<1>(fill_word, m[k], off[k], base)
+                    _mm512_mask_i32gather_epi32::<1>(_mm512_setzero_si512(), m[k], off[k], base)
                 })
             }
         };
+        let fill = fill.filter(|_| matches!(kind, Kind::Gather));
         // SAFETY: `j0 + 16 <= d.w` and `row` is `d.w * C` bytes (asserted).
-        unsafe { store::<C>(u, v, x0, y0, &words, j0, row) };
+        unsafe { store::<C>((u, v, x0, y0), (fill, &m), &words, j0, row) };
     }
     true
 }
@@ -271,17 +299,17 @@ impl Geometry {
 }
 
 /// Blends the four neighbours' `words` of the group at `j0` with the bilinear weights of
-/// positions `u`, `v` (integer parts `x0`, `y0`) and writes the group's bytes to `row`.
+/// positions `u`, `v` (integer parts `x0`, `y0`), with a `fill` applies the mask rule to
+/// the lanes with a neighbour outside (inside masks `m`), and writes the group's bytes to
+/// `row`.
 ///
 /// # Safety
 /// The CPU has AVX-512 F/BW/VL/DQ and AVX2, and `j0 + 16` pixels fit in `row`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2")]
 unsafe fn store<const C: usize>(
-    u: __m512,
-    v: __m512,
-    x0: __m512,
-    y0: __m512,
+    (u, v, x0, y0): (__m512, __m512, __m512, __m512),
+    (fill, m): (Option<[f32; 3]>, &[__mmask16; 4]),
     words: &[__m512i; 4],
     j0: usize,
     row: &mut [u8],
@@ -295,15 +323,17 @@ unsafe fn store<const C: usize>(
         _mm512_mul_ps(gx, fy),
         _mm512_mul_ps(fx, fy),
     ];
+    let edge = fill.map(|f| Edge::new(f, &w, m));
+    let edge = edge.as_ref();
     if C == 1 {
-        let bytes = _mm512_cvtepi32_epi8(blend::<0>(&w, words));
+        let bytes = _mm512_cvtepi32_epi8(blend::<0>(&w, words, edge));
         // SAFETY: a 16-byte write at `j0`, and `j0 + 16 <= row.len()` (the caller's guarantee).
         unsafe { _mm_storeu_si128(row.as_mut_ptr().add(j0).cast(), bytes) };
     } else {
         let (r, gr, b) = (
-            blend::<0>(&w, words),
-            blend::<8>(&w, words),
-            blend::<16>(&w, words),
+            blend::<0>(&w, words, edge),
+            blend::<8>(&w, words, edge),
+            blend::<16>(&w, words, edge),
         );
         let half = |x: __m512i| (_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64::<1>(x));
         let ((r0, r1), (g0, g1), (b0, b1)) = (half(r), half(gr), half(b));

@@ -1,10 +1,9 @@
 //! Tests of [`super`]: each sampler through a [`Study`] on the in-memory storage (coverage,
-//! reproducibility, conditions, convergence on a quadratic), the GP's posterior and gradient,
-//! and exact resumption from a study file.
+//! reproducibility, conditions, convergence on a quadratic) and exact resumption from a study
+//! file; the GP's own tests are in `gp.rs`.
 
 use std::collections::BTreeSet;
 
-use super::gp_model::log_marginal_likelihood;
 use super::*;
 use crate::pruner::NopPruner;
 use crate::storage::MemoryStorage;
@@ -138,7 +137,7 @@ fn conditional_parameters_are_absent_when_inactive() {
         SamplerKind::Sobol,
         SamplerKind::parse("tpe").unwrap(),
         SamplerKind::Gp(GpSettings {
-            n_candidates: 64,
+            n_preliminary_samples: 64,
             ..GpSettings::default()
         }),
     ];
@@ -182,63 +181,6 @@ fn tpe_concentrates_near_the_optimum_of_a_quadratic() {
     assert!(closest < 0.05, "closest {closest}");
 }
 
-#[test]
-fn gp_posterior_interpolates_and_ei_vanishes_at_the_best() {
-    // Noise-free data (noise variance 1e-10): the posterior mean passes through every
-    // observation and the variance there is ~0 (R&W eq. 2.19 with K* = K).
-    let x: Vec<Vec<f64>> = [0.0, 0.2, 0.45, 0.7, 1.0]
-        .iter()
-        .map(|v| vec![*v])
-        .collect();
-    let y: Vec<f64> = x.iter().map(|v| (6.0 * v[0]).sin()).collect();
-    let hyper = GpHyper {
-        lengthscales: vec![0.3],
-        signal_var: 1.0,
-        noise_var: 1e-10,
-    };
-    let gp = GaussianProcess::fit(x.clone(), &y, hyper).unwrap();
-    for (xi, yi) in x.iter().zip(&y) {
-        let (m, v) = gp.predict(xi);
-        assert!(
-            (m - yi).abs() < 1e-6 && v < 1e-8,
-            "x={xi:?}: mean {m} vs {yi}, var {v}"
-        );
-    }
-    // EI at the observed best is (best - μ)Φ + σφ with μ = best, σ ≈ 0: zero.
-    let best = y.iter().copied().fold(f64::INFINITY, f64::min);
-    let at_best = &x[y.iter().position(|v| *v == best).unwrap()];
-    let (m, v) = gp.predict(at_best);
-    assert!(expected_improvement(m, v.sqrt(), best) < 1e-5);
-    // Between observations EI is positive; closed form at μ = best, σ = 1 is φ(0) = 0.39894.
-    assert!((expected_improvement(0.0, 1.0, 0.0) - 0.398_942_280_401_432_7).abs() < 1e-12);
-    let (m, v) = gp.predict(&[0.85]);
-    assert!(v > 1e-3 && expected_improvement(m, v.sqrt(), best) > 0.0);
-}
-
-#[test]
-fn gp_marginal_likelihood_gradient_matches_finite_differences() {
-    let x: Vec<Vec<f64>> = (0..8)
-        .map(|i| vec![i as f64 / 7.0, ((i * 3) % 8) as f64 / 7.0])
-        .collect();
-    let y: Vec<f64> = x.iter().map(|v| v[0] * v[0] - v[1]).collect();
-    let theta = [-0.5, 0.2, 0.1, -3.0];
-    let (_, g) = log_marginal_likelihood(&x, &y, &theta).unwrap();
-    for i in 0..theta.len() {
-        let h = 1e-5;
-        let (mut a, mut b) = (theta, theta);
-        a[i] += h;
-        b[i] -= h;
-        let fd = (log_marginal_likelihood(&x, &y, &a).unwrap().0
-            - log_marginal_likelihood(&x, &y, &b).unwrap().0)
-            / (2.0 * h);
-        assert!(
-            (fd - g[i]).abs() < 1e-5 * fd.abs().max(1.0),
-            "θ{i}: {fd} vs {}",
-            g[i]
-        );
-    }
-}
-
 #[cfg(feature = "sqlite")]
 #[test]
 fn tpe_and_gp_resume_exactly_from_a_study_file() {
@@ -256,7 +198,7 @@ fn tpe_and_gp_resume_exactly_from_a_study_file() {
     for kind in [
         SamplerKind::parse("tpe").unwrap(),
         SamplerKind::Gp(GpSettings {
-            n_candidates: 64,
+            n_preliminary_samples: 64,
             ..GpSettings::default()
         }),
     ] {
@@ -280,3 +222,6 @@ fn tpe_and_gp_resume_exactly_from_a_study_file() {
         assert_eq!(first, straight, "{kind:?}");
     }
 }
+
+mod gp;
+mod tpe;
