@@ -51,6 +51,7 @@ fn bench_train_step(c: &mut Criterion) {
                 ModelKind::Mlp => MlpConfig::new().init(&device).into(),
                 ModelKind::Cnn => CnnConfig::new().init(&device).into(),
                 ModelKind::ResNet => ResNetConfig::new().init(&device).into(),
+                other => unreachable!("{other:?} is not in the benchmarked kinds"),
             });
             let mut stepper = Stepper::new(
                 &OptimizerSettings::preset(OptimizerKind::Adam),

@@ -4,7 +4,7 @@ use burn::tensor::Tensor;
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use temper_data::ImageBatch;
 
-use crate::{Cnn, Mlp, ResNet};
+use crate::{Cnn, Mlp, MobileNetV2, ResNet, TvResNet};
 
 /// Any temper image classifier. One type so the trainer, checkpoints and burn-train's
 /// `Learner` handle every architecture the same way.
@@ -19,6 +19,10 @@ pub enum Classifier {
     Cnn(Cnn),
     /// A small residual network.
     ResNet(ResNet),
+    /// A ResNet in torchvision's layout (ResNet-18/34/50, the CIFAR ResNet-20/56).
+    TvResNet(TvResNet),
+    /// MobileNetV2 in torchvision's layout.
+    MobileNetV2(MobileNetV2),
 }
 
 impl Classifier {
@@ -32,6 +36,8 @@ impl Classifier {
             Classifier::Mlp(m) => m.forward(images),
             Classifier::Cnn(m) => m.forward(images),
             Classifier::ResNet(m) => m.forward(images),
+            Classifier::TvResNet(m) => m.forward(images),
+            Classifier::MobileNetV2(m) => m.forward(images),
         }
     }
 
@@ -60,6 +66,18 @@ impl From<Cnn> for Classifier {
 impl From<ResNet> for Classifier {
     fn from(m: ResNet) -> Self {
         Classifier::ResNet(m)
+    }
+}
+
+impl From<TvResNet> for Classifier {
+    fn from(m: TvResNet) -> Self {
+        Classifier::TvResNet(m)
+    }
+}
+
+impl From<MobileNetV2> for Classifier {
+    fn from(m: MobileNetV2) -> Self {
+        Classifier::MobileNetV2(m)
     }
 }
 

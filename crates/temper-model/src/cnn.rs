@@ -16,6 +16,11 @@ use temper_nn::{Dropout2d, Dropout2dConfig, DropoutKind};
 /// (padding 1) → ReLU → 2×2 max-pool; then `Linear → ReLU → Dropout` per hidden width and a
 /// linear output layer.
 ///
+/// The head reads the last feature map flattened (the default, `channels × h × w` inputs, so
+/// it grows with the image) or, with `global_pool`, its per-channel means (global average
+/// pooling, Lin et al. 2013, <https://arxiv.org/abs/1312.4400>; `channels` inputs whatever
+/// the image size).
+///
 /// The defaults are the reference CNN of `shared/bench` and of PyTorch's MNIST example
 /// lineage: Conv(1→32) → Conv(32→64) → Linear(3136→128) → Dropout 0.25 → Linear(128→10).
 #[derive(Config, Debug)]
@@ -42,6 +47,9 @@ pub struct CnnConfig {
     /// every convolution block instead.
     #[config(default = "DropoutKind::Standard")]
     pub dropout_kind: DropoutKind,
+    /// Average each channel of the last feature map before the head instead of flattening it.
+    #[config(default = false)]
+    pub global_pool: bool,
 }
 
 /// Small convolutional classifier. Build it with [`CnnConfig`].
@@ -51,6 +59,9 @@ pub struct Cnn {
     pool: MaxPool2d,
     spatial_dropout: Option<Dropout2d>,
     head: DenseHead,
+    /// Not in the record, so checkpoints written before the option existed still load.
+    #[module(skip)]
+    global_pool: bool,
 }
 
 impl CnnConfig {
@@ -73,6 +84,9 @@ impl CnnConfig {
 
     /// Features the dense head reads: last block's channels × the pooled height × width.
     fn head_input(&self) -> Option<usize> {
+        if self.global_pool {
+            return self.channels.last().copied();
+        }
         let [h, w] = self.feature_size();
         self.channels.last()?.checked_mul(h)?.checked_mul(w)
     }
@@ -123,14 +137,15 @@ impl CnnConfig {
                 conv
             })
             .collect();
-        let [h, w] = self.feature_size();
+        let head_input = self.head_input().expect("validated");
         Cnn {
             convs,
             pool: MaxPool2dConfig::new([2, 2]).init(),
             spatial_dropout: (self.dropout_kind == DropoutKind::Spatial)
                 .then(|| Dropout2dConfig::new(self.dropout).init()),
+            global_pool: self.global_pool,
             head: DenseHead::new(
-                in_ch * h * w,
+                head_input,
                 &self.hidden,
                 self.num_classes,
                 self.dropout,
@@ -156,6 +171,9 @@ impl Cnn {
             if let Some(dropout) = &self.spatial_dropout {
                 x = dropout.forward(x);
             }
+        }
+        if self.global_pool {
+            x = x.mean_dim(3).mean_dim(2);
         }
         self.head.forward(x.flatten(1, 3))
     }
@@ -211,6 +229,23 @@ mod tests {
             .filter(|(x, y)| (*x - *y).abs() < 1e-6)
             .count();
         assert!(same >= 9, "logits of the two images: {a:?} vs {b:?}");
+    }
+
+    #[test]
+    fn global_pooling_keeps_the_head_the_same_for_every_image_size() {
+        // The head reads 64 channel means: 64*128 + 128 + 128*10 + 10 = 9_610 values after
+        // the convolutions' 320 + 18_496, at 28x28 as at 224x224.
+        let device = Device::flex();
+        for side in [28, 224] {
+            let cfg = CnnConfig::new()
+                .with_image_size([side, side])
+                .with_global_pool(true);
+            let model = cfg.init(&device);
+            assert_eq!(model.num_params(), 320 + 18_496 + 9_610, "{side}");
+            let out = model.forward(Tensor::zeros([2, 1, side, side], &device));
+            assert_eq!(out.dims(), [2, 10]);
+        }
+        assert_eq!(CnnConfig::new().head_input(), Some(3136));
     }
 
     #[test]

@@ -25,6 +25,11 @@ pub const MAX_HIDDEN_LAYERS: usize = 64;
 /// He et al. 2016, ResNet-1202 on CIFAR-10, has 600 basic blocks.
 pub const MAX_RESNET_BLOCKS: usize = 1024;
 
+/// Largest MobileNetV2 `width_mult`: 8. The published multipliers run from 0.35 to 1.4
+/// (Sandler et al. 2018, Table 6); the check is first of all on the float, so that no width
+/// computed from it overflows, and the parameter count is checked after it.
+pub const MAX_WIDTH_MULT: f64 = 8.0;
+
 /// `size >> halvings`, and 0 when the shift is as wide as `usize` or wider (a plain `>>`
 /// panics there in debug builds and wraps the shift amount in release builds, so 64 halvings
 /// of a 28-pixel side would give 28).

@@ -149,12 +149,14 @@ pub enum DataSource {
 
 impl DataSection {
     /// `[channels, height, width]` the section promises before any image is read: CIFAR-10's,
-    /// a folder's `image_size` (gray unless `channels` says otherwise), else MNIST's.
-    fn declared_shape(&self) -> [usize; 3] {
+    /// a folder's `image_size` (gray unless `channels` says otherwise), MNIST's; `None` for a
+    /// folder whose images set the size.
+    fn declared_shape(&self) -> Option<[usize; 3]> {
         match (self.data_source(), self.image_size) {
-            (Ok(DataSource::Cifar10(_)), _) => [3, 32, 32],
-            (Ok(DataSource::Folder(..)), Some([h, w])) => [self.channels.unwrap_or(1), h, w],
-            _ => [1, 28, 28],
+            (Ok(DataSource::Cifar10(_)), _) => Some([3, 32, 32]),
+            (Ok(DataSource::Folder(..)), Some([h, w])) => Some([self.channels.unwrap_or(1), h, w]),
+            (Ok(DataSource::Folder(..)), None) => None,
+            _ => Some([1, 28, 28]),
         }
     }
 
@@ -355,9 +357,14 @@ impl Experiment {
             &watch.monitor,
             self.data.valid_fraction,
         )?;
-        // The architecture is checked against the shape the data declares (MNIST's when it
-        // declares none) here, and against the real data once it is loaded.
-        self.model.plan(self.data.declared_shape(), 10)?;
+        // The architecture is checked against the shape the data declares here (everything
+        // but the size when a folder's images set it), and against the real data once loaded.
+        match self.data.declared_shape() {
+            Some(shape) => self.model.plan(shape, 10).map(|_| ())?,
+            None => self
+                .model
+                .validate_any_size(self.data.channels.unwrap_or(1), 10)?,
+        }
         Ok(())
     }
 

@@ -1,7 +1,17 @@
 //! The `[model]` section: architecture, size and dropout, resolved into a temper-model config.
+//!
+//! `kind` picks the architecture: temper's own `mlp`, `cnn` and `resnet`, or a standard one in
+//! torchvision's layout (`resnet18`, `resnet34`, `resnet50`, the CIFAR `resnet20` and
+//! `resnet56`, `mobilenet_v2`; see `temper_model::zoo`). The other keys apply where the
+//! architecture has the part they size; a key set for a kind without it is an error naming the
+//! key, as is an image smaller than the kind accepts ([`ModelSection::min_image_side`]).
 
 use serde::{Deserialize, Serialize};
-use temper_model::{Classifier, CnnConfig, DropoutKind, MlpConfig, ResNetConfig};
+use temper_model::zoo::min_image_side;
+use temper_model::{
+    Classifier, CnnConfig, DropoutKind, MlpConfig, MobileNetV2Config, ModelError, ResNetConfig,
+    TvResNetConfig,
+};
 
 use crate::error::TrainError;
 
@@ -16,6 +26,64 @@ pub enum ModelKind {
     Cnn,
     /// `resnet`: residual stages of basic blocks.
     ResNet,
+    /// `resnet18`: torchvision's ResNet-18 (basic blocks `[2, 2, 2, 2]`).
+    ResNet18,
+    /// `resnet34`: torchvision's ResNet-34 (basic blocks `[3, 4, 6, 3]`).
+    ResNet34,
+    /// `resnet50`: torchvision's ResNet-50 (bottlenecks `[3, 4, 6, 3]`, ResNet v1.5).
+    ResNet50,
+    /// `resnet20`: the CIFAR ResNet-20 of He et al. 2016 (three stages of 3 basic blocks).
+    ResNet20,
+    /// `resnet56`: the CIFAR ResNet-56 of He et al. 2016 (three stages of 9 basic blocks).
+    ResNet56,
+    /// `mobilenet_v2`: torchvision's MobileNetV2.
+    #[serde(rename = "mobilenet_v2")]
+    MobileNetV2,
+}
+
+impl ModelKind {
+    /// The `kind` value in the experiment file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Mlp => "mlp",
+            ModelKind::Cnn => "cnn",
+            ModelKind::ResNet => "resnet",
+            ModelKind::ResNet18 => "resnet18",
+            ModelKind::ResNet34 => "resnet34",
+            ModelKind::ResNet50 => "resnet50",
+            ModelKind::ResNet20 => "resnet20",
+            ModelKind::ResNet56 => "resnet56",
+            ModelKind::MobileNetV2 => "mobilenet_v2",
+        }
+    }
+
+    /// The preset of a torchvision-layout ResNet kind.
+    fn tv_resnet(self) -> Option<TvResNetConfig> {
+        match self {
+            ModelKind::ResNet18 => Some(TvResNetConfig::resnet18()),
+            ModelKind::ResNet34 => Some(TvResNetConfig::resnet34()),
+            ModelKind::ResNet50 => Some(TvResNetConfig::resnet50()),
+            ModelKind::ResNet20 => Some(TvResNetConfig::resnet20()),
+            ModelKind::ResNet56 => Some(TvResNetConfig::resnet56()),
+            _ => None,
+        }
+    }
+
+    /// Whether the architecture has residual branches for drop-path.
+    fn is_residual(self) -> bool {
+        !matches!(self, ModelKind::Mlp | ModelKind::Cnn)
+    }
+}
+
+/// `pool`: what the cnn's dense head reads from the last feature map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CnnPool {
+    /// `flatten` (default): every value, so the head grows with the image.
+    #[default]
+    Flatten,
+    /// `global`: each channel's mean (global average pooling), whatever the image size.
+    Global,
 }
 
 /// `dropout = { kind = "dropout", p = 0.25 }`: the `[model]` table that picks the member of
@@ -31,7 +99,8 @@ pub struct DropoutSettings {
 }
 
 /// `[model]`: the architecture and its size. Unset fields take the architecture's defaults
-/// (the reference models of `shared/bench` for mlp and cnn).
+/// (the reference models of `shared/bench` for mlp and cnn, torchvision's for the standard
+/// architectures).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ModelSection {
@@ -40,12 +109,22 @@ pub struct ModelSection {
     /// Widths of the fully connected hidden layers (mlp default `[256]`, cnn default `[128]`).
     pub hidden: Option<Vec<usize>>,
     /// Output channels of each convolution block (cnn, default `[32, 64]`) or of each stage
-    /// (resnet, default `[16, 32, 64]`).
+    /// (resnet, default `[16, 32, 64]`; resnet18/34/50, four widths, default
+    /// `[64, 128, 256, 512]`; resnet20/56, three, default `[16, 32, 64]`).
     pub channels: Option<Vec<usize>>,
     /// Residual blocks per stage (resnet, default 1).
     pub blocks: Option<usize>,
-    /// The dropout kind and rate (mlp default p = 0, cnn p = 0.25, resnet p = 0).
+    /// The dropout kind and rate (mlp default p = 0, cnn p = 0.25, the resnets p = 0,
+    /// mobilenet_v2 p = 0.2); `dropout` acts before the classifier of the residual kinds,
+    /// `drop-path` in their residual branches.
     pub dropout: Option<DropoutSettings>,
+    /// Stochastic-depth rate of the last residual block (residual kinds, default 0), next to a
+    /// `dropout` table of kind `dropout`.
+    pub drop_path: Option<f64>,
+    /// What the cnn's head reads: `flatten` (default) or `global` average pooling.
+    pub pool: Option<CnnPool>,
+    /// Width multiplier of mobilenet_v2, in `(0, 8]` (default 1.0).
+    pub width_mult: Option<f64>,
 }
 
 /// A model configuration resolved against the data's image shape and class count.
@@ -57,6 +136,10 @@ pub enum ModelPlan {
     Cnn(CnnConfig),
     /// A ResNet's Burn config.
     ResNet(ResNetConfig),
+    /// A torchvision-layout ResNet's Burn config (resnet18/34/50/20/56).
+    TvResNet(TvResNetConfig),
+    /// A MobileNetV2's Burn config.
+    MobileNetV2(MobileNetV2Config),
 }
 
 impl ModelPlan {
@@ -66,6 +149,8 @@ impl ModelPlan {
             ModelPlan::Mlp(cfg) => cfg.init(device).into(),
             ModelPlan::Cnn(cfg) => cfg.init(device).into(),
             ModelPlan::ResNet(cfg) => cfg.init(device).into(),
+            ModelPlan::TvResNet(cfg) => cfg.init(device).into(),
+            ModelPlan::MobileNetV2(cfg) => cfg.init(device).into(),
         }
     }
 }
@@ -84,6 +169,10 @@ fn input_size(c: usize, h: usize, w: usize) -> Result<usize, TrainError> {
 
 fn only_for(field: &str, kinds: &str) -> TrainError {
     TrainError::Config(format!("model.{field}: applies to kind = {kinds} only"))
+}
+
+fn model_error(field: &'static str, message: String) -> TrainError {
+    ModelError::Invalid { field, message }.into()
 }
 
 impl ModelSection {
@@ -113,14 +202,136 @@ impl ModelSection {
                     dropout(d.dropout),
                 )
             }
+            ModelKind::MobileNetV2 => (None, None, None, dropout(MobileNetV2Config::new().dropout)),
+            kind => {
+                let d = kind.tv_resnet().expect("a torchvision ResNet kind");
+                (None, Some(d.widths), None, dropout(d.dropout))
+            }
         };
+        let width_mult = (self.kind == ModelKind::MobileNetV2).then(|| {
+            self.width_mult
+                .unwrap_or(MobileNetV2Config::new().width_mult)
+        });
         Self {
             kind: self.kind,
             hidden: self.hidden.clone().or(hidden),
             channels: self.channels.clone().or(channels),
             blocks: self.blocks.or(blocks),
             dropout,
+            drop_path: self.drop_path,
+            pool: self.pool,
+            width_mult: self.width_mult.or(width_mult),
         }
+    }
+
+    /// Smallest height and width of the images this section's architecture accepts (after
+    /// its defaults are filled in): 1 for mlp; `2^blocks` for cnn (each 2×2 max pool halves,
+    /// rounding down); `2^(stages - 1)` for resnet; `2^(k - 1) + 1` for the standard
+    /// architectures with `k` stride-2 steps (17 for resnet18/34/50 and mobilenet_v2, 3 for
+    /// resnet20/56; see `temper_model::zoo::min_image_side`). Saturates at `usize::MAX`.
+    pub fn min_image_side(&self) -> usize {
+        let resolved = self.resolved();
+        let stages = resolved.channels.as_ref().map_or(0, Vec::len);
+        let pow2 = |k: usize| u32::try_from(k).ok().and_then(|k| 1usize.checked_shl(k));
+        match self.kind {
+            ModelKind::Mlp => 1,
+            ModelKind::Cnn => pow2(stages).unwrap_or(usize::MAX),
+            ModelKind::ResNet => pow2(stages.saturating_sub(1)).unwrap_or(usize::MAX),
+            ModelKind::MobileNetV2 => min_image_side(MobileNetV2Config::new().downsamplings()),
+            kind => {
+                let preset = kind.tv_resnet().expect("a torchvision ResNet kind");
+                min_image_side(preset.downsamplings())
+            }
+        }
+    }
+
+    /// Checks everything but the image size, for data whose size is known only once it is
+    /// read (a folder without `image_size`): the plan for images of `channels` at the
+    /// smallest size the architecture accepts.
+    pub fn validate_any_size(&self, channels: usize, num_classes: usize) -> Result<(), TrainError> {
+        let side = self.min_image_side();
+        self.plan([channels, side, side], num_classes).map(|_| ())
+    }
+
+    /// Refuses keys the kind has no part for, naming the first.
+    fn check_keys(&self) -> Result<(), TrainError> {
+        let kind = self.kind;
+        if self.hidden.is_some() && !matches!(kind, ModelKind::Mlp | ModelKind::Cnn) {
+            return Err(only_for("hidden", "\"mlp\" or \"cnn\""));
+        }
+        if self.channels.is_some() && matches!(kind, ModelKind::Mlp | ModelKind::MobileNetV2) {
+            return Err(only_for(
+                "channels",
+                "\"cnn\", \"resnet\" or resnet18/34/50/20/56 (mobilenet_v2 takes width_mult)",
+            ));
+        }
+        if self.blocks.is_some() && kind != ModelKind::ResNet {
+            return Err(only_for("blocks", "\"resnet\""));
+        }
+        if self.pool.is_some() && kind != ModelKind::Cnn {
+            return Err(only_for("pool", "\"cnn\""));
+        }
+        if self.width_mult.is_some() && kind != ModelKind::MobileNetV2 {
+            return Err(only_for("width_mult", "\"mobilenet_v2\""));
+        }
+        if self.drop_path.is_some() && !kind.is_residual() {
+            return Err(only_for(
+                "drop_path",
+                "\"resnet\", resnet18/34/50/20/56 or \"mobilenet_v2\"",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The head dropout and drop-path rates a residual kind is given: the `dropout` table sets
+    /// the one its kind names, `drop_path` the drop-path rate; unset ones keep the defaults.
+    fn residual_rates(&self) -> Result<(Option<f64>, Option<f64>), TrainError> {
+        let (head, path) = match self.dropout {
+            Some(DropoutSettings {
+                kind: DropoutKind::Standard,
+                p,
+            }) => (Some(p), None),
+            Some(DropoutSettings {
+                kind: DropoutKind::Path,
+                p,
+            }) => (None, Some(p)),
+            Some(DropoutSettings { kind, .. }) => {
+                return Err(model_error(
+                    "dropout",
+                    format!(
+                        "{} takes kind \"dropout\" or \"drop-path\", not {kind:?}",
+                        self.kind.name()
+                    ),
+                ));
+            }
+            None => (None, None),
+        };
+        match (path, self.drop_path) {
+            (Some(_), Some(_)) => Err(TrainError::Config(
+                "model.drop_path: set either drop_path or dropout = { kind = \"drop-path\" }, \
+                 not both"
+                    .into(),
+            )),
+            (_, Some(p)) if !(p.is_finite() && (0.0..1.0).contains(&p)) => Err(TrainError::Config(
+                format!("model.drop_path: must be in [0, 1), got {p}"),
+            )),
+            (path, key) => Ok((head, path.or(key))),
+        }
+    }
+
+    /// Refuses images below [`min_image_side`](Self::min_image_side), naming `model.kind`.
+    fn check_image_side(&self, h: usize, w: usize) -> Result<(), TrainError> {
+        let min = self.min_image_side();
+        if h < min || w < min {
+            return Err(model_error(
+                "kind",
+                format!(
+                    "\"{}\" needs images of at least {min}x{min} pixels, got {h}x{w}",
+                    self.kind.name()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Fills defaults and validates against images of `[c, h, w]` with `num_classes` classes.
@@ -129,132 +340,123 @@ impl ModelSection {
         image_shape: [usize; 3],
         num_classes: usize,
     ) -> Result<ModelPlan, TrainError> {
-        let [c, h, w] = image_shape;
-        let kind = self.dropout.map(|d| d.kind);
-        let p = self.dropout.map(|d| d.p);
-        if self.blocks.is_some() && self.kind != ModelKind::ResNet {
-            return Err(only_for("blocks", "\"resnet\""));
-        }
+        self.check_keys()?;
         let plan = match self.kind {
-            ModelKind::Mlp => {
-                if self.channels.is_some() {
-                    return Err(only_for("channels", "\"cnn\" or \"resnet\""));
-                }
-                let input = input_size(c, h, w)?;
-                let mut cfg = MlpConfig::new()
-                    .with_input_size(input)
-                    .with_num_classes(num_classes);
-                if let Some(hidden) = &self.hidden {
-                    cfg.hidden = hidden.clone();
-                }
-                cfg.dropout = p.unwrap_or(cfg.dropout);
-                cfg.dropout_kind = kind.unwrap_or(cfg.dropout_kind);
-                cfg.validate()?;
-                ModelPlan::Mlp(cfg)
+            ModelKind::Mlp => ModelPlan::Mlp(self.plan_mlp(image_shape, num_classes)?),
+            ModelKind::Cnn => ModelPlan::Cnn(self.plan_cnn(image_shape, num_classes)?),
+            ModelKind::ResNet => ModelPlan::ResNet(self.plan_resnet(image_shape, num_classes)?),
+            ModelKind::MobileNetV2 => {
+                ModelPlan::MobileNetV2(self.plan_mobilenet(image_shape, num_classes)?)
             }
-            ModelKind::Cnn => {
-                let mut cfg = CnnConfig::new()
-                    .with_in_channels(c)
-                    .with_image_size([h, w])
-                    .with_num_classes(num_classes);
-                if let Some(channels) = &self.channels {
-                    cfg.channels = channels.clone();
-                }
-                if let Some(hidden) = &self.hidden {
-                    cfg.hidden = hidden.clone();
-                }
-                cfg.dropout = p.unwrap_or(cfg.dropout);
-                cfg.dropout_kind = kind.unwrap_or(cfg.dropout_kind);
-                cfg.validate()?;
-                ModelPlan::Cnn(cfg)
-            }
-            ModelKind::ResNet => {
-                if self.hidden.is_some() {
-                    return Err(only_for("hidden", "\"mlp\" or \"cnn\""));
-                }
-                let mut cfg = ResNetConfig::new()
-                    .with_in_channels(c)
-                    .with_image_size([h, w])
-                    .with_num_classes(num_classes);
-                if let Some(channels) = &self.channels {
-                    cfg.channels = channels.clone();
-                }
-                cfg.blocks_per_stage = self.blocks.unwrap_or(cfg.blocks_per_stage);
-                match (kind, p) {
-                    (Some(DropoutKind::Path), Some(p)) => cfg.drop_path = p,
-                    (Some(DropoutKind::Standard), Some(p)) => cfg.dropout = p,
-                    (Some(other), _) => {
-                        return Err(temper_model::ModelError::Invalid {
-                            field: "dropout",
-                            message: format!(
-                                "resnet takes kind \"dropout\" or \"drop-path\", not {other:?}"
-                            ),
-                        }
-                        .into());
-                    }
-                    _ => {}
-                }
-                cfg.validate()?;
-                ModelPlan::ResNet(cfg)
-            }
+            _ => ModelPlan::TvResNet(self.plan_tv_resnet(image_shape, num_classes)?),
         };
         Ok(plan)
+    }
+
+    fn plan_mlp(&self, [c, h, w]: [usize; 3], num_classes: usize) -> Result<MlpConfig, TrainError> {
+        let mut cfg = MlpConfig::new()
+            .with_input_size(input_size(c, h, w)?)
+            .with_num_classes(num_classes);
+        if let Some(hidden) = &self.hidden {
+            cfg.hidden = hidden.clone();
+        }
+        if let Some(d) = self.dropout {
+            (cfg.dropout, cfg.dropout_kind) = (d.p, d.kind);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn plan_cnn(&self, [c, h, w]: [usize; 3], num_classes: usize) -> Result<CnnConfig, TrainError> {
+        let mut cfg = CnnConfig::new()
+            .with_in_channels(c)
+            .with_image_size([h, w])
+            .with_num_classes(num_classes)
+            .with_global_pool(self.pool == Some(CnnPool::Global));
+        if let Some(channels) = &self.channels {
+            cfg.channels = channels.clone();
+        }
+        if let Some(hidden) = &self.hidden {
+            cfg.hidden = hidden.clone();
+        }
+        if let Some(d) = self.dropout {
+            (cfg.dropout, cfg.dropout_kind) = (d.p, d.kind);
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn plan_resnet(
+        &self,
+        [c, h, w]: [usize; 3],
+        num_classes: usize,
+    ) -> Result<ResNetConfig, TrainError> {
+        let mut cfg = ResNetConfig::new()
+            .with_in_channels(c)
+            .with_image_size([h, w])
+            .with_num_classes(num_classes);
+        if let Some(channels) = &self.channels {
+            cfg.channels = channels.clone();
+        }
+        cfg.blocks_per_stage = self.blocks.unwrap_or(cfg.blocks_per_stage);
+        let (head, path) = self.residual_rates()?;
+        cfg.dropout = head.unwrap_or(cfg.dropout);
+        cfg.drop_path = path.unwrap_or(cfg.drop_path);
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn plan_tv_resnet(
+        &self,
+        [c, h, w]: [usize; 3],
+        num_classes: usize,
+    ) -> Result<TvResNetConfig, TrainError> {
+        let preset = self.kind.tv_resnet().expect("a torchvision ResNet kind");
+        let mut cfg = preset
+            .with_in_channels(c)
+            .with_image_size([h, w])
+            .with_num_classes(num_classes);
+        if let Some(channels) = &self.channels {
+            if channels.len() != cfg.widths.len() {
+                return Err(model_error(
+                    "channels",
+                    format!(
+                        "\"{}\" has {} stages, so {} widths, got {}",
+                        self.kind.name(),
+                        cfg.widths.len(),
+                        cfg.widths.len(),
+                        channels.len()
+                    ),
+                ));
+            }
+            cfg.widths = channels.clone();
+        }
+        let (head, path) = self.residual_rates()?;
+        cfg.dropout = head.unwrap_or(cfg.dropout);
+        cfg.drop_path = path.unwrap_or(cfg.drop_path);
+        self.check_image_side(h, w)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn plan_mobilenet(
+        &self,
+        [c, h, w]: [usize; 3],
+        num_classes: usize,
+    ) -> Result<MobileNetV2Config, TrainError> {
+        let mut cfg = MobileNetV2Config::new()
+            .with_in_channels(c)
+            .with_image_size([h, w])
+            .with_num_classes(num_classes);
+        cfg.width_mult = self.width_mult.unwrap_or(cfg.width_mult);
+        let (head, path) = self.residual_rates()?;
+        cfg.dropout = head.unwrap_or(cfg.dropout);
+        cfg.drop_path = path.unwrap_or(cfg.drop_path);
+        self.check_image_side(h, w)?;
+        cfg.validate()?;
+        Ok(cfg)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(text: &str) -> Result<ModelPlan, TrainError> {
-        let section: ModelSection = toml::from_str(text).unwrap();
-        section.plan([1, 28, 28], 10)
-    }
-
-    #[test]
-    fn dropout_kinds_reach_the_models() {
-        let Ok(ModelPlan::Cnn(cfg)) = plan("dropout = { kind = \"dropout2d\", p = 0.1 }") else {
-            panic!("cnn expected")
-        };
-        assert_eq!((cfg.dropout_kind, cfg.dropout), (DropoutKind::Spatial, 0.1));
-        let Ok(ModelPlan::ResNet(cfg)) =
-            plan("kind = \"resnet\"\nblocks = 2\ndropout = { kind = \"drop-path\", p = 0.2 }")
-        else {
-            panic!("resnet expected")
-        };
-        assert_eq!((cfg.drop_path, cfg.blocks_per_stage), (0.2, 2));
-        let Ok(ModelPlan::Mlp(cfg)) =
-            plan("kind = \"mlp\"\ndropout = { kind = \"drop-connect\", p = 0.5 }")
-        else {
-            panic!("mlp expected")
-        };
-        assert_eq!(cfg.dropout_kind, DropoutKind::Connect);
-    }
-
-    #[test]
-    fn misplaced_fields_and_kinds_are_named() {
-        let err = |t: &str| plan(t).err().unwrap().to_string();
-        assert!(err("kind = \"mlp\"\nchannels = [3]").starts_with("model.channels"));
-        assert!(err("blocks = 2").starts_with("model.blocks"));
-        assert!(err("kind = \"resnet\"\nhidden = [3]").starts_with("model.hidden"));
-        assert!(
-            err("kind = \"mlp\"\ndropout = { kind = \"drop-path\", p = 0.1 }")
-                .starts_with("model.dropout: drop-path")
-        );
-        assert!(
-            err("kind = \"resnet\"\ndropout = { kind = \"alpha\", p = 0.1 }")
-                .starts_with("model.dropout: resnet takes")
-        );
-    }
-
-    #[test]
-    fn resolved_fills_each_architecture_defaults() {
-        let resnet = ModelSection {
-            kind: ModelKind::ResNet,
-            ..Default::default()
-        }
-        .resolved();
-        assert_eq!(resnet.channels, Some(vec![16, 32, 64]));
-        assert_eq!((resnet.blocks, resnet.hidden.as_ref()), (Some(1), None));
-    }
-}
+mod tests;

@@ -207,6 +207,15 @@ fn a_folder_image_size_is_bounded_and_checked_against_the_model() {
         .unwrap()
         .validate()
         .unwrap();
+    // Without `image_size` the images set the size: six blocks are not refused for MNIST's
+    // 28 pixels before any image is read, and the model's own keys are still checked.
+    let text = "[data]\nsource = 'folder:x'\n[model]\nchannels = [4, 4, 4, 4, 4, 4]\n";
+    Experiment::from_toml_str(text, "e.toml")
+        .unwrap()
+        .validate()
+        .unwrap();
+    let err = refusal("[data]\nsource = 'folder:x'\n[model]\nkind = 'mlp'\npool = 'global'\n");
+    assert!(err.contains("pool"), "{err}");
     let err = crate::ModelSection::default()
         .plan([usize::MAX, 2, 1], 10)
         .map(|_| ())
