@@ -339,11 +339,8 @@ impl OptimizerSettings {
     fn build(&self, cell: Option<&MomentumCell>) -> Result<ModuleOptimizer, OptimError> {
         let r = self.resolve()?;
         let f = |v: Option<f64>| v.expect("resolved") as f32;
-        let wd = r.weight_decay.expect("resolved");
-        let decoupled = r.weight_decay_mode == Some(WeightDecayMode::Decoupled);
-        // The inner optimizer's own (coupled) decay; none when decay is decoupled.
-        let coupled_wd = if decoupled { 0.0 } else { wd };
-        let coupled = (coupled_wd > 0.0).then(|| WeightDecayConfig::new(coupled_wd as f32));
+        let decay = Decay::of(&r);
+        let coupled = decay.coupled_config();
         let eps = r.eps.map(|e| e as f32);
         let inner = match r.kind {
             OptimizerKind::Sgd => {
@@ -361,31 +358,16 @@ impl OptimizerSettings {
                         }))
                         .build()
                 };
-                cycled(sgd, r.momentum.expect("resolved"), cell, decoupled, wd)
+                cycled(sgd, r.momentum.expect("resolved"), cell, &decay)
             }
-            OptimizerKind::Adam | OptimizerKind::AdamW => {
-                let [b1, b2] = r.betas.expect("resolved");
-                let amsgrad = r.amsgrad == Some(true);
-                let eps = eps.expect("resolved");
-                adam(
-                    r.kind, amsgrad, b1, b2 as f32, eps, coupled, wd, cell, decoupled,
-                )
-            }
-            OptimizerKind::AdaGrad => {
-                if cell.is_some() {
-                    self.check_momentum_cycle()?;
-                }
-                with_decay(
-                    Adagrad {
-                        lr_decay: r.lr_decay.expect("resolved"),
-                        eps: r.eps.expect("resolved"),
-                        initial_accumulator_value: r.initial_accumulator_value.expect("resolved"),
-                        weight_decay: coupled_wd,
-                    },
-                    decoupled,
-                    wd,
-                )
-            }
+            OptimizerKind::Adam | OptimizerKind::AdamW => adam(&r, cell, &decay),
+            // `init_cycled` refuses a cycled momentum here before building.
+            OptimizerKind::AdaGrad => decay.wrap(Adagrad {
+                lr_decay: r.lr_decay.expect("resolved"),
+                eps: r.eps.expect("resolved"),
+                initial_accumulator_value: r.initial_accumulator_value.expect("resolved"),
+                weight_decay: decay.coupled,
+            }),
             OptimizerKind::SgdHd | OptimizerKind::AdamHd => {
                 unreachable!("resolve maps the -hd kinds to their base kind")
             }
@@ -401,7 +383,7 @@ impl OptimizerSettings {
                         .with_weight_decay(coupled.clone())
                         .build()
                 };
-                cycled(rmsprop, r.momentum.expect("resolved"), cell, decoupled, wd)
+                cycled(rmsprop, r.momentum.expect("resolved"), cell, &decay)
             }
         };
         Ok(match &r.clip {
@@ -429,31 +411,26 @@ impl OptimizerSettings {
     }
 }
 
-/// Adam, AdamW or AMSGrad with `beta1` from `cell` when given.
-#[allow(clippy::too_many_arguments)]
-fn adam(
-    kind: OptimizerKind,
-    amsgrad: bool,
-    b1: f64,
-    b2: f32,
-    eps: f32,
-    coupled: Option<WeightDecayConfig>,
-    wd: f64,
-    cell: Option<&MomentumCell>,
-    decoupled: bool,
-) -> ModuleOptimizer {
-    if kind == OptimizerKind::AdamW {
-        // AdamW decays the weights itself.
+/// Adam, AdamW or AMSGrad of the resolved settings `r`, with `beta1` from `cell` when given.
+fn adam(r: &OptimizerSettings, cell: Option<&MomentumCell>, decay: &Decay) -> ModuleOptimizer {
+    let [b1, b2] = r.betas.expect("resolved");
+    let b2 = b2 as f32;
+    let eps = r.eps.expect("resolved") as f32;
+    let amsgrad = r.amsgrad == Some(true);
+    let coupled = decay.coupled_config();
+    if r.kind == OptimizerKind::AdamW {
+        // AdamW decays the weights itself (its decay is the decoupled one `resolve` set).
+        let wd = decay.decoupled as f32;
         let adamw = move |b1: f64| {
             AdamWConfig::new()
                 .with_beta_1(b1 as f32)
                 .with_beta_2(b2)
                 .with_epsilon(eps)
-                .with_weight_decay(wd as f32)
+                .with_weight_decay(wd)
                 .with_amsgrad(amsgrad)
                 .build()
         };
-        return cycled(adamw, b1, cell, false, 0.0);
+        return cycled(adamw, b1, cell, &Decay::NONE);
     }
     if amsgrad {
         let adam = move |b1: f64| {
@@ -465,39 +442,74 @@ fn adam(
                 .with_amsgrad(true)
                 .build()
         };
-        return cycled(adam, b1, cell, decoupled, wd);
+        return cycled(adam, b1, cell, decay);
     }
     // Burn's Adam, updated in one pass per parameter on flex: Burn's chain of tensor ops took
     // about a fifth of a training step of the reference MLP.
     let fused = move |b1: f64| FusedAdam::new(b1 as f32, b2, eps, coupled.clone());
-    cycled(fused, b1, cell, decoupled, wd)
+    cycled(fused, b1, cell, decay)
 }
 
 /// The optimizer `make` builds, with `configured` as its momentum, or rebuilt at every step
-/// with the value in `cell` ([`Cycled`]); decoupled decay around it where asked.
+/// with the value in `cell` ([`Cycled`]); `decay`'s decoupled part around it.
 fn cycled<F, O>(
     make: F,
     configured: f64,
     cell: Option<&MomentumCell>,
-    decoupled: bool,
-    wd: f64,
+    decay: &Decay,
 ) -> ModuleOptimizer
 where
     F: Fn(f64) -> O + Clone + Send + Sync + 'static,
     O: Optimizer,
 {
     match cell {
-        Some(cell) => with_decay(Cycled::new(make, cell), decoupled, wd),
-        None => with_decay(make(configured), decoupled, wd),
+        Some(cell) => decay.wrap(Cycled::new(make, cell)),
+        None => decay.wrap(make(configured)),
     }
 }
 
-/// `inner` as a module optimizer, inside [`DecoupledWeightDecay`] when decay is decoupled.
-fn with_decay<O: Optimizer>(inner: O, decoupled: bool, wd: f64) -> ModuleOptimizer {
-    if decoupled && wd > 0.0 {
-        DecoupledWeightDecay::new(inner, wd).into()
-    } else {
-        inner.into()
+/// The weight decay of the resolved settings, split into the inner optimizer's own (coupled)
+/// part and the decoupled part [`DecoupledWeightDecay`] applies around it; one of them is 0.
+struct Decay {
+    coupled: f64,
+    decoupled: f64,
+}
+
+impl Decay {
+    /// No decay around the optimizer: AdamW applies its own.
+    const NONE: Decay = Decay {
+        coupled: 0.0,
+        decoupled: 0.0,
+    };
+
+    fn of(r: &OptimizerSettings) -> Decay {
+        let wd = r.weight_decay.expect("resolved");
+        if r.weight_decay_mode == Some(WeightDecayMode::Decoupled) {
+            Decay {
+                coupled: 0.0,
+                decoupled: wd,
+            }
+        } else {
+            Decay {
+                coupled: wd,
+                decoupled: 0.0,
+            }
+        }
+    }
+
+    /// Burn's coupled decay config for the inner optimizer; none when it is 0.
+    fn coupled_config(&self) -> Option<WeightDecayConfig> {
+        (self.coupled > 0.0).then(|| WeightDecayConfig::new(self.coupled as f32))
+    }
+
+    /// `inner` as a module optimizer, inside [`DecoupledWeightDecay`] when there is decoupled
+    /// decay.
+    fn wrap<O: Optimizer>(&self, inner: O) -> ModuleOptimizer {
+        if self.decoupled > 0.0 {
+            DecoupledWeightDecay::new(inner, self.decoupled).into()
+        } else {
+            inner.into()
+        }
     }
 }
 

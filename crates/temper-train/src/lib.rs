@@ -28,13 +28,13 @@ mod score;
 mod tune;
 
 pub use classifier::{ImageClassifier, classification_output, soft_target_output};
+pub use config::data_section::{DataSection, DataSource};
 pub use config::device::{
     Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, select_devices,
     wgpu_adapters,
 };
 pub use config::experiment::{
-    DataSection, DataSource, Experiment, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_EXPERIMENT_BYTES,
-    TrainSection,
+    Experiment, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_EXPERIMENT_BYTES, TrainSection,
 };
 pub use config::lr_plot::LrPlot;
 pub use config::model_section::{DropoutSettings, ModelKind, ModelPlan, ModelSection};

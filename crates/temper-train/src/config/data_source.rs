@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use temper_data::{DataSplits, bundled_mnist, read_cifar10_dir, read_image_folder, read_mnist_dir};
 
-use crate::config::experiment::DataSource;
+use crate::config::data_section::DataSource;
 use crate::error::TrainError;
 use crate::run::Progress;
 

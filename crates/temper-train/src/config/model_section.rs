@@ -284,8 +284,13 @@ impl ModelSection {
     }
 
     /// The head dropout and drop-path rates a residual kind is given: the `dropout` table sets
-    /// the one its kind names, `drop_path` the drop-path rate; unset ones keep the defaults.
-    fn residual_rates(&self) -> Result<(Option<f64>, Option<f64>), TrainError> {
+    /// the one its kind names, `drop_path` the drop-path rate; unset ones keep the kind's
+    /// defaults `default_head` and `default_path`.
+    fn residual_rates(
+        &self,
+        default_head: f64,
+        default_path: f64,
+    ) -> Result<(f64, f64), TrainError> {
         let (head, path) = match self.dropout {
             Some(DropoutSettings {
                 kind: DropoutKind::Standard,
@@ -315,7 +320,10 @@ impl ModelSection {
             (_, Some(p)) if !(p.is_finite() && (0.0..1.0).contains(&p)) => Err(TrainError::Config(
                 format!("model.drop_path: must be in [0, 1), got {p}"),
             )),
-            (path, key) => Ok((head, path.or(key))),
+            (path, key) => Ok((
+                head.unwrap_or(default_head),
+                path.or(key).unwrap_or(default_path),
+            )),
         }
     }
 
@@ -399,9 +407,7 @@ impl ModelSection {
             cfg.channels = channels.clone();
         }
         cfg.blocks_per_stage = self.blocks.unwrap_or(cfg.blocks_per_stage);
-        let (head, path) = self.residual_rates()?;
-        cfg.dropout = head.unwrap_or(cfg.dropout);
-        cfg.drop_path = path.unwrap_or(cfg.drop_path);
+        (cfg.dropout, cfg.drop_path) = self.residual_rates(cfg.dropout, cfg.drop_path)?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -431,9 +437,7 @@ impl ModelSection {
             }
             cfg.widths = channels.clone();
         }
-        let (head, path) = self.residual_rates()?;
-        cfg.dropout = head.unwrap_or(cfg.dropout);
-        cfg.drop_path = path.unwrap_or(cfg.drop_path);
+        (cfg.dropout, cfg.drop_path) = self.residual_rates(cfg.dropout, cfg.drop_path)?;
         self.check_image_side(h, w)?;
         cfg.validate()?;
         Ok(cfg)
@@ -449,9 +453,7 @@ impl ModelSection {
             .with_image_size([h, w])
             .with_num_classes(num_classes);
         cfg.width_mult = self.width_mult.unwrap_or(cfg.width_mult);
-        let (head, path) = self.residual_rates()?;
-        cfg.dropout = head.unwrap_or(cfg.dropout);
-        cfg.drop_path = path.unwrap_or(cfg.drop_path);
+        (cfg.dropout, cfg.drop_path) = self.residual_rates(cfg.dropout, cfg.drop_path)?;
         self.check_image_side(h, w)?;
         cfg.validate()?;
         Ok(cfg)

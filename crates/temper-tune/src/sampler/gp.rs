@@ -48,7 +48,8 @@ use serde::{Deserialize, Serialize};
 use super::acq_optim::{Acquisition, Layout, SearchBudget, maximize};
 use super::gp_fit::fit_hyper;
 use super::gp_model::{GaussianProcess, GpHyper};
-use super::{RandomSampler, SampleContext, Sampler, SobolSampler, Suggestion};
+use super::sobol::sobol_or_random;
+use super::{SampleContext, Sampler, Suggestion};
 use crate::error::{TuneError, invalid};
 use crate::trial::Trial;
 
@@ -134,10 +135,7 @@ impl Sampler for GpSampler {
     fn sample(&self, ctx: &SampleContext<'_>) -> Result<Suggestion, TuneError> {
         let hist = history(ctx, self.settings.max_history);
         if hist.len() < self.settings.n_startup_trials.max(2) {
-            // Sobol covers 256 parameters and 65 536 trials; beyond, random.
-            return SobolSampler
-                .sample(ctx)
-                .or_else(|_| RandomSampler.sample(ctx));
+            return sobol_or_random(ctx);
         }
         let space = ctx.space;
         let layout = Layout::new(space);

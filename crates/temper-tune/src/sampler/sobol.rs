@@ -6,7 +6,7 @@
 //! Trial `n` takes point `n`; dimension `i` belongs to the space's `i`-th parameter (an
 //! inactive conditional parameter leaves its coordinate unused).
 
-use super::{SampleContext, Sampler, Suggestion};
+use super::{RandomSampler, SampleContext, Sampler, Suggestion};
 use crate::error::{TuneError, invalid};
 
 /// Scrambled Sobol sampler; at most 256 parameters and 65 536 trials.
@@ -39,4 +39,12 @@ impl Sampler for SobolSampler {
     fn name(&self) -> &'static str {
         "sobol"
     }
+}
+
+/// The start-up draw of the model-based samplers (TPE, GP): this trial's scrambled Sobol point,
+/// or a random one where Sobol has none (a space over 256 parameters, trials past 65 535).
+pub(crate) fn sobol_or_random(ctx: &SampleContext<'_>) -> Result<Suggestion, TuneError> {
+    SobolSampler
+        .sample(ctx)
+        .or_else(|_| RandomSampler.sample(ctx))
 }

@@ -46,7 +46,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::parzen::{Parzen, ParzenParams};
-use super::{RandomSampler, SampleContext, Sampler, SobolSampler, Suggestion};
+use super::sobol::sobol_or_random;
+use super::{RandomSampler, SampleContext, Sampler, Suggestion};
 use crate::error::{TuneError, invalid};
 use crate::space::{ParamSpec, Space};
 use crate::trial::{Trial, TrialState};
@@ -194,13 +195,11 @@ fn observations(specs: &[&ParamSpec], trials: &[&Trial]) -> Vec<Vec<f64>> {
 impl Sampler for TpeSampler {
     fn sample(&self, ctx: &SampleContext<'_>) -> Result<Suggestion, TuneError> {
         if finished(ctx).count() < self.settings.n_startup_trials.max(1) {
-            // Sobol refuses spaces over 256 parameters and trial numbers past 65 535.
-            if self.settings.sobol_startup
-                && let Ok(s) = SobolSampler.sample(ctx)
-            {
-                return Ok(s);
-            }
-            return RandomSampler.sample(ctx);
+            return if self.settings.sobol_startup {
+                sobol_or_random(ctx)
+            } else {
+                RandomSampler.sample(ctx)
+            };
         }
         let mut rng = ctx.rng();
         let (below, above) = split(ctx, self.settings.gamma);

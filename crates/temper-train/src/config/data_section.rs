@@ -1,0 +1,146 @@
+//! `[data]`: where a run's images come from and how they are split, and the source it names
+//! parsed into a [`DataSource`].
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use temper_data::bounded::quote;
+use temper_data::{FolderOptions, MAX_IMAGE_SIDE};
+
+use crate::config::experiment::MAX_SOURCE_PATH_BYTES;
+use crate::error::TrainError;
+
+/// `[data]`: where the images come from and how they are split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSection {
+    /// `"bundled"` (MNIST compiled into the binary), `"mnist:DIR"` (IDX files),
+    /// `"cifar10:DIR"` (CIFAR-10's binary batches) or `"folder:DIR"` (one sub-folder of
+    /// images per class, torchvision's `ImageFolder`).
+    pub source: String,
+    /// folder: `[height, width]` every image is resized to; default the first image's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_size: Option<[usize; 2]>,
+    /// folder: 1 (gray) or 3 (RGB); default 3 when any image has colour, else 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channels: Option<usize>,
+    /// folder without `train/` and `test/`: the share of each class held out as the test
+    /// split (always drawn with seed 0, so runs of any seed test on the same images).
+    pub test_fraction: f64,
+    /// Fraction of the training images held out for validation, in `[0, 1)`.
+    pub valid_fraction: f64,
+    /// Use only this many training images (drawn with the seed) before the validation split;
+    /// 0 = all.
+    pub limit_train: usize,
+    /// folder: read class folders and images that are symbolic links leading outside the
+    /// folder (default false: such a link is an error naming it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub follow_links: bool,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        Self {
+            source: "bundled".into(),
+            image_size: None,
+            channels: None,
+            test_fraction: 0.2,
+            valid_fraction: 0.1,
+            limit_train: 0,
+            follow_links: false,
+        }
+    }
+}
+
+/// Where the data of a run comes from, parsed from `[data] source`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSource {
+    /// `bundled`: the MNIST copy compiled into temper-data.
+    Bundled,
+    /// `mnist:DIR`: MNIST's four IDX files (raw or gzip) in a folder.
+    Mnist(PathBuf),
+    /// `cifar10:DIR`: CIFAR-10's binary batches.
+    Cifar10(PathBuf),
+    /// `folder:DIR`: one sub-folder of images per class, with the `[data]` folder options.
+    Folder(PathBuf, FolderOptions),
+}
+
+impl DataSection {
+    /// `[channels, height, width]` the section promises before any image is read: CIFAR-10's,
+    /// a folder's `image_size` (gray unless `channels` says otherwise), MNIST's; `None` for a
+    /// folder whose images set the size.
+    pub(crate) fn declared_shape(&self) -> Option<[usize; 3]> {
+        match (self.data_source(), self.image_size) {
+            (Ok(DataSource::Cifar10(_)), _) => Some([3, 32, 32]),
+            (Ok(DataSource::Folder(..)), Some([h, w])) => Some([self.channels.unwrap_or(1), h, w]),
+            (Ok(DataSource::Folder(..)), None) => None,
+            _ => Some([1, 28, 28]),
+        }
+    }
+
+    /// Parses `source` (and, for a folder, its options).
+    pub fn data_source(&self) -> Result<DataSource, TrainError> {
+        let folder_only = [
+            ("image_size", self.image_size.is_some()),
+            ("channels", self.channels.is_some()),
+        ];
+        if let Some((_, dir)) = self.source.split_once(':')
+            && dir.len() > MAX_SOURCE_PATH_BYTES
+        {
+            return Err(TrainError::Config(format!(
+                "data.source: the folder {} is longer than {MAX_SOURCE_PATH_BYTES} bytes (PATH_MAX)",
+                quote(dir)
+            )));
+        }
+        let source = match self.source.split_once(':') {
+            None if self.source == "bundled" => DataSource::Bundled,
+            Some(("mnist", dir)) if !dir.is_empty() => DataSource::Mnist(dir.into()),
+            Some(("cifar10", dir)) if !dir.is_empty() => DataSource::Cifar10(dir.into()),
+            Some(("folder", dir)) if !dir.is_empty() => {
+                if let Some(c) = self.channels.filter(|c| ![1, 3].contains(c)) {
+                    return Err(TrainError::Config(format!(
+                        "data.channels: must be 1 or 3, got {c}"
+                    )));
+                }
+                if let Some(size) = self
+                    .image_size
+                    .filter(|s| s.iter().any(|&n| n == 0 || n > MAX_IMAGE_SIDE))
+                {
+                    return Err(TrainError::Config(format!(
+                        "data.image_size: both sides must be in 1..={MAX_IMAGE_SIDE}, got {size:?}"
+                    )));
+                }
+                if !(0.0..1.0).contains(&self.test_fraction) {
+                    return Err(TrainError::Config(format!(
+                        "data.test_fraction: must be in [0, 1), got {}",
+                        self.test_fraction
+                    )));
+                }
+                return Ok(DataSource::Folder(
+                    dir.into(),
+                    FolderOptions {
+                        image_size: self.image_size,
+                        channels: self.channels,
+                        test_fraction: self.test_fraction,
+                        seed: 0,
+                        follow_links: self.follow_links,
+                    },
+                ));
+            }
+            _ => {
+                return Err(TrainError::Config(format!(
+                    "data.source: unknown source {}; expected \"bundled\", \"mnist:DIR\", \
+                     \"cifar10:DIR\" or \"folder:DIR\"",
+                    quote(&self.source)
+                )));
+            }
+        };
+        if let Some((key, _)) = folder_only.iter().find(|(_, set)| *set) {
+            return Err(TrainError::Config(format!(
+                "data.{key}: only applies to source = \"folder:DIR\" (the others have a fixed \
+                 size)"
+            )));
+        }
+        Ok(source)
+    }
+}
