@@ -3,6 +3,7 @@
 mod augment;
 mod monitor;
 mod progress;
+mod train;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use clap::{Parser, Subcommand};
 use temper_data::bounded::{clip, quote};
 use temper_train::{
     CONFIG_FILE, DeviceChoice, EvalWeights, Experiment, LrPlot, describe_params, eval_run_weights,
-    lr_find, next_run_dir, resume, train, tune,
+    export_run, lr_find, next_run_dir, tune,
 };
 use temper_tune::{PrunerKind, SamplerKind};
 
@@ -45,11 +46,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train a model; with no flags, the reference CNN on the bundled MNIST.
-    Train(TrainArgs),
+    Train(train::TrainArgs),
     /// Search hyperparameters: `[tune]` in the experiment file names the space.
     Tune(TuneArgs),
     /// Score a saved run's best weights on the test split, per class, again or on new data.
     Eval(EvalArgs),
+    /// Write a run's weights as a PyTorch state_dict (torchvision's names for the standard
+    /// architectures) that `load_state_dict(strict=True)` accepts.
+    Export(ExportArgs),
     /// Learning-rate schedules.
     #[command(subcommand)]
     Schedule(ScheduleCommand),
@@ -108,43 +112,6 @@ struct ExperimentArgs {
         conflicts_with = "device"
     )]
     devices: Vec<String>,
-}
-
-#[derive(clap::Args)]
-struct TrainArgs {
-    #[command(flatten)]
-    exp: ExperimentArgs,
-    /// Run directory to create (default: the next free runs/run-N).
-    #[arg(long, value_name = "DIR")]
-    out: Option<PathBuf>,
-    /// Continue an interrupted run after its last completed epoch, with the experiment saved
-    /// in RUN_DIR/config.toml (so no other flag applies); it ends as if never interrupted.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = [
-        "out", "config", "device", "data", "epochs", "batch_size", "seed", "limit_train", "from",
-        "devices",
-    ])]
-    resume: Option<PathBuf>,
-    /// Fine-tune: start from this finished run's weights, on --data, with its experiment as
-    /// the base unless --config is given ([finetune] from). The learning rate is multiplied
-    /// by --lr-factor, 0.1 unless set.
-    #[arg(long, value_name = "RUN_DIR")]
-    from: Option<PathBuf>,
-    /// With --from: keep the parameters whose path matches fixed (`*` wildcards, e.g.
-    /// "*conv*"); repeatable.
-    #[arg(long, value_name = "PATTERN", requires = "from")]
-    freeze: Vec<String>,
-    /// With --from: also start from the parent's optimizer state.
-    #[arg(long, requires = "from")]
-    resume_optimizer: bool,
-    /// With --from: parent training images mixed in per new one, to limit forgetting.
-    #[arg(long, value_name = "FRACTION", requires = "from")]
-    replay: Option<f64>,
-    /// With --from: multiplies optim.lr (default 0.1).
-    #[arg(long, value_name = "FACTOR", requires = "from")]
-    lr_factor: Option<f64>,
-    /// With --from: the parent's "best" (default) or "last" weights.
-    #[arg(long, value_name = "WHICH", requires = "from")]
-    weights: Option<String>,
 }
 
 impl ExperimentArgs {
@@ -250,6 +217,21 @@ struct EvalArgs {
 }
 
 #[derive(clap::Args)]
+struct ExportArgs {
+    /// The run directory (`temper train --out`).
+    run_dir: PathBuf,
+    /// The file format; safetensors is the one.
+    #[arg(long, value_parser = ["safetensors"], default_value = "safetensors")]
+    format: String,
+    /// Which checkpoint: best or last (default: the weights the run tested).
+    #[arg(long, value_name = "best|last")]
+    weights: Option<EvalWeights>,
+    /// The file to write (default: RUN_DIR/model.safetensors); never overwritten.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct LrFindArgs {
     #[command(flatten)]
     exp: ExperimentArgs,
@@ -312,89 +294,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Train(args) => return run_train(args),
+        Command::Train(args) => return train::run_train(args),
         Command::Tune(args) => run_tune(args),
         Command::Eval(args) => run_eval(args),
+        Command::Export(args) => run_export(args),
         Command::Schedule(ScheduleCommand::Plot { exp, out }) => run_schedule_plot(exp, out),
         Command::LrFind(args) => run_lr_find(args),
         Command::Augment(cmd) => augment::run(cmd),
         Command::Monitor(args) => return monitor::run(args),
     }
     .map(|()| ExitCode::SUCCESS)
-}
-
-fn run_train(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    let summary = match args.resume {
-        Some(run_dir) => resume(&run_dir, &mut Bars::default())?,
-        None => {
-            let exp = match &args.from {
-                Some(parent) => finetune_experiment(&args, parent)?,
-                None => args.exp.experiment()?,
-            };
-            let run_dir = out_dir(args.out, "run")?;
-            train(&exp, &run_dir, &mut Bars::default())?
-        }
-    };
-    match summary.test_scores() {
-        Some(test) => println!(
-            "test accuracy {:.2}% (loss {:.4}) on {} images; run directory {}",
-            test.accuracy * 100.0,
-            test.loss,
-            summary.test_images,
-            summary.run_dir.display()
-        ),
-        None => println!(
-            "no test split: nothing tested; run directory {}",
-            summary.run_dir.display()
-        ),
-    }
-    if summary.diverged {
-        eprintln!(
-            "warning: {}",
-            summary
-                .stop_reason
-                .as_deref()
-                .unwrap_or("training diverged")
-        );
-        return Ok(ExitCode::from(EXIT_DIVERGED));
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The experiment of `temper train --from PARENT`: `--config`, else the parent's own
-/// experiment, with the flags and a `[finetune]` section from the fine-tuning flags.
-fn finetune_experiment(args: &TrainArgs, parent: &Path) -> anyhow::Result<Experiment> {
-    let base = match &args.exp.config {
-        Some(path) => Experiment::load(path)?,
-        None => {
-            let config = parent.join(CONFIG_FILE);
-            if !config.is_file() {
-                anyhow::bail!(
-                    "--from {}: not a temper run directory (no {CONFIG_FILE})",
-                    parent.display()
-                );
-            }
-            Experiment::load(&config)?
-        }
-    };
-    let mut exp = base;
-    let mut section = exp.finetune.take().unwrap_or_default();
-    section.from = parent.to_path_buf();
-    if !args.freeze.is_empty() {
-        section.freeze.clone_from(&args.freeze);
-    }
-    section.resume_optimizer |= args.resume_optimizer;
-    if let Some(r) = args.replay {
-        section.replay = r;
-    }
-    if let Some(f) = args.lr_factor {
-        section.lr_factor = f;
-    }
-    if let Some(w) = &args.weights {
-        section.weights.clone_from(w);
-    }
-    exp.finetune = Some(section);
-    args.exp.apply(exp)
 }
 
 fn run_tune(args: TuneArgs) -> anyhow::Result<()> {
@@ -481,6 +390,24 @@ pub(crate) fn keep_only_on_success<T>(
         let _ = std::fs::remove_dir(dir);
     }
     result
+}
+
+fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    let exported = export_run(
+        &args.run_dir,
+        args.weights,
+        args.out.as_deref(),
+        &mut Bars::default(),
+    )?;
+    println!(
+        "exported {} as {} ({} tensors, {} bytes): {}",
+        exported.which,
+        args.format,
+        exported.tensors,
+        exported.bytes,
+        exported.file.display()
+    );
+    Ok(())
 }
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<()> {

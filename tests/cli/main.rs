@@ -2,6 +2,7 @@
 
 mod bounded;
 mod env;
+mod pretrained;
 mod reports;
 mod runs;
 mod tune;

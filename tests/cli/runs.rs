@@ -332,7 +332,7 @@ fn write_shapes_folder(dir: &Path) {
 
 /// CIFAR-10 binary batches in `dir`, 12 records a file: label 0 dark, 1 light, the rest of
 /// the classes unused; pixel planes R, G, B of 32x32.
-fn write_cifar_batches(dir: &Path) {
+pub(crate) fn write_cifar_batches(dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
     let batch = |seed: u8| {
         let mut bytes = Vec::new();

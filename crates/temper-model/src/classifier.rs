@@ -41,6 +41,25 @@ impl Classifier {
         }
     }
 
+    /// The path of the classifier head, the layer that maps features to classes, as burn-store
+    /// names it without the enum variant: `fc` (torchvision's ResNets), `classifier`
+    /// (MobileNetV2, whose torchvision name is `classifier.1`, and temper's resnet) or
+    /// `head.output` (mlp, cnn). Fine-tuning on other classes starts it afresh.
+    pub fn head_path(&self) -> &'static str {
+        match self {
+            Classifier::TvResNet(_) => "fc",
+            Classifier::MobileNetV2(_) | Classifier::ResNet(_) => "classifier",
+            Classifier::Mlp(_) | Classifier::Cnn(_) => "head.output",
+        }
+    }
+
+    /// Whether the tensor at `path` (without the enum variant, e.g. `fc.weight`) belongs to
+    /// the classifier head.
+    pub fn is_head(&self, path: &str) -> bool {
+        path.strip_prefix(self.head_path())
+            .is_some_and(|rest| rest.starts_with('.'))
+    }
+
     /// Logits and mean cross-entropy loss of a batch.
     pub fn forward_classification(&self, batch: ImageBatch) -> ClassificationOutput {
         let logits = self.forward(batch.images);

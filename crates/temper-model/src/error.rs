@@ -11,6 +11,21 @@ pub enum ModelError {
         /// Why its value is refused.
         message: String,
     },
+    /// A pretrained weights file (`[model] pretrained`) that cannot be loaded into the model;
+    /// the message names the first tensor at fault.
+    #[error("model.pretrained {path}: {message}")]
+    Pretrained {
+        /// The file.
+        path: String,
+        /// What is wrong, on one line.
+        message: String,
+    },
+    /// The model's weights could not be written as a PyTorch `state_dict`.
+    #[error("export: {message}")]
+    Export {
+        /// What failed, on one line.
+        message: String,
+    },
 }
 
 pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> ModelError {

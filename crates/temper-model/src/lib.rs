@@ -12,6 +12,7 @@ mod dense;
 mod error;
 pub mod limits;
 mod mlp;
+pub mod pretrained;
 mod resnet;
 pub mod zoo;
 

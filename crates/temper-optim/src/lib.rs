@@ -35,6 +35,7 @@ mod momentum;
 mod optimizer;
 mod regularization;
 pub mod schedule;
+mod stages;
 
 pub use adagrad::{Adagrad, AdagradState};
 pub use clipping::{GradClipSettings, clip_global_norm};
@@ -62,3 +63,4 @@ pub use schedule::{
     ScheduleKind, ScheduleSettings, SequentialSettings, StepSettings, ThresholdMode, WarmupMode,
     WarmupSettings,
 };
+pub use stages::{LayerDecay, Stage, Stages, Unfreeze, freeze_batch_norm};

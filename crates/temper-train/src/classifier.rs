@@ -6,7 +6,7 @@
 //! predictions. Everything else it does — penalties, clipping, EMA, checkpoints, resume, data
 //! parallelism — works on any Burn [`Module`], so one method is all a model adds.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor};
@@ -38,6 +38,42 @@ pub trait ImageClassifier: Module + 'static {
     /// - images: `[batch, C, H, W]`, normalized per channel
     /// - output: `[batch, num_classes]`
     fn logits(&self, images: Tensor<4>) -> Tensor<2>;
+
+    /// The module path of the classifier head, the layer that maps features to class logits
+    /// (as Burn's visitors name it, e.g. `head` or, inside temper's `Classifier` enum,
+    /// `TvResNet.fc`). Fine-tuning on other classes starts it afresh and keeps the rest.
+    ///
+    /// The default is the module holding the last parameter the model visits, which is the
+    /// head of every network that declares its classifier last (torchvision's, timm's and
+    /// temper's all do); override it otherwise.
+    fn head_path(&self) -> String {
+        let mut last = LastParameter::default();
+        self.visit(&mut last);
+        last.module
+    }
+}
+
+/// The path of the module holding the last float parameter visited.
+#[derive(Default)]
+struct LastParameter {
+    path: Vec<String>,
+    module: String,
+}
+
+impl ModuleVisitor for LastParameter {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_owned());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, _param: &Param<Tensor<D>>) {
+        // The last segment is the parameter's own name (`weight`).
+        let module = &self.path[..self.path.len().saturating_sub(1)];
+        self.module = module.join(".");
+    }
 }
 
 impl ImageClassifier for Classifier {

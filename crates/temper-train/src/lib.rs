@@ -28,7 +28,9 @@ mod score;
 mod tune;
 
 pub use classifier::{ImageClassifier, classification_output, soft_target_output};
-pub use config::data_section::{DataSection, DataSource};
+pub use config::data_section::{
+    DataSection, DataSource, IMAGENET_MEAN, IMAGENET_STD, NormalizationChoice,
+};
 pub use config::device::{
     Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, select_devices,
     wgpu_adapters,
@@ -61,6 +63,7 @@ pub use run::{
 };
 pub use score::confusion::ConfusionMatrix;
 pub use score::eval_run::{EvalRun, eval_run, eval_run_weights};
+pub use score::export_run::{EXPORT_FILE, ExportedRun, export_run};
 pub use score::metrics::{EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, metrics_csv};
 pub use score::plot;
 pub use score::report::{ClassScores, RecallGap, TestReport, write_curves};

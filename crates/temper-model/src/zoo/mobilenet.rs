@@ -306,6 +306,12 @@ pub struct MobileNetV2 {
 }
 
 impl MobileNetV2 {
+    /// `features[index]`.
+    #[cfg(test)]
+    pub(crate) fn feature(&self, index: usize) -> &MobileNetFeature {
+        &self.features[index]
+    }
+
     /// Class logits for a batch of images.
     ///
     /// # Shapes

@@ -88,6 +88,11 @@ pub struct TvResNetConfig {
     /// Blocks per stage, one entry per width.
     #[config(default = "vec![2, 2, 2, 2]")]
     pub layers: Vec<usize>,
+    /// Inner width of a bottleneck per 64 units of stage width: its 1×1 and 3×3 convolutions
+    /// have `width * width_per_group / 64` channels (torchvision's `width_per_group`, 64 by
+    /// default, 128 in Wide ResNet-50-2). Basic blocks take only 64, as torchvision.
+    #[config(default = 64)]
+    pub width_per_group: usize,
     /// Number of classes.
     #[config(default = 1000)]
     pub num_classes: usize,
@@ -101,6 +106,10 @@ pub struct TvResNetConfig {
 
 /// Most stages: torchvision's four (`layer1`..`layer4`).
 pub const MAX_STAGES: usize = 4;
+
+/// Largest `width_per_group`: 1024, eight times Wide ResNet-50-2's 128; the parameter count
+/// is checked after it.
+const MAX_WIDTH_PER_GROUP: usize = 1024;
 
 /// Most blocks in one stage: 1024, as [`crate::limits::MAX_RESNET_BLOCKS`] in all.
 const MAX_STAGE_BLOCKS: usize = crate::limits::MAX_RESNET_BLOCKS;
@@ -121,6 +130,22 @@ impl TvResNetConfig {
         Self::new()
             .with_block(BlockKind::Bottleneck)
             .with_layers(vec![3, 4, 6, 3])
+    }
+
+    /// Wide ResNet-50-2 (Zagoruyko & Komodakis 2016, torchvision's `wide_resnet50_2`):
+    /// ResNet-50 with bottlenecks twice as wide inside, 68,883,240 parameters for 1000 classes.
+    pub fn wide_resnet50_2() -> Self {
+        Self::resnet50().with_width_per_group(128)
+    }
+
+    /// Inner width of a block of stage width `width`: `width` for basic blocks,
+    /// `width * width_per_group / 64` for bottlenecks (torchvision's
+    /// `int(planes * (base_width / 64.0))`); `None` on overflow.
+    fn inner_width(&self, width: usize) -> Option<usize> {
+        match self.block {
+            BlockKind::Basic => Some(width),
+            BlockKind::Bottleneck => Some(width.checked_mul(self.width_per_group)? / 64),
+        }
     }
 
     /// The CIFAR ResNet of `6n + 2` layers: a 3×3 stem of 16 channels, stages `[16, 32, 64]`
@@ -180,6 +205,7 @@ impl TvResNetConfig {
                 format!("every stage needs 1 to {MAX_STAGE_BLOCKS} blocks"),
             ));
         }
+        self.check_width_per_group()?;
         check_image_size(self.image_size, self.downsamplings())?;
         check_parameters("channels", self.parameters())?;
         if self.num_classes < 2 {
@@ -187,6 +213,34 @@ impl TvResNetConfig {
         }
         check_drop_path(self.drop_path)?;
         check_dropout(self.dropout)
+    }
+
+    /// Basic blocks take `width_per_group = 64` only (torchvision raises otherwise); a
+    /// bottleneck's inner width must be positive at every stage.
+    fn check_width_per_group(&self) -> Result<(), ModelError> {
+        let wpg = self.width_per_group;
+        if self.block == BlockKind::Basic && wpg != 64 {
+            return Err(invalid(
+                "width_per_group",
+                format!("basic blocks take only 64, got {wpg}"),
+            ));
+        }
+        if wpg == 0 || wpg > MAX_WIDTH_PER_GROUP {
+            return Err(invalid(
+                "width_per_group",
+                format!("must be in 1..={MAX_WIDTH_PER_GROUP}, got {wpg}"),
+            ));
+        }
+        if self.widths.iter().any(|&w| self.inner_width(w) == Some(0)) {
+            return Err(invalid(
+                "width_per_group",
+                format!(
+                    "{wpg} leaves a stage of {:?} no inner channels",
+                    self.widths
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Values Burn counts (weights, and four per batch-normalized channel: scale, shift,
@@ -201,13 +255,14 @@ impl TvResNetConfig {
         let expansion = self.block.expansion();
         for (stage, (&width, &n)) in self.widths.iter().zip(&self.layers).enumerate() {
             let out_ch = width.checked_mul(expansion)?;
+            let inner = self.inner_width(width)?;
             for b in 0..n {
                 let block = match self.block {
                     BlockKind::Basic => conv_parameters(in_ch, width, 3, 4)?
                         .checked_add(conv_parameters(width, width, 3, 4)?)?,
-                    BlockKind::Bottleneck => conv_parameters(in_ch, width, 1, 4)?
-                        .checked_add(conv_parameters(width, width, 3, 4)?)?
-                        .checked_add(conv_parameters(width, out_ch, 1, 4)?)?,
+                    BlockKind::Bottleneck => conv_parameters(in_ch, inner, 1, 4)?
+                        .checked_add(conv_parameters(inner, inner, 3, 4)?)?
+                        .checked_add(conv_parameters(inner, out_ch, 1, 4)?)?,
                 };
                 let stride = if stage > 0 && b == 0 { 2 } else { 1 };
                 let downsample = if stride != 1 || in_ch != out_ch {
@@ -239,7 +294,14 @@ impl TvResNetConfig {
                     let stride = if stage > 0 && b == 0 { 2 } else { 1 };
                     let rate = linear_rate(self.drop_path, index, total);
                     index += 1;
-                    let block = ResidualBlock::new(self.block, in_ch, width, stride, rate, device);
+                    let inner = self.inner_width(width).expect("validated widths");
+                    let shape = BlockShape {
+                        in_ch,
+                        inner,
+                        out_ch: width * expansion,
+                        stride,
+                    };
+                    let block = ResidualBlock::new(self.block, shape, rate, device);
                     in_ch = width * expansion;
                     block
                 })
@@ -305,16 +367,23 @@ pub struct ResidualBlock {
     relu: Relu,
 }
 
+/// The channels and stride of one block.
+struct BlockShape {
+    in_ch: usize,
+    /// Channels of the convolutions inside (a basic block's both, a bottleneck's first two).
+    inner: usize,
+    out_ch: usize,
+    stride: usize,
+}
+
 impl ResidualBlock {
-    fn new(
-        kind: BlockKind,
-        in_ch: usize,
-        width: usize,
-        stride: usize,
-        drop_path: f64,
-        device: &Device,
-    ) -> Self {
-        let out_ch = width * kind.expansion();
+    fn new(kind: BlockKind, shape: BlockShape, drop_path: f64, device: &Device) -> Self {
+        let BlockShape {
+            in_ch,
+            inner: width,
+            out_ch,
+            stride,
+        } = shape;
         let bn = |c| BatchNormConfig::new(c).init(device);
         let (conv1, conv2, conv3) = match kind {
             BlockKind::Basic => (
@@ -380,6 +449,14 @@ pub struct TvResNet {
 }
 
 impl TvResNet {
+    /// Block `index` of stage `stage` (0-based: `layer1` is stage 0).
+    #[cfg(test)]
+    pub(crate) fn block(&self, stage: usize, index: usize) -> &ResidualBlock {
+        [&self.layer1, &self.layer2, &self.layer3, &self.layer4][stage]
+            .get(index)
+            .expect("block")
+    }
+
     /// Class logits for a batch of images.
     ///
     /// # Shapes

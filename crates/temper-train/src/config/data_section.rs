@@ -36,6 +36,37 @@ pub struct DataSection {
     /// folder (default false: such a link is an error naming it).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub follow_links: bool,
+    /// How inputs are scaled: `fit` (default) fits each channel's mean and standard deviation
+    /// on the training split; `imagenet` uses torchvision's ImageNet statistics, which
+    /// networks pretrained there expect (RGB data only).
+    #[serde(skip_serializing_if = "NormalizationChoice::is_fit")]
+    pub normalization: NormalizationChoice,
+}
+
+/// `[data] normalization`: where the per-channel mean and standard deviation come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NormalizationChoice {
+    /// Fitted on the training split.
+    #[default]
+    Fit,
+    /// torchvision's ImageNet statistics, [`IMAGENET_MEAN`] and [`IMAGENET_STD`].
+    Imagenet,
+}
+
+/// The per-channel (RGB) mean of ImageNet's training images in `[0, 1]`, as torchvision's
+/// pretrained weights were trained with (`torchvision/transforms/_presets.py`,
+/// `ImageClassification.mean`).
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+
+/// The per-channel (RGB) standard deviation that goes with [`IMAGENET_MEAN`]
+/// (`ImageClassification.std`).
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+impl NormalizationChoice {
+    fn is_fit(&self) -> bool {
+        *self == NormalizationChoice::Fit
+    }
 }
 
 impl Default for DataSection {
@@ -48,6 +79,7 @@ impl Default for DataSection {
             valid_fraction: 0.1,
             limit_train: 0,
             follow_links: false,
+            normalization: NormalizationChoice::Fit,
         }
     }
 }

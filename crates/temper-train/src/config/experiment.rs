@@ -157,6 +157,23 @@ impl Experiment {
         self.data.data_source()?;
         if let Some(section) = &self.finetune {
             section.validate()?;
+            match (section.parent(), &self.model.pretrained) {
+                (Some(_), Some(_)) => {
+                    return Err(TrainError::Config(
+                        "model.pretrained: a fine-tuning run starts from its parent's weights \
+                         (finetune.from); set one of the two"
+                            .into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(TrainError::Config(
+                        "finetune.from: missing: the parent run directory (or start from a \
+                         file with model.pretrained)"
+                            .into(),
+                    ));
+                }
+                _ => {}
+            }
         }
         if let Some(section) = &self.lr_find {
             section.validate()?;

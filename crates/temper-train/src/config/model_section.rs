@@ -6,6 +6,8 @@
 //! architecture has the part they size; a key set for a kind without it is an error naming the
 //! key, as is an image smaller than the kind accepts ([`ModelSection::min_image_side`]).
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 use temper_model::zoo::min_image_side;
 use temper_model::{
@@ -125,6 +127,11 @@ pub struct ModelSection {
     pub pool: Option<CnnPool>,
     /// Width multiplier of mobilenet_v2, in `(0, 8]` (default 1.0).
     pub width_mult: Option<f64>,
+    /// A PyTorch `state_dict` (`.safetensors`, `.pt` or `.pth`, torchvision's names) to start
+    /// from instead of a random initialization; a classifier head for another number of
+    /// classes is left freshly initialized (`temper_model::pretrained`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pretrained: Option<PathBuf>,
 }
 
 /// A model configuration resolved against the data's image shape and class count.
@@ -221,6 +228,7 @@ impl ModelSection {
             drop_path: self.drop_path,
             pool: self.pool,
             width_mult: self.width_mult.or(width_mult),
+            pretrained: self.pretrained.clone(),
         }
     }
 
@@ -255,6 +263,7 @@ impl ModelSection {
 
     /// Refuses keys the kind has no part for, naming the first.
     fn check_keys(&self) -> Result<(), TrainError> {
+        self.check_pretrained()?;
         let kind = self.kind;
         if self.hidden.is_some() && !matches!(kind, ModelKind::Mlp | ModelKind::Cnn) {
             return Err(only_for("hidden", "\"mlp\" or \"cnn\""));
@@ -279,6 +288,26 @@ impl ModelSection {
                 "drop_path",
                 "\"resnet\", resnet18/34/50/20/56 or \"mobilenet_v2\"",
             ));
+        }
+        Ok(())
+    }
+
+    /// `pretrained` names a file by a path TOML can hold: it is saved in the run's
+    /// `config.toml`. Whether the file exists and fits is checked when the run starts.
+    fn check_pretrained(&self) -> Result<(), TrainError> {
+        let Some(path) = &self.pretrained else {
+            return Ok(());
+        };
+        if path.as_os_str().is_empty() {
+            return Err(TrainError::Config(
+                "model.pretrained: empty; name a .safetensors, .pt or .pth file".into(),
+            ));
+        }
+        if path.to_str().is_none() {
+            return Err(TrainError::Config(format!(
+                "model.pretrained: {} is not valid UTF-8; rename the file",
+                path.display()
+            )));
         }
         Ok(())
     }

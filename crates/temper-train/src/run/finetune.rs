@@ -9,9 +9,11 @@
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
+use std::collections::HashMap;
+
 use burn::optim::OptimizerRecord;
-use burn::store::ModuleRecord;
+use burn::store::burn_pack::{Reader, Tensor as PackTensor};
+use burn::store::{ModuleRecord, ModuleSnapshot};
 use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
@@ -19,11 +21,12 @@ use serde::{Deserialize, Serialize};
 use temper_data::bounded::quote;
 use temper_data::{ImageData, ImageDataset, Normalization, Split, check_joinable};
 
+use crate::classifier::ImageClassifier;
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
 use crate::run::checkpoint;
 use crate::run::run_dir::{
-    BEST_MODEL, CONFIG_FILE, LAST_MODEL, SUMMARY_FILE, load_run_config, load_weights,
+    BEST_MODEL, CONFIG_FILE, LAST_MODEL, SUMMARY_FILE, load_run_config, load_weights, read_pack,
 };
 use crate::run::{Progress, load_data};
 
@@ -37,7 +40,9 @@ pub const DEFAULT_LR_FACTOR: f64 = 0.1;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FinetuneSection {
-    /// The parent run directory (finished: it has `summary.toml`).
+    /// The parent run directory (finished: it has `summary.toml`); empty when the run starts
+    /// from `[model] pretrained` instead, to which the rest of the section then applies.
+    #[serde(skip_serializing_if = "is_empty_path")]
     pub from: PathBuf,
     /// The parent's weights to start from: `best` (default) or `last`.
     pub weights: String,
@@ -50,6 +55,49 @@ pub struct FinetuneSection {
     /// Parent training images mixed in per new training image (0 = none; 0.5 adds half as
     /// many old images as new ones), drawn with the seed from the parent's own training split.
     pub replay: f64,
+    /// Start the classifier head afresh even when the new data has as many classes as the
+    /// parent's (other classes: ImageClassifier::head_path). A head whose shape differs is
+    /// always started afresh.
+    pub new_head: bool,
+    /// Layer-wise learning-rate decay, in `(0, 1]`: each stage of the network (the stem, each
+    /// block, the head; `temper_optim::Stages`) trains at the next stage's rate times this
+    /// (BEiT; timm's `layer_decay`, off by default, 0.65-0.75 in BEiT and MAE).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_decay: Option<f64>,
+    /// Gradual unfreezing (ULMFiT): `{ every = 1 }` trains only the head in the first epoch and
+    /// one more stage from the top every `every` epochs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unfreeze: Option<UnfreezeSettings>,
+    /// BatchNorm during fine-tuning: `train` (default: batch statistics, running statistics
+    /// updated) or `frozen` (the running statistics normalize and stay as loaded, as
+    /// `bn.eval()` in PyTorch; scale and shift still train unless frozen by pattern).
+    #[serde(skip_serializing_if = "BatchNormMode::is_train")]
+    pub bn: BatchNormMode,
+}
+
+/// `[finetune] unfreeze`: the gradual-unfreezing schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnfreezeSettings {
+    /// Epochs between unfreezing one more stage (at least 1).
+    pub every: usize,
+}
+
+/// `[finetune] bn`: whether BatchNorm layers keep learning their statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BatchNormMode {
+    /// Batch statistics in training, running statistics updated.
+    #[default]
+    Train,
+    /// Running statistics in training too, never updated.
+    Frozen,
+}
+
+impl BatchNormMode {
+    fn is_train(&self) -> bool {
+        *self == BatchNormMode::Train
+    }
 }
 
 impl Default for FinetuneSection {
@@ -61,6 +109,10 @@ impl Default for FinetuneSection {
             resume_optimizer: false,
             lr_factor: DEFAULT_LR_FACTOR,
             replay: 0.0,
+            new_head: false,
+            layer_decay: None,
+            unfreeze: None,
+            bn: BatchNormMode::Train,
         }
     }
 }
@@ -71,9 +123,6 @@ impl FinetuneSection {
         let bad = |key: &str, message: String| {
             Err(TrainError::Config(format!("finetune.{key}: {message}")))
         };
-        if self.from.as_os_str().is_empty() {
-            return bad("from", "missing: the parent run directory".into());
-        }
         if self.from.to_str().is_none() {
             // It is saved in the new run's config.toml, which `--resume` reads back: TOML
             // holds text only, so a path that is not UTF-8 could not be found again.
@@ -100,7 +149,35 @@ impl FinetuneSection {
         if !(self.replay.is_finite() && (0.0..=10.0).contains(&self.replay)) {
             return bad("replay", format!("must be in [0, 10], got {}", self.replay));
         }
+        if let Some(d) = self.layer_decay
+            && !(d.is_finite() && d > 0.0 && d <= 1.0)
+        {
+            return bad("layer_decay", format!("must be in (0, 1], got {d}"));
+        }
+        if let Some(u) = self.unfreeze
+            && !(1..=crate::config::experiment::MAX_EPOCHS).contains(&u.every)
+        {
+            return bad(
+                "unfreeze.every",
+                format!(
+                    "must be in 1..={}, got {}",
+                    crate::config::experiment::MAX_EPOCHS,
+                    u.every
+                ),
+            );
+        }
         Ok(())
+    }
+}
+
+fn is_empty_path(path: &Path) -> bool {
+    path.as_os_str().is_empty()
+}
+
+impl FinetuneSection {
+    /// The parent run directory, unless the run starts from `[model] pretrained`.
+    pub fn parent(&self) -> Option<&Path> {
+        (!self.from.as_os_str().is_empty()).then_some(self.from.as_path())
     }
 }
 
@@ -109,6 +186,8 @@ pub struct Parent {
     pub dir: PathBuf,
     pub experiment: Experiment,
     pub weights: ModuleRecord,
+    /// The checkpoint `weights` was read from.
+    pub weights_path: PathBuf,
     pub normalization: Normalization,
     pub optimizer: Option<OptimizerRecord>,
 }
@@ -152,25 +231,86 @@ impl Parent {
             dir: dir.clone(),
             experiment: load_run_config(dir)?,
             weights,
+            weights_path: path,
             normalization,
             optimizer,
         })
     }
 
-    /// `model` holding the parent's weights.
+    /// `model` holding the parent's weights, and a message when its classifier head was
+    /// started afresh: when `new_head` asks for it, or when only the head's shapes differ (the
+    /// new data has another number of classes).
     ///
     /// # Errors
-    /// When they do not fit: the new data needs the parent's image shape and classes.
-    pub fn load_weights<M: Module>(&self, model: M) -> Result<M, TrainError> {
-        model.try_load_record(self.weights.clone()).map_err(|e| {
-            parent_err(
-                &self.dir,
-                format!(
-                    "its weights do not fit the model for this data (the new data needs the \
-                     parent's image shape and classes): {e}"
+    /// When they do not fit otherwise: the new data needs the parent's image shape.
+    pub fn load_weights<M: ImageClassifier>(
+        &self,
+        model: M,
+        new_head: bool,
+    ) -> Result<(M, Option<String>), TrainError> {
+        if !new_head && let Ok(loaded) = model.clone().try_load_record(self.weights.clone()) {
+            return Ok((loaded, None));
+        }
+        let head = model.head_path();
+        let parent = read_pack(&self.weights_path)
+            .and_then(|bytes| Reader::from_bytes(bytes).map_err(|e| e.to_string()))
+            .and_then(|reader| reader.into_tensors().map_err(|e| e.to_string()))
+            .map_err(|e| TrainError::Checkpoint {
+                path: self.weights_path.clone(),
+                message: e,
+            })?;
+        let in_head = |path: &str| {
+            path.strip_prefix(head.as_str())
+                .is_some_and(|rest| rest.starts_with('.'))
+        };
+        self.check_outside_head(&model, &parent, &in_head)?;
+        let body: Vec<PackTensor> = parent.into_iter().filter(|t| !in_head(&t.name)).collect();
+        let mut model = model;
+        let result = model.apply(body, None, None, false);
+        let stray = result.errors.first().map(ToString::to_string).or_else(|| {
+            result
+                .missing
+                .iter()
+                .find(|(p, _)| !in_head(p))
+                .map(|(p, _)| format!("`{p}` is not in its weights"))
+        });
+        if let Some(why) = stray {
+            return Err(parent_err(&self.dir, why));
+        }
+        let message =
+            format!("a new classifier head `{head}` (its weights stay the parent's elsewhere)");
+        Ok((model, Some(message)))
+    }
+
+    /// Refuses parent weights that differ from `model`'s outside the head, naming the first
+    /// tensor and both shapes.
+    fn check_outside_head<M: ImageClassifier>(
+        &self,
+        model: &M,
+        parent: &[PackTensor],
+        in_head: &dyn Fn(&str) -> bool,
+    ) -> Result<(), TrainError> {
+        let shapes: HashMap<&str, &[usize]> = parent
+            .iter()
+            .map(|t| (t.name.as_str(), t.shape.as_slice()))
+            .collect();
+        for ours in model.collect(None, None, false) {
+            if in_head(&ours.name) {
+                continue;
+            }
+            let why = match shapes.get(ours.name.as_str()) {
+                None => format!("its weights have no `{}`", ours.name),
+                Some(&theirs) if theirs != ours.shape.as_slice() => format!(
+                    "its `{}` is {theirs:?}, the model for this data needs {:?} (only the \
+                     classifier head may differ: the new data needs the parent's image shape)",
+                    ours.name,
+                    ours.shape.as_slice()
                 ),
-            )
-        })
+                Some(_) => continue,
+            };
+            return Err(parent_err(&self.dir, why));
+        }
+        Ok(())
     }
 
     /// Draws `replay * split.train.len()` images of the parent's training split (seeded) to

@@ -158,7 +158,12 @@ pub(super) fn finish<M: ImageClassifier>(
         normalization_std: setup.normalization.std.clone(),
         epochs_run: history.len(),
         epochs_this_process: (history.len() + 1).saturating_sub(first_epoch),
-        parent: setup.exp.finetune.as_ref().map(|f| f.from.clone()),
+        parent: setup
+            .exp
+            .finetune
+            .as_ref()
+            .and_then(|f| f.parent())
+            .map(Path::to_path_buf),
         watched: setup.watch.monitor.clone(),
         best_epoch,
         stop_reason,

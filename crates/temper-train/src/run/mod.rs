@@ -21,6 +21,7 @@ pub(crate) mod finetune;
 pub(crate) mod finish;
 pub(crate) mod lock;
 mod progress;
+mod recipes;
 pub(crate) mod run_dir;
 mod setup;
 mod state;
@@ -32,9 +33,11 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use temper_data::{DataSplits, ImageData};
+use temper_model::pretrained::{PretrainedWeights, check_readable};
 
 use crate::classifier::ImageClassifier;
 use crate::config::experiment::Experiment;
+use crate::config::model_section::ModelPlan;
 use crate::error::TrainError;
 use crate::run::lock::RunLock;
 use crate::run::run_dir::{
@@ -103,7 +106,7 @@ where
 {
     exp.validate()?;
     check_run_dir(run_dir)?;
-    run(exp, run_dir, Start::New, &init, data, progress)
+    run(exp, run_dir, Start::New, &init, None, data, progress)
 }
 
 /// Continues the run in `run_dir` after its last completed epoch, with the experiment saved in
@@ -130,7 +133,7 @@ where
     F: Fn(&Device) -> M,
 {
     let (exp, start) = open_resumable(run_dir, progress)?;
-    run(&exp, run_dir, start, &init, data, progress)
+    run(&exp, run_dir, start, &init, None, data, progress)
 }
 
 /// Where a run begins; an existing directory's variants carry its lock, taken before it was
@@ -153,6 +156,11 @@ fn run_built_in(
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, TrainError> {
     let source = exp.data.data_source()?;
+    if let (Some(path), Start::New | Start::Again(_)) = (&exp.model.pretrained, &start) {
+        // Before minutes of loading: the file is read and checked once the data's shape is
+        // known.
+        check_readable(path)?;
+    }
     progress.message(&format!("loading data: {}", exp.data.source));
     let data = load_data(&source, progress)?;
     // `test_fraction > 0` asks for a test split; one that rounds to no image per class (a small
@@ -167,15 +175,50 @@ fn run_built_in(
     let plan = exp
         .model
         .plan(data.train.image_shape(), data.train.num_classes())?;
+    let pretrained = match (&exp.model.pretrained, &start) {
+        (Some(path), Start::New | Start::Again(_)) => {
+            Some(read_pretrained(exp, path, &plan, progress)?)
+        }
+        _ => None,
+    };
     let data = TrainData::from_splits(&data, exp.data.source.to_string());
     run(
         exp,
         run_dir,
         start,
         &|d: &Device| plan.init(d),
+        pretrained.as_ref(),
         data,
         progress,
     )
+}
+
+/// Reads `[model] pretrained` and checks it against the planned model (built once on the CPU
+/// for its names and shapes), before the run directory is created.
+fn read_pretrained(
+    exp: &Experiment,
+    path: &Path,
+    plan: &ModelPlan,
+    progress: &mut dyn Progress,
+) -> Result<PretrainedWeights, TrainError> {
+    let model = plan.init(&Device::flex());
+    let mut weights = PretrainedWeights::read(path, &model)?;
+    if exp.finetune.as_ref().is_some_and(|f| f.new_head) {
+        weights = weights.without_head(&model);
+    }
+    let head = match weights.new_head() {
+        Some(h) => format!(
+            "; a new classifier head for {} classes (the file's has {})",
+            h.classes, h.file_classes
+        ),
+        None => String::new(),
+    };
+    progress.message(&format!(
+        "pretrained: {} tensors from {}{head}",
+        weights.len(),
+        path.display()
+    ));
+    Ok(weights)
 }
 
 /// The experiment of an unfinished run directory and where to continue it.
@@ -241,11 +284,12 @@ fn run<M: ImageClassifier>(
     run_dir: &Path,
     start: Start,
     init: &dyn Fn(&Device) -> M,
+    pretrained: Option<&PretrainedWeights>,
     data: TrainData<'_>,
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, TrainError> {
     let (setup, parent) = Setup::prepare(exp, run_dir, data, progress)?;
-    let mut state = RunState::start(&setup, init, parent, start, progress)?;
+    let mut state = RunState::start(&setup, init, parent, pretrained, start, progress)?;
     let mut batches = setup.batch_builder();
     for epoch in state.epochs_left(&setup) {
         let epoch_started = Instant::now();

@@ -9,6 +9,7 @@ use temper_data::{ImageBatcher, ImageData, Normalization, Split};
 use temper_optim::{EarlyStoppingSettings, LrSchedule};
 
 use super::{Progress, TrainData};
+use crate::config::data_section::{IMAGENET_MEAN, IMAGENET_STD, NormalizationChoice};
 use crate::config::device::{DeviceChoice, SelectedDevice, select_device, select_devices};
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
@@ -83,7 +84,10 @@ impl<'a> Setup<'a> {
                 check_channels(&parent.normalization, channels, &parent.dir)?;
                 parent.normalization.clone()
             }
-            None => Normalization::fit(pool, &split.train),
+            None => match exp.data.normalization {
+                NormalizationChoice::Fit => Normalization::fit(pool, &split.train),
+                NormalizationChoice::Imagenet => imagenet(data.train.image_shape()[0])?,
+            },
         };
         let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
         let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size);
@@ -177,7 +181,7 @@ fn open_parent<'a>(
     split: &mut Split,
     progress: &mut dyn Progress,
 ) -> Result<(Option<Parent>, Option<Replayed<'a>>), TrainError> {
-    let Some(section) = &exp.finetune else {
+    let Some(section) = exp.finetune.as_ref().filter(|s| s.parent().is_some()) else {
         return Ok((None, None));
     };
     let parent = Parent::open(section)?;
@@ -211,4 +215,18 @@ fn devices(exp: &Experiment) -> Result<(SelectedDevice, Vec<Device>), TrainError
     );
     let parallel = all.into_iter().map(|d| d.device.autodiff()).collect();
     Ok((selected, parallel))
+}
+
+/// torchvision's ImageNet normalization, for RGB data.
+fn imagenet(channels: usize) -> Result<Normalization, TrainError> {
+    if channels != 3 {
+        return Err(TrainError::Config(format!(
+            "data.normalization: \"imagenet\" is for RGB images; this data has {channels} \
+             channel(s)"
+        )));
+    }
+    Ok(Normalization {
+        mean: IMAGENET_MEAN.to_vec(),
+        std: IMAGENET_STD.to_vec(),
+    })
 }

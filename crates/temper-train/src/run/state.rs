@@ -11,7 +11,10 @@ use burn::tensor::Device;
 use rand::seq::SliceRandom;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use temper_optim::{EarlyStopping, HypergradientState, LrSchedule, ModelEma, freeze};
+use temper_model::pretrained::PretrainedWeights;
+
+use crate::run::recipes::{self, Recipes};
+use temper_optim::{EarlyStopping, HypergradientState, LrSchedule, ModelEma};
 
 use super::finish::{Outcome, finish};
 use super::setup::Setup;
@@ -70,6 +73,8 @@ pub(super) struct RunState<'i, M: ImageClassifier> {
     started: Instant,
     /// The run directory's lock, held until the run returns.
     lock: Option<RunLock>,
+    /// Gradual unfreezing, when `[finetune] unfreeze` is set.
+    recipes: Option<Recipes>,
 }
 
 impl<'i, M: ImageClassifier> RunState<'i, M> {
@@ -80,6 +85,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         setup: &Setup<'_>,
         init: &'i dyn Fn(&Device) -> M,
         mut parent: Option<Parent>,
+        pretrained: Option<&PretrainedWeights>,
         start: Start,
         progress: &mut dyn Progress,
     ) -> Result<Self, TrainError> {
@@ -88,10 +94,19 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         let mut model = init(&setup.train_device);
         let mut optim = setup.resolved.optim.clone();
         let resuming = matches!(start, Start::Resume(..));
-        if let (Some(section), Some(parent)) = (&exp.finetune, &parent) {
+        if let (Some(weights), false) = (pretrained, resuming) {
+            model = weights.apply(model)?;
+        }
+        if let Some(section) = &exp.finetune {
             optim.lr = Some(optim.learning_rate() * section.lr_factor);
-            if !resuming {
-                model = parent.load_weights(model)?;
+        }
+        if let (Some(section), Some(parent)) = (&exp.finetune, &parent)
+            && !resuming
+        {
+            let (loaded, head) = parent.load_weights(model, section.new_head)?;
+            model = loaded;
+            if let Some(head) = head {
+                progress.message(&format!("fine-tuning: {head}"));
             }
         }
         exp.regularization.check_patterns(&model)?;
@@ -127,6 +142,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             first_epoch: 1,
             started: Instant::now(),
             lock: None,
+            recipes: None,
         };
         let (lock, ema_record, resumed) = match start {
             Start::New => {
@@ -208,12 +224,13 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
 
     /// `[finetune] freeze`: frozen flags are not part of a record, so they apply after any load.
     fn freeze(&mut self, setup: &Setup<'_>, progress: &mut dyn Progress) -> Result<(), TrainError> {
-        let Some(section) = setup.exp.finetune.as_ref().filter(|s| !s.freeze.is_empty()) else {
+        let Some(section) = setup.exp.finetune.as_ref() else {
             return Ok(());
         };
-        let (model, frozen) = freeze(self.take_model(), &section.freeze, "finetune.freeze")?;
+        let (model, recipes) =
+            recipes::start(section, self.take_model(), &mut self.stepper, progress)?;
         self.model = Some(model);
-        progress.message(&format!("frozen: {}", frozen.join(", ")));
+        self.recipes = recipes;
         Ok(())
     }
 
@@ -287,6 +304,11 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         progress: &mut dyn Progress,
     ) -> Result<Option<StepTotals>, TrainError> {
         let steps = setup.steps_per_epoch;
+        if let Some(recipes) = self.recipes.take() {
+            let model = recipes.epoch_start(self.take_model(), epoch, progress);
+            self.model = Some(model);
+            self.recipes = Some(recipes);
+        }
         progress.epoch_start(epoch, setup.exp.train.epochs, steps);
         let order = self.shuffle(setup, epoch);
         let num_classes = setup.pool().num_classes();

@@ -5,7 +5,7 @@ use burn::tensor::{Device, Int, Tensor};
 use burn::train::ClassificationOutput;
 use temper_data::ImageBatch;
 use temper_optim::{
-    Hypergradient, HypergradientState, MomentumCell, OptimError, OptimizerSettings,
+    Hypergradient, HypergradientState, LayerDecay, MomentumCell, OptimError, OptimizerSettings,
     RegularizationSettings,
 };
 
@@ -21,6 +21,8 @@ pub struct Stepper {
     hypergradient: Option<Hypergradient>,
     /// The momentum (or `beta1`) the optimizer reads at each step, when the schedule cycles it.
     momentum: Option<MomentumCell>,
+    /// Per-stage rate factors (`[finetune] layer_decay`).
+    layer_decay: Option<LayerDecay>,
 }
 
 impl Stepper {
@@ -41,6 +43,7 @@ impl Stepper {
             regularization: regularization.clone(),
             hypergradient,
             momentum: None,
+            layer_decay: None,
         })
     }
 
@@ -188,12 +191,23 @@ impl Stepper {
         match self.hypergradient.as_mut() {
             Some(hd) => {
                 let lr = hd.next_lr(&model, &grads);
-                let model = self.optim.step(lr, model, grads);
+                let model = match &self.layer_decay {
+                    Some(decay) => decay.step(&mut self.optim, lr, model, grads),
+                    None => self.optim.step(lr, model, grads),
+                };
                 hd.after_step(&model);
                 model
             }
-            None => self.optim.step(lr, model, grads),
+            None => match &self.layer_decay {
+                Some(decay) => decay.step(&mut self.optim, lr, model, grads),
+                None => self.optim.step(lr, model, grads),
+            },
         }
+    }
+
+    /// Trains each stage at its own rate from now on (`[finetune] layer_decay`).
+    pub fn set_layer_decay(&mut self, decay: LayerDecay) {
+        self.layer_decay = Some(decay);
     }
 
     /// The learning rate hypergradient descent has reached, when it drives the rate.

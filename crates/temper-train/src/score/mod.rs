@@ -1,9 +1,10 @@
 //! Scoring a model and reporting it: the pass over a split (`split_scores.rs`, every epoch and
 //! the final test), the confusion matrix, per-epoch metrics, the test report, PNG charts, a
-//! finished run opened again (`saved_run.rs`) and `temper eval` on it (`eval_run.rs`).
+//! finished run opened again (`saved_run.rs`) `temper eval` on it (`eval_run.rs`) and `temper export` (`export_run.rs`).
 
 pub(crate) mod confusion;
 pub(crate) mod eval_run;
+pub(crate) mod export_run;
 pub(crate) mod metrics;
 pub mod plot;
 pub(crate) mod report;

@@ -259,3 +259,75 @@ fn a_terabyte_model_fails_before_allocating_in_1536_mib() {
         assert!(!dir.path().join("run").exists(), "nothing written");
     }
 }
+
+#[test]
+fn fine_tuning_recipes_and_their_start_name_the_key_at_fault() {
+    let cases = [
+        (
+            "[finetune]\nlayer_decay = 0.0",
+            "finetune.layer_decay: must be in (0, 1], got 0",
+        ),
+        (
+            "[finetune]\nlayer_decay = 1.5",
+            "finetune.layer_decay: must be in (0, 1], got 1.5",
+        ),
+        (
+            "[finetune]\nlayer_decay = nan",
+            "finetune.layer_decay: must be in (0, 1], got NaN",
+        ),
+        (
+            "[finetune]\nunfreeze = { every = 0 }",
+            "finetune.unfreeze.every: must be in 1..=",
+        ),
+        (
+            "[finetune]\nunfreeze = { each = 2 }",
+            "unknown field `each`",
+        ),
+        ("[finetune]\nbn = \"eval\"", "unknown variant `eval`"),
+        (
+            "[finetune]\nlr_factor = 0.5",
+            "finetune.from: missing: the parent run directory",
+        ),
+        (
+            "[model]\npretrained = \"r.pt\"\n[finetune]\nfrom = \"runs/run-1\"",
+            "model.pretrained: a fine-tuning run starts from its parent's weights",
+        ),
+        ("[model]\npretrained = \"\"", "model.pretrained: empty"),
+        (
+            "[data]\nnormalization = \"cifar\"",
+            "unknown variant `cifar`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = refusal(text);
+        assert!(err.contains(expected), "{text}: {err}");
+    }
+    // The recipes are read with `[model] pretrained` as their start.
+    Experiment::from_toml_str(
+        "[model]\npretrained = \"r.pt\"\n[finetune]\nlayer_decay = 0.7\nunfreeze = { every = 1 }\nbn = \"frozen\"",
+        "e.toml",
+    )
+    .and_then(|e| e.validate())
+    .unwrap();
+}
+
+#[test]
+fn imagenet_normalization_of_gray_images_is_refused_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut exp = Experiment::from_toml_str(
+        "[data]\nnormalization = \"imagenet\"\nlimit_train = 64\n[train]\nepochs = 1\ndevice = \"flex\"",
+        "e.toml",
+    )
+    .unwrap();
+    exp.validate().unwrap();
+    let err = train(&exp, &dir.path().join("run"), &mut Silent)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("data.normalization: \"imagenet\" is for RGB images; this data has 1"),
+        "{err}"
+    );
+    assert!(!dir.path().join("run").exists());
+    exp.data.normalization = crate::NormalizationChoice::Fit;
+    exp.validate().unwrap();
+}

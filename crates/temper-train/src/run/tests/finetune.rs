@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::store::ModuleRecord;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::Device;
 
 use temper_data::{DataSplits, ImageDataset, bundled_mnist, write_mnist_dir};
 
 use crate::run::tests::training::SEEDED;
+use crate::run::tests::transfer::collect_into;
 use crate::{DeviceChoice, Experiment, FinetuneSection, ModelKind, Silent, eval_run, train};
 
 /// The first `n` images of `d` with every pixel `p` replaced by `255 - p`.
@@ -144,22 +145,6 @@ fn finetuning_checks_its_parent_and_freezes_by_pattern() {
 
 /// Every float parameter of the checkpoint at `path` (a model of `exp`), by path.
 fn weights(exp: &Experiment, path: &Path) -> BTreeMap<String, Vec<f32>> {
-    struct Collect {
-        path: Vec<String>,
-        out: BTreeMap<String, Vec<f32>>,
-    }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _container_type: &str) {
-            self.path.push(name.to_string());
-        }
-        fn exit_module(&mut self, _name: &str, _container_type: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let values = param.val().into_data().try_to_vec::<f32>().unwrap();
-            self.out.insert(self.path.join("."), values);
-        }
-    }
     let model = exp
         .model
         .plan([1, 28, 28], 10)
@@ -167,10 +152,7 @@ fn weights(exp: &Experiment, path: &Path) -> BTreeMap<String, Vec<f32>> {
         .init(&Device::flex())
         .try_load_record(ModuleRecord::load(path).unwrap())
         .unwrap();
-    let mut collect = Collect {
-        path: Vec::new(),
-        out: BTreeMap::new(),
-    };
-    model.visit(&mut collect);
-    collect.out
+    let mut out = BTreeMap::new();
+    collect_into(&model, &mut out);
+    out
 }

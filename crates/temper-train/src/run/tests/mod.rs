@@ -8,3 +8,4 @@ mod momentum;
 mod parallel;
 mod small_data;
 pub(crate) mod training;
+pub(crate) mod transfer;

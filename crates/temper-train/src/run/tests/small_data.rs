@@ -105,7 +105,7 @@ fn each_epochs_learning_rate_is_its_last_steps_as_the_chart_title_says() {
 }
 
 /// Progress that keeps every message.
-struct Said<'a>(&'a mut Vec<String>);
+pub(super) struct Said<'a>(pub(super) &'a mut Vec<String>);
 
 impl crate::Progress for Said<'_> {
     fn message(&mut self, text: &str) {
