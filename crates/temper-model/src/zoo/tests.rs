@@ -38,6 +38,8 @@ fn imagenet_resnets_have_torchvisions_published_parameter_counts() {
         (TvResNetConfig::resnet18(), 11_689_512),
         (TvResNetConfig::resnet34(), 21_797_672),
         (TvResNetConfig::resnet50(), 25_557_032),
+        // Wide_ResNet50_2_Weights.IMAGENET1K_V1: bottlenecks twice as wide inside.
+        (TvResNetConfig::wide_resnet50_2(), 68_883_240),
     ] {
         let model = cfg.init(&device);
         assert_eq!(trainable(&model), published, "{:?}", cfg.layers);

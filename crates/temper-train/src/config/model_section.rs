@@ -1,10 +1,11 @@
 //! The `[model]` section: architecture, size and dropout, resolved into a temper-model config.
 //!
 //! `kind` picks the architecture: temper's own `mlp`, `cnn` and `resnet`, or a standard one in
-//! torchvision's layout (`resnet18`, `resnet34`, `resnet50`, the CIFAR `resnet20` and
-//! `resnet56`, `mobilenet_v2`; see `temper_model::zoo`). The other keys apply where the
-//! architecture has the part they size; a key set for a kind without it is an error naming the
-//! key, as is an image smaller than the kind accepts ([`ModelSection::min_image_side`]).
+//! torchvision's layout (`resnet18`, `resnet34`, `resnet50`, `wide_resnet50_2`, the CIFAR
+//! `resnet20` and `resnet56`, `mobilenet_v2`; see `temper_model::zoo`). The other keys apply
+//! where the architecture has the part they size; a key set for a kind without it is an error
+//! naming the key, as is an image smaller than the kind accepts
+//! ([`ModelSection::min_image_side`]).
 
 use std::path::PathBuf;
 
@@ -34,6 +35,10 @@ pub enum ModelKind {
     ResNet34,
     /// `resnet50`: torchvision's ResNet-50 (bottlenecks `[3, 4, 6, 3]`, ResNet v1.5).
     ResNet50,
+    /// `wide_resnet50_2`: torchvision's Wide ResNet-50-2 (ResNet-50 with bottlenecks twice as
+    /// wide inside, `width_per_group = 128`).
+    #[serde(rename = "wide_resnet50_2")]
+    WideResNet50_2,
     /// `resnet20`: the CIFAR ResNet-20 of He et al. 2016 (three stages of 3 basic blocks).
     ResNet20,
     /// `resnet56`: the CIFAR ResNet-56 of He et al. 2016 (three stages of 9 basic blocks).
@@ -53,6 +58,7 @@ impl ModelKind {
             ModelKind::ResNet18 => "resnet18",
             ModelKind::ResNet34 => "resnet34",
             ModelKind::ResNet50 => "resnet50",
+            ModelKind::WideResNet50_2 => "wide_resnet50_2",
             ModelKind::ResNet20 => "resnet20",
             ModelKind::ResNet56 => "resnet56",
             ModelKind::MobileNetV2 => "mobilenet_v2",
@@ -65,6 +71,7 @@ impl ModelKind {
             ModelKind::ResNet18 => Some(TvResNetConfig::resnet18()),
             ModelKind::ResNet34 => Some(TvResNetConfig::resnet34()),
             ModelKind::ResNet50 => Some(TvResNetConfig::resnet50()),
+            ModelKind::WideResNet50_2 => Some(TvResNetConfig::wide_resnet50_2()),
             ModelKind::ResNet20 => Some(TvResNetConfig::resnet20()),
             ModelKind::ResNet56 => Some(TvResNetConfig::resnet56()),
             _ => None,
@@ -127,6 +134,10 @@ pub struct ModelSection {
     pub pool: Option<CnnPool>,
     /// Width multiplier of mobilenet_v2, in `(0, 8]` (default 1.0).
     pub width_mult: Option<f64>,
+    /// Inner width of resnet50's and wide_resnet50_2's bottlenecks per 64 units of stage width
+    /// (torchvision's `width_per_group`; default 64, and 128 for wide_resnet50_2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width_per_group: Option<usize>,
     /// A PyTorch `state_dict` (`.safetensors`, `.pt` or `.pth`, torchvision's names) to start
     /// from instead of a random initialization; a classifier head for another number of
     /// classes is left freshly initialized (`temper_model::pretrained`).
@@ -228,6 +239,10 @@ impl ModelSection {
             drop_path: self.drop_path,
             pool: self.pool,
             width_mult: self.width_mult.or(width_mult),
+            width_per_group: self.width_per_group.or_else(|| {
+                let preset = self.kind.tv_resnet().filter(|_| self.is_bottleneck())?;
+                Some(preset.width_per_group)
+            }),
             pretrained: self.pretrained.clone(),
         }
     }
@@ -271,7 +286,8 @@ impl ModelSection {
         if self.channels.is_some() && matches!(kind, ModelKind::Mlp | ModelKind::MobileNetV2) {
             return Err(only_for(
                 "channels",
-                "\"cnn\", \"resnet\" or resnet18/34/50/20/56 (mobilenet_v2 takes width_mult)",
+                "\"cnn\", \"resnet\" or resnet18/34/50/20/56, wide_resnet50_2 (mobilenet_v2 takes \
+                 width_mult)",
             ));
         }
         if self.blocks.is_some() && kind != ModelKind::ResNet {
@@ -283,13 +299,24 @@ impl ModelSection {
         if self.width_mult.is_some() && kind != ModelKind::MobileNetV2 {
             return Err(only_for("width_mult", "\"mobilenet_v2\""));
         }
+        if self.width_per_group.is_some() && !self.is_bottleneck() {
+            return Err(only_for(
+                "width_per_group",
+                "\"resnet50\" or \"wide_resnet50_2\" (bottleneck blocks)",
+            ));
+        }
         if self.drop_path.is_some() && !kind.is_residual() {
             return Err(only_for(
                 "drop_path",
-                "\"resnet\", resnet18/34/50/20/56 or \"mobilenet_v2\"",
+                "\"resnet\", resnet18/34/50/20/56, wide_resnet50_2 or \"mobilenet_v2\"",
             ));
         }
         Ok(())
+    }
+
+    /// Whether the kind is built of bottleneck blocks, which `width_per_group` sizes.
+    fn is_bottleneck(&self) -> bool {
+        matches!(self.kind, ModelKind::ResNet50 | ModelKind::WideResNet50_2)
     }
 
     /// `pretrained` names a file by a path TOML can hold: it is saved in the run's
@@ -465,6 +492,9 @@ impl ModelSection {
                 ));
             }
             cfg.widths = channels.clone();
+        }
+        if let Some(wpg) = self.width_per_group {
+            cfg.width_per_group = wpg;
         }
         (cfg.dropout, cfg.drop_path) = self.residual_rates(cfg.dropout, cfg.drop_path)?;
         self.check_image_side(h, w)?;

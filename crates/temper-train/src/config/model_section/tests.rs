@@ -250,3 +250,36 @@ fn resolved_writes_out_the_standard_kinds_defaults() {
         Ok(ModelPlan::MobileNetV2(_))
     ));
 }
+
+#[test]
+fn width_per_group_sizes_bottlenecks_and_names_itself_elsewhere() {
+    // wide_resnet50_2 is resnet50 at width_per_group = 128, torchvision's definition.
+    let plan = |text: &str| {
+        let section: ModelSection = toml::from_str(text).unwrap();
+        section.plan([3, 64, 64], 10)
+    };
+    let Ok(ModelPlan::TvResNet(wide)) = plan("kind = \"wide_resnet50_2\"") else {
+        panic!("wide_resnet50_2 expected")
+    };
+    let Ok(ModelPlan::TvResNet(r50)) = plan("kind = \"resnet50\"\nwidth_per_group = 128") else {
+        panic!("resnet50 expected")
+    };
+    assert_eq!(wide.width_per_group, 128);
+    assert_eq!(r50.width_per_group, wide.width_per_group);
+    assert_eq!(r50.layers, wide.layers);
+    let resolved: ModelSection = toml::from_str("kind = \"wide_resnet50_2\"").unwrap();
+    assert_eq!(resolved.resolved().width_per_group, Some(128));
+    for (text, expected) in [
+        (
+            "kind = \"resnet18\"\nwidth_per_group = 128",
+            "model.width_per_group: applies to kind = \"resnet50\" or \"wide_resnet50_2\"",
+        ),
+        (
+            "kind = \"resnet50\"\nwidth_per_group = 0",
+            "model.width_per_group: must be in 1..=1024, got 0",
+        ),
+    ] {
+        let err = plan(text).unwrap_err().to_string();
+        assert!(err.starts_with(expected), "{text}: {err}");
+    }
+}
