@@ -17,13 +17,15 @@ use temper_model::{Classifier, CnnConfig, MlpConfig, ResNetConfig, TvResNetConfi
 use temper_optim::{OptimizerKind, OptimizerSettings, RegularizationSettings};
 use temper_train::{DeviceChoice, ModelKind, Stepper, select_device, wgpu_adapters};
 
-/// The allocator the `temper` binary uses (src/main.rs), so the bench times what users run.
+/// The allocator the `temper` binary uses (src/main.rs) with its setting
+/// (`temper::allocator`), so the bench times what users run.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const BATCH: usize = 128;
 
 fn bench_train_step(c: &mut Criterion) {
+    temper::allocator::keep_freed_pages();
     let mnist = bundled_mnist().expect("bundled MNIST");
     let batcher = ImageBatcher::new(Normalization::mnist(), [1, 28, 28]);
     let adapters = wgpu_adapters();

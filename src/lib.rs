@@ -16,6 +16,9 @@
 //!   module implementing [`ImageClassifier`](train::ImageClassifier) trains through
 //!   [`train_model`](train::train_model).
 //! - [`tune`]: search spaces, samplers, pruners and persistent studies.
+//! - [`allocator`]: the mimalloc setting the `temper` binary and its benches train with.
+
+pub mod allocator;
 
 pub use temper_augment as augment;
 pub use temper_data as data;

@@ -23,7 +23,8 @@ use crate::progress::Bars;
 /// mimalloc instead of glibc's malloc: a training step allocates and frees the same large
 /// activation and gradient buffers every step, which glibc returns to the kernel (munmap,
 /// trim) and faults back in — about a tenth of the CNN's step on flex in a `perf` profile.
-/// mimalloc keeps them. Measured in `benches/train_step.rs` (README, Performance).
+/// mimalloc keeps them, for good with `temper::allocator::keep_freed_pages` (set first thing
+/// in `main`). Measured in `benches/train_step.rs` (README, Performance).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -259,6 +260,7 @@ const EXIT_DIVERGED: u8 = 3;
 const MAX_ERROR_CHARS: usize = 1000;
 
 fn main() -> ExitCode {
+    temper::allocator::keep_freed_pages();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {

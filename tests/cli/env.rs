@@ -34,3 +34,16 @@ fn help_documents_the_cpu_level_variable() {
         "{help}"
     );
 }
+
+#[test]
+fn the_binarys_allocator_setting_is_mimallocs_purge_delay_and_turns_purging_off() {
+    use temper::allocator::{DEFAULT_PURGE_DELAY_MS, keep_freed_pages, purge_delay};
+    // mimalloc's default (1000 ms, `src/options.c`) identifies the option index libmimalloc-sys
+    // leaves unnamed: its neighbours eager_commit_delay (14) and use_numa_nodes (16) default to
+    // 1 and 0.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        assert_eq!(purge_delay(), DEFAULT_PURGE_DELAY_MS);
+    }
+    keep_freed_pages();
+    assert_eq!(purge_delay(), -1);
+}
