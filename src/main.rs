@@ -118,11 +118,15 @@ struct ExperimentArgs {
 impl ExperimentArgs {
     /// The experiment file (or defaults) with the flags applied and validated.
     fn experiment(&self) -> anyhow::Result<Experiment> {
-        let exp = match &self.config {
+        self.apply(self.base()?)
+    }
+
+    /// The experiment file, or the defaults, before the flags.
+    fn base(&self) -> anyhow::Result<Experiment> {
+        Ok(match &self.config {
             Some(path) => Experiment::load(path)?,
             None => Experiment::default(),
-        };
-        self.apply(exp)
+        })
     }
 
     /// `exp` with the flags applied, validated.

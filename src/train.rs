@@ -128,10 +128,7 @@ fn finetune_experiment(args: &TrainArgs, parent: &Path) -> anyhow::Result<Experi
 /// The experiment of `temper train` without `--from`: `--pretrained` sets `[model]
 /// pretrained`, and the fine-tuning recipe flags fill `[finetune]` for it.
 fn pretrained_experiment(args: &TrainArgs) -> anyhow::Result<Experiment> {
-    let mut exp = match &args.exp.config {
-        Some(path) => Experiment::load(path)?,
-        None => Experiment::default(),
-    };
+    let mut exp = args.exp.base()?;
     if let Some(file) = &args.pretrained {
         exp.model.pretrained = Some(file.clone());
     }

@@ -63,4 +63,4 @@ pub use schedule::{
     ScheduleKind, ScheduleSettings, SequentialSettings, StepSettings, ThresholdMode, WarmupMode,
     WarmupSettings,
 };
-pub use stages::{LayerDecay, Stage, Stages, Unfreeze, freeze_batch_norm};
+pub use stages::{LayerDecay, Stage, Stages, Unfreeze, freeze_batch_norm, is_under};

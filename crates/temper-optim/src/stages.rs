@@ -58,6 +58,13 @@ pub struct Stage {
     pub ids: Vec<ParamId>,
 }
 
+/// Whether the module path `path` is `prefix` or lies inside it (`prefix.` and more): `fc`
+/// holds `fc.weight`, not `fc2.weight`.
+pub fn is_under(path: &str, prefix: &str) -> bool {
+    path.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
 /// A module's float parameters grouped into ordered stages, from the input to the output; the
 /// last stage is the head. See the module documentation for the grouping rule.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,10 +92,7 @@ impl Stages {
     /// # Errors
     /// A prefix that matches no parameter, naming `field` and showing what paths look like.
     pub fn with_head(self, prefix: &str, field: &str) -> Result<Self, OptimError> {
-        let in_head = |path: &str| {
-            path.strip_prefix(prefix)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
-        };
+        let in_head = |path: &str| is_under(path, prefix);
         let mut head = Stage {
             name: prefix.to_string(),
             paths: Vec::new(),

@@ -91,12 +91,17 @@ impl PretrainedWeights {
         let file = read::read_tensors(path).map_err(|m| pretrained_err(path, m))?;
         let matched = match_tensors(model, file).map_err(|m| pretrained_err(path, m))?;
         let tensors = materialize(matched.tensors).map_err(|m| pretrained_err(path, m))?;
-        Ok(Self {
+        let mut weights = Self {
             path: path.to_owned(),
             tensors,
-            skipped: matched.skipped,
+            skipped: Vec::new(),
             new_head: matched.new_head,
-        })
+        };
+        if weights.new_head.is_some() {
+            // The head is replaced whole: a bias that fits is no use without its weight.
+            weights.drop_head(matched.head);
+        }
+        Ok(weights)
     }
 
     /// Tensors the file sets.
@@ -118,16 +123,13 @@ impl PretrainedWeights {
     /// [`read`](Self::read) checked), which then keeps its fresh initialization: fine-tuning
     /// on other classes, as many as the file's.
     pub fn without_head(mut self, model: &Classifier) -> Self {
-        let head: Vec<String> = torch_tensors(model)
+        let head: Vec<TorchTensor> = torch_tensors(model)
             .into_iter()
             .filter(|t| model.is_head(&t.burn))
-            .map(|t| t.burn)
             .collect();
-        self.tensors.retain(|t| !head.contains(&t.name));
         if self.new_head.is_none() {
-            let classes = torch_tensors(model)
-                .into_iter()
-                .find(|t| model.is_head(&t.burn))
+            let classes = head
+                .first()
                 .and_then(|t| t.shape.first().copied())
                 .unwrap_or(0);
             self.new_head = Some(NewHead {
@@ -135,8 +137,14 @@ impl PretrainedWeights {
                 classes,
             });
         }
-        self.skipped = head;
+        self.drop_head(head.into_iter().map(|t| t.burn).collect());
         self
+    }
+
+    /// Leaves the tensors at the Burn paths `head` to the model's initialization.
+    fn drop_head(&mut self, head: Vec<String>) {
+        self.tensors.retain(|t| !head.contains(&t.name));
+        self.skipped = head;
     }
 
     /// `model`, built as the one [`read`](Self::read) checked, with these weights.
@@ -184,7 +192,8 @@ pub fn load_pretrained(
 /// The file's tensors paired with the model's, checked by name, shape and type.
 struct Matched {
     tensors: Vec<(TorchTensor, PackTensor)>,
-    skipped: Vec<String>,
+    /// The Burn paths of the model's head tensors.
+    head: Vec<String>,
     new_head: Option<NewHead>,
 }
 
@@ -193,8 +202,13 @@ fn match_tensors(
     mut file: BTreeMap<String, PackTensor>,
 ) -> Result<Matched, String> {
     let mut tensors = Vec::new();
+    let mut head = Vec::new();
     let mut new_head = None;
     for want in torch_tensors(model) {
+        let in_head = model.is_head(&want.burn);
+        if in_head {
+            head.push(want.burn.clone());
+        }
         let Some(have) = file.remove(&want.torch) else {
             return Err(format!(
                 "has no tensor `{}` (the model's is {:?})",
@@ -208,7 +222,7 @@ fn match_tensors(
             ));
         }
         if have.shape.as_slice() != want.shape.as_slice() {
-            if model.is_head(&want.burn) {
+            if in_head {
                 new_head = Some(NewHead {
                     file_classes: have.shape.first().copied().unwrap_or(0),
                     classes: want.shape.first().copied().unwrap_or(0),
@@ -224,16 +238,6 @@ fn match_tensors(
         }
         tensors.push((want, have));
     }
-    let mut skipped = Vec::new();
-    if new_head.is_some() {
-        // The head is replaced whole: a bias that fits is no use without its weight.
-        tensors.retain(|(want, _)| !model.is_head(&want.burn));
-        skipped = torch_tensors(model)
-            .into_iter()
-            .filter(|t| model.is_head(&t.burn))
-            .map(|t| t.burn)
-            .collect();
-    }
     let unexpected: Vec<&String> = file
         .keys()
         .filter(|k| !k.ends_with("num_batches_tracked"))
@@ -247,7 +251,7 @@ fn match_tensors(
     }
     Ok(Matched {
         tensors,
-        skipped,
+        head,
         new_head,
     })
 }

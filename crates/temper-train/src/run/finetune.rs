@@ -20,6 +20,8 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use temper_data::bounded::quote;
 use temper_data::{ImageData, ImageDataset, Normalization, Split, check_joinable};
+use temper_model::pretrained::PretrainedWeights;
+use temper_optim::is_under;
 
 use crate::classifier::ImageClassifier;
 use crate::config::experiment::Experiment;
@@ -259,10 +261,7 @@ impl Parent {
                 path: self.weights_path.clone(),
                 message: e,
             })?;
-        let in_head = |path: &str| {
-            path.strip_prefix(head.as_str())
-                .is_some_and(|rest| rest.starts_with('.'))
-        };
+        let in_head = |path: &str| is_under(path, &head);
         self.check_outside_head(&model, &parent, &in_head)?;
         let body: Vec<PackTensor> = parent.into_iter().filter(|t| !in_head(&t.name)).collect();
         let mut model = model;
@@ -355,6 +354,28 @@ impl Parent {
         split.train.extend(first..first + chosen.len());
         Ok(Some(old.subset(&chosen)))
     }
+}
+
+/// `model` holding the weights a new run starts from: the `[model] pretrained` file's, or the
+/// fine-tuning parent's (a resumed run loads its own instead).
+pub(crate) fn starting_weights<M: ImageClassifier>(
+    mut model: M,
+    finetune: Option<&FinetuneSection>,
+    parent: Option<&Parent>,
+    pretrained: Option<&PretrainedWeights>,
+    progress: &mut dyn Progress,
+) -> Result<M, TrainError> {
+    if let Some(weights) = pretrained {
+        model = weights.apply(model)?;
+    }
+    if let (Some(section), Some(parent)) = (finetune, parent) {
+        let (loaded, head) = parent.load_weights(model, section.new_head)?;
+        model = loaded;
+        if let Some(head) = head {
+            progress.message(&format!("fine-tuning: {head}"));
+        }
+    }
+    Ok(model)
 }
 
 /// A training pool of the new data followed by replayed images of a parent run.

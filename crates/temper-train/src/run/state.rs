@@ -23,7 +23,7 @@ use crate::classifier::ImageClassifier;
 use crate::error::TrainError;
 use crate::run::batches::BatchBuilder;
 use crate::run::checkpoint::{self, ResumeSet, ResumeState};
-use crate::run::finetune::Parent;
+use crate::run::finetune::{Parent, starting_weights};
 use crate::run::lock::RunLock;
 use crate::run::run_dir::{
     BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, create_run_dir, load_weights, write_atomic,
@@ -94,20 +94,12 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         let mut model = init(&setup.train_device);
         let mut optim = setup.resolved.optim.clone();
         let resuming = matches!(start, Start::Resume(..));
-        if let (Some(weights), false) = (pretrained, resuming) {
-            model = weights.apply(model)?;
+        if !resuming {
+            let finetune = exp.finetune.as_ref();
+            model = starting_weights(model, finetune, parent.as_ref(), pretrained, progress)?;
         }
         if let Some(section) = &exp.finetune {
             optim.lr = Some(optim.learning_rate() * section.lr_factor);
-        }
-        if let (Some(section), Some(parent)) = (&exp.finetune, &parent)
-            && !resuming
-        {
-            let (loaded, head) = parent.load_weights(model, section.new_head)?;
-            model = loaded;
-            if let Some(head) = head {
-                progress.message(&format!("fine-tuning: {head}"));
-            }
         }
         exp.regularization.check_patterns(&model)?;
         let schedule = LrSchedule::new(
