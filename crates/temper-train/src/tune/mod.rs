@@ -217,7 +217,9 @@ fn search(
             .count();
         let trial = match study.ask_within(section.trials) {
             Ok(Some(t)) => t,
-            Ok(None) if section.worker && trials.iter().any(|t| t.state == TrialState::Running) => {
+            // Read the study again: a retry another worker claimed after `trials` was read is
+            // what filled the budget, and this worker must wait for it too.
+            Ok(None) if section.worker && any_running(&study.trials().map_err(config)?) => {
                 std::thread::sleep(poll);
                 continue;
             }
@@ -251,6 +253,11 @@ fn search(
     };
     write_outputs(&summary, &section, &space, out)?;
     Ok(summary)
+}
+
+/// Whether any of `trials` is still running (in this or another worker).
+fn any_running(trials: &[Trial]) -> bool {
+    trials.iter().any(|t| t.state == TrialState::Running)
 }
 
 /// Runs `trial`, records its outcome in the study (a failure's message scrubbed of the
