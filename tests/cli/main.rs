@@ -5,6 +5,7 @@ mod env;
 mod pretrained;
 mod reports;
 mod runs;
+mod stream;
 mod tune;
 
 use std::path::Path;

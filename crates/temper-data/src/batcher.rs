@@ -2,6 +2,7 @@
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use rayon::prelude::*;
 
 use crate::dataset::{ImageData, ImageItem};
 
@@ -27,29 +28,52 @@ impl Normalization {
 
     /// Per-channel mean and standard deviation of the images at `indices`, in `[0, 1]` units:
     /// the statistics `transforms.Normalize` is usually given. For the MNIST training set this
-    /// reproduces the well-known 0.1307 / 0.3081.
+    /// reproduces the well-known 0.1307 / 0.3081. Images are read in parallel (rayon; the sums
+    /// are integers, so the result does not depend on the order), and an image that cannot be
+    /// read (`ImageData::try_image`: a corrupt file of a streamed folder) is left out.
     ///
     /// # Panics
-    /// When `indices` is empty.
+    /// When no image at `indices` can be read ([`try_fit`](Self::try_fit) returns `None`).
     pub fn fit(dataset: &(impl ImageData + ?Sized), indices: &[usize]) -> Self {
-        assert!(!indices.is_empty(), "cannot fit normalization on no image");
+        Self::try_fit(dataset, indices).expect("cannot fit normalization on no image")
+    }
+
+    /// [`fit`](Self::fit), or `None` when no image at `indices` can be read.
+    pub fn try_fit(dataset: &(impl ImageData + ?Sized), indices: &[usize]) -> Option<Self> {
         let [c, h, w] = dataset.image_shape();
         let plane = h * w;
-        let mut sum = vec![0u64; c];
-        let mut sum_sq = vec![0u64; c];
-        for &i in indices {
-            for (ch, pixels) in dataset.image(i).chunks_exact(plane).enumerate() {
-                for &p in pixels {
-                    sum[ch] += p as u64;
-                    sum_sq[ch] += (p as u64) * (p as u64);
+        // Per channel: the pixel sum and the sum of squares; then the images read.
+        let (sums, read) = indices
+            .par_iter()
+            .filter_map(|&i| dataset.try_image(i).ok())
+            .map(|image| {
+                let mut sums = vec![[0u64; 2]; c];
+                for (ch, pixels) in image.chunks_exact(plane).enumerate() {
+                    for &p in pixels {
+                        sums[ch][0] += p as u64;
+                        sums[ch][1] += (p as u64) * (p as u64);
+                    }
                 }
-            }
+                (sums, 1usize)
+            })
+            .reduce(
+                || (vec![[0u64; 2]; c], 0),
+                |(mut a, n), (b, m)| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        x[0] += y[0];
+                        x[1] += y[1];
+                    }
+                    (a, n + m)
+                },
+            );
+        if read == 0 {
+            return None;
         }
-        let n = (indices.len() * plane) as f64;
+        let n = (read * plane) as f64;
         let (mut mean, mut std) = (Vec::with_capacity(c), Vec::with_capacity(c));
-        for ch in 0..c {
-            let m = sum[ch] as f64 / n;
-            let var = (sum_sq[ch] as f64 / n - m * m).max(0.0);
+        for [sum, sum_sq] in sums {
+            let m = sum as f64 / n;
+            let var = (sum_sq as f64 / n - m * m).max(0.0);
             mean.push((m / 255.0) as f32);
             // A constant channel would divide by zero; leave it unscaled.
             std.push(if var > 0.0 {
@@ -58,7 +82,7 @@ impl Normalization {
                 1.0
             });
         }
-        Self { mean, std }
+        Some(Self { mean, std })
     }
 
     /// Writes the normalized `[C, H, W]` image `pixels` into `out`.
@@ -142,15 +166,16 @@ impl ImageBatcher {
         }
     }
 
-    /// Builds a batch from images already in memory (`[C, H, W]` u8 each), e.g. augmented ones.
-    pub fn batch_pixels(
+    /// Builds a batch from images already read (`[C, H, W]` u8 each: owned, e.g. augmented,
+    /// or borrowed from the data set).
+    pub fn batch_pixels<P: AsRef<[u8]>>(
         &self,
-        images: &[Vec<u8>],
+        images: &[P],
         labels: &[usize],
         device: &Device,
     ) -> ImageBatch {
         self.assemble(
-            images.iter().map(Vec::as_slice).zip(labels.iter().copied()),
+            images.iter().map(AsRef::as_ref).zip(labels.iter().copied()),
             images.len(),
             device,
         )

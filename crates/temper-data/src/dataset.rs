@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 
 use crate::bounded::clip;
+use crate::error::DataError;
+use crate::folder::DecodedImage;
 
 /// A labelled set of 8-bit images of one shape: what temper's trainer, evaluation and
 /// augmentation read. Implement it for your own data set type to train on it without copying it
@@ -36,6 +38,26 @@ pub trait ImageData: Send + Sync {
     /// Pixels of image `index` (below [`len`](Self::len)): `C * H * W` bytes, channel-major,
     /// then row-major.
     fn image(&self, index: usize) -> Cow<'_, [u8]>;
+
+    /// Pixels of image `index` as [`image`](Self::image) gives them, or why they cannot be
+    /// read (a streamed file that is corrupt, truncated or gone). In-memory data never fails.
+    ///
+    /// # Errors
+    /// The image's [`DataError`] (`BadImage` or `Io`, naming its file); the caller may skip it.
+    fn try_image(&self, index: usize) -> Result<Cow<'_, [u8]>, DataError> {
+        Ok(self.image(index))
+    }
+
+    /// Image `index` before it was fitted to [`image_shape`](Self::image_shape): decoded at
+    /// its own size (its channels converted to the data set's), for a random-resized crop at
+    /// full resolution; `Ok(None)` when the data keeps only fitted images (the default).
+    ///
+    /// # Errors
+    /// As [`try_image`](Self::try_image).
+    fn source_image(&self, index: usize) -> Result<Option<DecodedImage>, DataError> {
+        let _ = index;
+        Ok(None)
+    }
 
     /// Class index of image `index`.
     fn label(&self, index: usize) -> usize;

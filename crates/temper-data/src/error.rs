@@ -208,6 +208,15 @@ pub enum DataError {
         /// The dataset folder (canonical path).
         root: PathBuf,
     },
+    /// A decoded-cache folder that cannot be used: it holds files that are not the cache's
+    /// (nothing there is touched), or it cannot be created, locked or written.
+    #[error("{dir}: cannot use as the decoded cache: {message}")]
+    CacheDir {
+        /// The cache folder.
+        dir: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// A reader option outside its range.
     #[error("{option} {message}")]
     BadOption {

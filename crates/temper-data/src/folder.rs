@@ -40,14 +40,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, ImageDecoder, RgbImage};
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::dataset::{DataSplits, ImageDataset};
 use crate::error::{DataError, Result};
 use crate::image_limits::{check_resize, checked_decoder, image_dimensions, read_image_file};
+
+mod listing;
+pub(crate) use listing::{Listing, io_error, list};
 
 /// File extensions read as images (compared case-insensitively).
 pub const IMAGE_EXTENSIONS: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
@@ -118,7 +118,7 @@ pub fn luma_601(r: u8, g: u8, b: u8) -> u8 {
     ((r as u32 * 19595 + g as u32 * 38470 + b as u32 * 7471 + 0x8000) >> 16) as u8
 }
 
-fn check_channels(channels: Option<usize>) -> Result<()> {
+pub(crate) fn check_channels(channels: Option<usize>) -> Result<()> {
     match channels {
         None | Some(1) | Some(3) => Ok(()),
         Some(c) => Err(DataError::BadOption {
@@ -128,7 +128,7 @@ fn check_channels(channels: Option<usize>) -> Result<()> {
     }
 }
 
-fn check_size(size: [usize; 2]) -> Result<()> {
+pub(crate) fn check_size(size: [usize; 2]) -> Result<()> {
     if size.iter().any(|&s| s == 0 || s > MAX_IMAGE_SIDE) {
         return Err(DataError::BadOption {
             option: "image_size",
@@ -212,7 +212,7 @@ fn to_gray(rgb: &RgbImage) -> GrayImage {
 }
 
 /// `[H, W, C]` interleaved bytes to `[C, H, W]`.
-fn planar(interleaved: &[u8], channels: usize) -> Vec<u8> {
+pub(crate) fn planar(interleaved: &[u8], channels: usize) -> Vec<u8> {
     if channels == 1 {
         return interleaved.to_vec();
     }
@@ -224,229 +224,6 @@ fn planar(interleaved: &[u8], channels: usize) -> Vec<u8> {
         }
     }
     out
-}
-
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> DataError + '_ {
-    move |source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
-fn is_hidden(name: &std::ffi::OsStr) -> bool {
-    name.as_encoded_bytes().first() == Some(&b'.')
-}
-
-/// The dataset folder, canonical, and whether links may lead out of it.
-struct Root {
-    canonical: PathBuf,
-    follow_links: bool,
-}
-
-impl Root {
-    fn new(dir: &Path, follow_links: bool) -> Result<Self> {
-        let canonical = std::fs::canonicalize(dir).map_err(io_error(dir))?;
-        Ok(Self {
-            canonical,
-            follow_links,
-        })
-    }
-
-    /// Refuses `path` when it resolves outside the root, unless links may be followed.
-    fn check(&self, path: &Path) -> Result<()> {
-        if self.follow_links {
-            return Ok(());
-        }
-        let target = std::fs::canonicalize(path).map_err(io_error(path))?;
-        if target.starts_with(&self.canonical) {
-            return Ok(());
-        }
-        Err(DataError::LinkOutsideRoot {
-            path: path.to_path_buf(),
-            target,
-            root: self.canonical.clone(),
-        })
-    }
-}
-
-/// The sub-folders of `dir` (links to folders included, checked against `root`), sorted by
-/// name, hidden ones skipped.
-fn sub_dirs(dir: &Path, root: &Root) -> Result<Vec<(std::ffi::OsString, PathBuf)>> {
-    let mut dirs = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(io_error(dir))? {
-        let entry = entry.map_err(io_error(dir))?;
-        let path = entry.path();
-        if !is_hidden(&entry.file_name()) && path.is_dir() {
-            root.check(&path)?;
-            dirs.push((entry.file_name(), path));
-        }
-    }
-    dirs.sort();
-    Ok(dirs)
-}
-
-/// The class folders of `dir`, sorted by name, hidden ones skipped.
-fn class_dirs(dir: &Path, root: &Root) -> Result<Vec<(String, PathBuf)>> {
-    let classes = sub_dirs(dir, root)?;
-    let classes: Vec<(String, PathBuf)> = classes
-        .into_iter()
-        .map(|(name, path)| (name.to_string_lossy().into_owned(), path))
-        .collect();
-    match classes.len() {
-        0 => Err(DataError::NoClasses {
-            dir: dir.to_path_buf(),
-        }),
-        1 => Err(DataError::TooFewClasses {
-            dir: dir.to_path_buf(),
-            class: classes[0].0.clone(),
-        }),
-        n if n > 256 => Err(DataError::TooManyClasses {
-            dir: dir.to_path_buf(),
-            found: n,
-        }),
-        _ => Ok(classes),
-    }
-}
-
-fn is_image(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
-}
-
-/// The image files under `class_dir`, recursively, ordered like torchvision's
-/// `sorted(os.walk(...))` then `sorted(fnames)`: by folder, then by name. Empty is an error.
-fn image_files(class_dir: &Path, root: &Root) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    let mut pending = vec![class_dir.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        for entry in std::fs::read_dir(&dir).map_err(io_error(&dir))? {
-            let entry = entry.map_err(io_error(&dir))?;
-            if is_hidden(&entry.file_name()) {
-                continue;
-            }
-            let path = entry.path();
-            // `file_type` does not follow symlinks: a linked folder cannot loop the walk.
-            let kind = entry.file_type().map_err(io_error(&path))?;
-            if kind.is_dir() {
-                pending.push(path);
-            } else if is_image(&path) && path.is_file() {
-                if kind.is_symlink() {
-                    root.check(&path)?;
-                }
-                files.push(path);
-            }
-        }
-    }
-    files.sort_by(|a, b| (a.parent(), a.file_name()).cmp(&(b.parent(), b.file_name())));
-    if files.is_empty() {
-        return Err(DataError::EmptyClass {
-            dir: class_dir.to_path_buf(),
-        });
-    }
-    Ok(files)
-}
-
-/// Labelled file lists of both splits, in sorted order, and the class names.
-struct Listing {
-    classes: Vec<String>,
-    train: Vec<(PathBuf, u8)>,
-    test: Vec<(PathBuf, u8)>,
-    /// The first image in sorted order, whose size is the default `image_size`.
-    first: PathBuf,
-}
-
-/// The labelled files of `dir`: its `train/` and `test/` folders when both exist, else its
-/// class folders split by `options.test_fraction`.
-fn list(dir: &Path, options: &FolderOptions) -> Result<Listing> {
-    let root = Root::new(dir, options.follow_links)?;
-    let (train_dir, test_dir) = (dir.join("train"), dir.join("test"));
-    if train_dir.is_dir() && test_dir.is_dir() {
-        list_given_splits(train_dir, test_dir, &root)
-    } else {
-        list_split_by_fraction(dir, options, &root)
-    }
-}
-
-/// The files of `train_dir/<class>/` and `test_dir/<class>/`; the classes are `train_dir`'s,
-/// and a test class that is not one of them is an error.
-fn list_given_splits(train_dir: PathBuf, test_dir: PathBuf, root: &Root) -> Result<Listing> {
-    root.check(&train_dir)?;
-    root.check(&test_dir)?;
-    let classes = class_dirs(&train_dir, root)?;
-    let mut train = Vec::new();
-    for (label, (_, path)) in classes.iter().enumerate() {
-        train.extend(
-            image_files(path, root)?
-                .into_iter()
-                .map(|f| (f, label as u8)),
-        );
-    }
-    let test_classes = sub_dirs(&test_dir, root)?;
-    if test_classes.is_empty() {
-        return Err(DataError::NoClasses { dir: test_dir });
-    }
-    let mut test = Vec::new();
-    for (name, path) in test_classes {
-        let name = name.to_string_lossy().into_owned();
-        let Some(label) = classes.iter().position(|(c, _)| *c == name) else {
-            return Err(DataError::UnknownTestClass {
-                path,
-                class: name,
-                train: train_dir,
-            });
-        };
-        test.extend(
-            image_files(&path, root)?
-                .into_iter()
-                .map(|f| (f, label as u8)),
-        );
-    }
-    let first = train[0].0.clone();
-    let classes = classes.into_iter().map(|(c, _)| c).collect();
-    Ok(Listing {
-        classes,
-        train,
-        test,
-        first,
-    })
-}
-
-/// The files of `dir/<class>/`, each class giving `round(n * test_fraction)` of its images to
-/// the test split.
-fn list_split_by_fraction(dir: &Path, options: &FolderOptions, root: &Root) -> Result<Listing> {
-    let classes = class_dirs(dir, root)?;
-    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-    let (mut train, mut test) = (Vec::new(), Vec::new());
-    let mut first = None;
-    for (label, (_, path)) in classes.iter().enumerate() {
-        let files = image_files(path, root)?;
-        first.get_or_insert_with(|| files[0].clone());
-        // Stratified: each class gives round(n * test_fraction) of its images, chosen by a
-        // seeded shuffle, and both splits keep the sorted order.
-        let mut order: Vec<usize> = (0..files.len()).collect();
-        order.shuffle(&mut rng);
-        let n_test = (files.len() as f64 * options.test_fraction).round() as usize;
-        let mut held_out = vec![false; files.len()];
-        for &i in &order[..n_test] {
-            held_out[i] = true;
-        }
-        for (file, held) in files.into_iter().zip(held_out) {
-            if held { &mut test } else { &mut train }.push((file, label as u8));
-        }
-    }
-    if train.is_empty() {
-        return Err(DataError::EmptyTrainSet {
-            dir: dir.to_path_buf(),
-            test_fraction: options.test_fraction,
-        });
-    }
-    Ok(Listing {
-        classes: classes.into_iter().map(|(c, _)| c).collect(),
-        train,
-        test,
-        first: first.expect("at least two classes"),
-    })
 }
 
 /// Reads a torchvision-style image folder (see the module doc). When `dir/train` and
@@ -509,7 +286,7 @@ pub fn read_image_folder(
 }
 
 /// Refuses a bad `channels` or `test_fraction`, or a `dir` that is not a folder.
-fn check_options(dir: &Path, options: &FolderOptions) -> Result<()> {
+pub(crate) fn check_options(dir: &Path, options: &FolderOptions) -> Result<()> {
     check_channels(options.channels)?;
     let f = options.test_fraction;
     if !(0.0..1.0).contains(&f) {
@@ -583,7 +360,7 @@ fn check_folder_bytes(
 }
 
 /// `[height, width]` of the image at `path`, from its header.
-fn first_size(path: &Path) -> Result<[usize; 2]> {
+pub(crate) fn first_size(path: &Path) -> Result<[usize; 2]> {
     image_dimensions(path, &read_image_file(path)?)
 }
 

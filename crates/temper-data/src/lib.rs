@@ -10,6 +10,9 @@
 //! - `folder`: [`read_image_folder`] (one sub-folder per class, decoded in parallel) and
 //!   [`decode_image`], the single-image decode/convert/resize step it is built on;
 //!   `image_limits`: [`image_dimensions`] and the bounds every image passes before decoding.
+//! - `stream`: [`open_image_folder`], the same folders listed once and decoded on demand
+//!   ([`StreamingFolder`]), for data sets larger than memory, optionally through a one-time
+//!   decoded cache read by memory map ([`CacheOptions`], [`MAX_CACHE_MANIFEST_BYTES`]).
 //! - `dataset`: the [`ImageData`] trait the trainer reads; [`ImageDataset`], `[N, C, H, W]`
 //!   bytes with labels in memory; and [`DataSplits`].
 //! - `split`: [`split_indices`], seeded train/validation splits.
@@ -42,6 +45,7 @@ mod mnist;
 #[doc(hidden)]
 pub mod mutation;
 mod split;
+mod stream;
 
 #[cfg(feature = "burn")]
 pub use batcher::{ImageBatch, ImageBatcher, Normalization};
@@ -62,6 +66,10 @@ pub use mnist::{
     MNIST_CLASSES, bundled_mnist, parse_mnist, read_mnist_dir, read_mnist_pair, write_mnist_dir,
 };
 pub use split::{Split, split_indices};
+pub use stream::{
+    CACHE_FORMAT_VERSION, CacheOptions, CacheStatus, MAX_CACHE_MANIFEST_BYTES, StreamOptions,
+    StreamSplits, StreamingFolder, open_image_folder,
+};
 
 #[cfg(test)]
 mod tests;

@@ -52,6 +52,7 @@ pub use error::TrainError;
 pub use run::augment::augment_preview;
 pub use run::checkpoint::RESUME_DIR;
 pub use run::finetune::{DEFAULT_LR_FACTOR, FinetuneSection};
+pub use run::loader::{LoadedBatch, for_each_batch};
 pub use run::lock::{LOCK_FILE, RunLock};
 pub use run::run_dir::{
     BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, METRICS_FILE, SUMMARY_FILE, check_run_dir,
@@ -59,7 +60,8 @@ pub use run::run_dir::{
 };
 pub use run::step::Stepper;
 pub use run::{
-    Progress, RunSummary, Silent, TrainData, load_data, resume, resume_model, train, train_model,
+    LoadedData, Progress, RunSummary, Silent, TrainData, load_data, open_data, resume,
+    resume_model, stream_threshold, train, train_model,
 };
 pub use score::confusion::ConfusionMatrix;
 pub use score::eval_run::{EvalRun, eval_run, eval_run_weights};

@@ -41,7 +41,55 @@ pub struct DataSection {
     /// networks pretrained there expect (RGB data only).
     #[serde(skip_serializing_if = "NormalizationChoice::is_fit")]
     pub normalization: NormalizationChoice,
+    /// folder: `auto` (default: streamed when its images, decoded, would take more than
+    /// [`stream_threshold`](crate::config::loading::stream_threshold)), `memory` (decoded
+    /// whole before training) or `stream` (decoded as batches need them).
+    #[serde(skip_serializing_if = "Loading::is_auto")]
+    pub loading: Loading,
+    /// Threads that read, decode and augment training images ahead of the step; default the
+    /// cores available.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// Batches prepared ahead of the step (the bounded queue between the workers and the
+    /// step); default 2.
+    pub prefetch: usize,
+    /// folder, streamed: a folder holding a decoded copy of the images (made once, reused by
+    /// later runs and trials while the source files are unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<PathBuf>,
+    /// The short side, in pixels, the cache stores images at; default `8/7` of the larger side
+    /// of `image_size` (256 for 224, torchvision's ImageNet ratio).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache_short_side: Option<usize>,
+    /// The share of images that may fail to decode (skipped with a warning naming each) before
+    /// a streamed run stops with an error; default 0.01.
+    pub max_bad_fraction: f64,
 }
+
+/// `[data] loading`: whether a folder is decoded whole before training or streamed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Loading {
+    /// Streamed above a size threshold, in memory below it.
+    #[default]
+    Auto,
+    /// Decoded whole into memory before the first step.
+    Memory,
+    /// Decoded by worker threads as batches need them.
+    Stream,
+}
+
+impl Loading {
+    fn is_auto(&self) -> bool {
+        *self == Loading::Auto
+    }
+}
+
+/// The most `[data] workers`: far more threads than cores only adds switching.
+pub const MAX_WORKERS: usize = 256;
+
+/// The most `[data] prefetch` batches: each holds a whole batch of images in memory.
+pub const MAX_PREFETCH: usize = 64;
 
 /// `[data] normalization`: where the per-channel mean and standard deviation come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -80,6 +128,12 @@ impl Default for DataSection {
             limit_train: 0,
             follow_links: false,
             normalization: NormalizationChoice::Fit,
+            loading: Loading::Auto,
+            workers: None,
+            prefetch: 2,
+            cache: None,
+            cache_short_side: None,
+            max_bad_fraction: 0.01,
         }
     }
 }
@@ -112,9 +166,13 @@ impl DataSection {
 
     /// Parses `source` (and, for a folder, its options).
     pub fn data_source(&self) -> Result<DataSource, TrainError> {
+        self.check_loading()?;
         let folder_only = [
             ("image_size", self.image_size.is_some()),
             ("channels", self.channels.is_some()),
+            ("loading", self.loading == Loading::Stream),
+            ("cache", self.cache.is_some()),
+            ("cache_short_side", self.cache_short_side.is_some()),
         ];
         if let Some((_, dir)) = self.source.split_once(':')
             && dir.len() > MAX_SOURCE_PATH_BYTES
@@ -169,10 +227,62 @@ impl DataSection {
         };
         if let Some((key, _)) = folder_only.iter().find(|(_, set)| *set) {
             return Err(TrainError::Config(format!(
-                "data.{key}: only applies to source = \"folder:DIR\" (the others have a fixed \
-                 size)"
+                "data.{key}: only applies to source = \"folder:DIR\" (the others are small \
+                 and of a fixed size)"
             )));
         }
         Ok(source)
+    }
+}
+
+impl DataSection {
+    /// Checks the loader's keys: `workers`, `prefetch`, `cache`, `cache_short_side`,
+    /// `max_bad_fraction`.
+    fn check_loading(&self) -> Result<(), TrainError> {
+        if let Some(n) = self.workers.filter(|n| !(1..=MAX_WORKERS).contains(n)) {
+            return Err(TrainError::Config(format!(
+                "data.workers: must be in 1..={MAX_WORKERS}, got {n}"
+            )));
+        }
+        if !(1..=MAX_PREFETCH).contains(&self.prefetch) {
+            return Err(TrainError::Config(format!(
+                "data.prefetch: must be in 1..={MAX_PREFETCH} batches, got {}",
+                self.prefetch
+            )));
+        }
+        if let Some(side) = self
+            .cache_short_side
+            .filter(|s| !(1..=MAX_IMAGE_SIDE).contains(s))
+        {
+            return Err(TrainError::Config(format!(
+                "data.cache_short_side: must be in 1..={MAX_IMAGE_SIDE}, got {side}"
+            )));
+        }
+        if self.cache_short_side.is_some() && self.cache.is_none() {
+            return Err(TrainError::Config(
+                "data.cache_short_side: only applies with data.cache = \"DIR\"".into(),
+            ));
+        }
+        if self.cache.is_some() && self.loading == Loading::Memory {
+            return Err(TrainError::Config(
+                "data.cache: a cache is read by the streaming loader; set data.loading = \
+                 \"stream\" (or \"auto\")"
+                    .into(),
+            ));
+        }
+        if let Some(dir) = &self.cache
+            && dir.as_os_str().len() > MAX_SOURCE_PATH_BYTES
+        {
+            return Err(TrainError::Config(format!(
+                "data.cache: the folder is longer than {MAX_SOURCE_PATH_BYTES} bytes (PATH_MAX)"
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.max_bad_fraction) {
+            return Err(TrainError::Config(format!(
+                "data.max_bad_fraction: must be in [0, 1], got {}",
+                self.max_bad_fraction
+            )));
+        }
+        Ok(())
     }
 }

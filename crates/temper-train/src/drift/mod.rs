@@ -283,7 +283,7 @@ pub fn check_drift(
     let exp = &saved.exp;
     let (reference, new) = load_comparable(exp, data, progress)?;
     let (shape, classes) = (reference.test.image_shape(), reference.test.num_classes());
-    let model = saved.load_model(&reference, progress)?;
+    let model = saved.load_model((&reference.train, &reference.test), progress)?;
 
     let split = exp.split(reference.train.len())?;
     let all_new: Vec<usize> = (0..new.test.len()).collect();

@@ -3,12 +3,12 @@
 //! Each sample's randomness derives from (seed, epoch, dataset index) — not from its place in
 //! the shuffled batch — so a run is the same at any thread count and batch order.
 
-use rayon::prelude::*;
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use temper_augment::image::{
-    AugImage, AugmentSettings, ImageAugError, Pipeline, Policy, apply_batch_device, preview_grid,
+    AugImage, AugmentSettings, ImageAugError, MixConfig, Op, Pipeline, Policy, apply_batch_device,
+    preview_grid,
 };
 use temper_data::ImageData;
 use temper_data::Normalization;
@@ -37,17 +37,50 @@ pub fn parse_augment(table: Option<&toml::Table>) -> Result<Option<AugmentSettin
     Ok(Some(settings))
 }
 
+/// `[augment]` of `exp` built for `data`: the per-image pipeline (ops or a policy) and the
+/// batch mixing (MixUp/CutMix), each when configured.
+pub(crate) fn augment_parts(
+    exp: &Experiment,
+    data: &dyn ImageData,
+) -> Result<(Option<BatchAugmenter>, Option<MixConfig>), TrainError> {
+    let Some(settings) = parse_augment(exp.augment.as_ref())? else {
+        return Ok((None, None));
+    };
+    let augmenter = match has_image_ops(&settings) {
+        true => Some(BatchAugmenter::new(&settings, exp.train.seed, data)?),
+        false => None,
+    };
+    let mix = match settings.uses_soft_targets() {
+        true => Some(
+            settings
+                .mix()
+                .map_err(|e| TrainError::Config(format!("augment: {e}")))?,
+        ),
+        false => None,
+    };
+    Ok((augmenter, mix))
+}
+
 /// Whether the settings transform single images (ops or a policy), as opposed to only mixing
 /// batches.
 pub fn has_image_ops(settings: &AugmentSettings) -> bool {
     !settings.ops.is_empty() || settings.policy != Policy::None
 }
 
-/// Applies `pipeline` to the `[C, H, W]` images of `dataset` at `indices`, in parallel.
+/// Applies `pipeline` to the `[C, H, W]` images of a data set, one at a time; the loader runs
+/// it on its worker threads.
+///
+/// When the data set keeps its images at their own size (a streamed folder:
+/// `ImageData::source_image`) and the pipeline starts with a random-resized crop or a resize
+/// that gives the model's size whatever size it is fed, the pipeline runs on the
+/// image at its own size, as torchvision's `RandomResizedCrop` on a PIL image does, rather than
+/// on the image already resized to `image_size`, which would crop a blurred copy.
 pub struct BatchAugmenter {
     pipeline: Pipeline,
     seed: u64,
     shape: [usize; 3],
+    /// Feed the pipeline the data set's source-size images.
+    from_source: bool,
 }
 
 impl BatchAugmenter {
@@ -67,51 +100,85 @@ impl BatchAugmenter {
                 shape[0]
             )));
         }
-        let augmenter = Self {
+        let mut augmenter = Self {
             pipeline,
             seed,
             shape,
+            from_source: false,
         };
-        if !dataset.is_empty() {
-            // Every op's output size is fixed by its config, so one sample tells.
-            let out =
-                augmenter
-                    .pipeline
-                    .augment(&augmenter.to_image(&dataset.image(0)), seed, 0, 0);
-            let (w, h) = (out.width() as usize, out.height() as usize);
-            if [h, w] != [shape[1], shape[2]] {
-                return Err(TrainError::Config(format!(
-                    "augment: the ops turn {}x{} images into {w}x{h}; the model needs {}x{} \
-                     (add a resize or crop to that size)",
-                    shape[2], shape[1], shape[2], shape[1]
-                )));
-            }
+        let [c, h, w] = shape;
+        // Every op's output size is fixed by its config, so one sample of each size tells.
+        let out_size = |w: usize, h: usize| {
+            let probe = AugImage::from_raw(w as u32, h as u32, c, vec![128; w * h * c])
+                .expect("the probe's size matches its buffer");
+            let out = augmenter.pipeline.augment(&probe, seed, 0, 0);
+            [out.height() as usize, out.width() as usize]
+        };
+        if out_size(w, h) != [h, w] {
+            let [oh, ow] = out_size(w, h);
+            return Err(TrainError::Config(format!(
+                "augment: the ops turn {w}x{h} images into {ow}x{oh}; the model needs {w}x{h} \
+                 (add a resize or crop to that size)"
+            )));
         }
+        let resizes_first = matches!(
+            augmenter.pipeline.ops().first(),
+            Some(Op::RandomResizedCrop(_) | Op::Resize(_))
+        );
+        let streamed = !dataset.is_empty() && matches!(dataset.source_image(0), Ok(Some(_)));
+        augmenter.from_source =
+            resizes_first && streamed && out_size(w * 2 + 7, h * 3 / 2 + 5) == [h, w];
         Ok(augmenter)
     }
 
-    /// The augmented `[C, H, W]` pixels of `indices` in `epoch` (1-based).
-    pub fn augment(
+    /// Whether the pipeline runs on the images at their own size (see the type's docs); the
+    /// device cannot replay it then, as the images of a batch differ in size.
+    pub fn crops_sources(&self) -> bool {
+        self.from_source
+    }
+
+    /// The augmented `[C, H, W]` pixels of image `index` of `dataset` in `epoch` (1-based).
+    ///
+    /// # Errors
+    /// When the image cannot be read (a corrupt file of a streamed folder).
+    pub fn augment_one(
         &self,
         dataset: &dyn ImageData,
-        indices: &[usize],
+        index: usize,
         epoch: usize,
-    ) -> Vec<Vec<u8>> {
-        indices
-            .par_iter()
-            .map(|&i| {
-                let img = self.to_image(&dataset.image(i));
-                let out = self
-                    .pipeline
-                    .augment(&img, self.seed, epoch as u32, i as u32);
-                self.to_chw(&out)
-            })
-            .collect()
+    ) -> temper_data::Result<Vec<u8>> {
+        let source = match self.from_source {
+            true => dataset.source_image(index)?,
+            false => None,
+        };
+        let image = match source {
+            Some(s) => {
+                let hwc = transpose_planes(&s.pixels, s.channels, s.height * s.width, true);
+                AugImage::from_raw(s.width as u32, s.height as u32, s.channels, hwc)
+                    .expect("a decoded image's size matches its buffer")
+            }
+            None => self.to_image(&dataset.try_image(index)?),
+        };
+        let out = self
+            .pipeline
+            .augment(&image, self.seed, epoch as u32, index as u32);
+        Ok(self.to_chw(&out))
+    }
+
+    /// [`augment_one`](Self::augment_one) on `pixels`, the image at `index` already read.
+    pub fn augment_pixels(&self, pixels: &[u8], index: usize, epoch: usize) -> Vec<u8> {
+        let out = self.pipeline.augment(
+            &self.to_image(pixels),
+            self.seed,
+            epoch as u32,
+            index as u32,
+        );
+        self.to_chw(&out)
     }
 
     /// The same augmentation built on `device` (the trainer's choice on wgpu): the raw pixels
     /// go up once as `0..=255` floats, each sample's parameters — drawn exactly as
-    /// [`augment`](Self::augment) draws them — are replayed there by temper-augment's
+    /// [`augment_one`](Self::augment_one) draws them — are replayed there by temper-augment's
     /// `apply_batch_device`, and the batch is normalized on the device. Every op has a device
     /// implementation; noise and random erase fills are drawn by the device's RNG (same
     /// distribution, other values), which the trainer re-seeds from (seed, epoch). An error
@@ -121,7 +188,7 @@ impl BatchAugmenter {
     /// - output: `[indices.len(), C, H, W]`, normalized
     pub fn augment_on_device(
         &self,
-        dataset: &dyn ImageData,
+        pixels: &[Vec<u8>],
         indices: &[usize],
         epoch: usize,
         normalization: &Normalization,
@@ -129,8 +196,8 @@ impl BatchAugmenter {
     ) -> Result<Tensor<4>, ImageAugError> {
         let [c, h, w] = self.shape;
         let mut raw = Vec::with_capacity(indices.len() * c * h * w);
-        for &i in indices {
-            raw.extend(dataset.image(i).iter().map(|&p| p as f32));
+        for image in pixels {
+            raw.extend(image.iter().map(|&p| p as f32));
         }
         let images = Tensor::<4>::from_data(TensorData::new(raw, [indices.len(), c, h, w]), device);
         let params: Vec<_> = indices
@@ -235,7 +302,60 @@ pub fn augment_preview(
 
 #[cfg(test)]
 mod tests {
-    use super::transpose_planes;
+    use super::*;
+    use temper_data::{FolderOptions, StreamOptions, open_image_folder, read_image_folder};
+
+    /// Standard deviation of `pixels`.
+    fn std_dev(pixels: &[u8]) -> f64 {
+        let n = pixels.len() as f64;
+        let mean = pixels.iter().map(|&p| p as f64).sum::<f64>() / n;
+        (pixels
+            .iter()
+            .map(|&p| (p as f64 - mean).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt()
+    }
+
+    /// A fine checkerboard (2-pixel squares) of 96x72 vanishes to gray when the image is first
+    /// resized to 12x12; a random-resized crop of 1% of the area taken at the image's own size
+    /// (about 8x8 pixels, enlarged to 12x12) still shows it.
+    #[test]
+    fn a_random_resized_crop_on_a_streamed_folder_crops_each_image_at_its_own_size() {
+        let dir = tempfile::tempdir().unwrap();
+        for class in ["a", "b"] {
+            std::fs::create_dir_all(dir.path().join(class)).unwrap();
+            image::GrayImage::from_fn(96, 72, |x, y| {
+                image::Luma([if (x / 2 + y / 2) % 2 == 0 { 0 } else { 255 }])
+            })
+            .save(dir.path().join(class).join("0.png"))
+            .unwrap();
+        }
+        let folder = FolderOptions {
+            image_size: Some([12, 12]),
+            channels: Some(1),
+            test_fraction: 0.0,
+            ..FolderOptions::default()
+        };
+        let settings: AugmentSettings = toml::from_str(
+            "ops = [{ op = 'random-resized-crop', size = 12, scale = [0.01, 0.01] }]",
+        )
+        .unwrap();
+        let options = StreamOptions {
+            folder: folder.clone(),
+            cache: None,
+        };
+        let streamed = open_image_folder(dir.path(), &options, &|_, _| {}).unwrap();
+        let memory = read_image_folder(dir.path(), &folder, &|_, _| {}).unwrap();
+        let on_stream = BatchAugmenter::new(&settings, 3, &streamed.train).unwrap();
+        let in_memory = BatchAugmenter::new(&settings, 3, &memory.train).unwrap();
+        assert!(on_stream.crops_sources() && !in_memory.crops_sources());
+        let sharp = on_stream.augment_one(&streamed.train, 0, 1).unwrap();
+        let blurred = in_memory.augment_one(&memory.train, 0, 1).unwrap();
+        assert_eq!((sharp.len(), blurred.len()), (144, 144));
+        assert!(std_dev(&sharp) > 60.0, "{}", std_dev(&sharp));
+        assert!(std_dev(&blurred) < 20.0, "{}", std_dev(&blurred));
+    }
 
     #[test]
     fn planes_interleave_into_pixels_and_back() {

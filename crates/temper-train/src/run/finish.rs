@@ -20,7 +20,7 @@ use crate::run::steps::StepRow;
 use crate::score::confusion::ConfusionMatrix;
 use crate::score::metrics::{EpochMetrics, EvalScores};
 use crate::score::report::{TestReport, write_run_curves};
-use crate::score::split_scores::evaluate_with_confusion;
+use crate::score::split_scores::evaluate_noting;
 
 /// What a finished run reports; also written to `summary.toml`.
 #[derive(Debug, Clone, Serialize)]
@@ -73,6 +73,14 @@ pub struct RunSummary {
     test_table: Option<EvalScores>,
     /// Wall time of all epochs and the test pass.
     pub seconds: f64,
+    /// Images that could not be read (a streamed folder's corrupt or vanished files), left
+    /// out of their batches; each was named in a warning.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub bad_images: usize,
+    /// The process's peak resident memory in bytes (`VmHWM` of `/proc/self/status`), where the
+    /// system reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_memory_bytes: Option<u64>,
     /// Per-class test scores, recall gap and confusion matrix (also in `report.json`); all 0
     /// when there was no test split.
     #[serde(skip)]
@@ -87,6 +95,18 @@ impl RunSummary {
     pub fn test_scores(&self) -> Option<&EvalScores> {
         self.test_table.as_ref()
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// The peak resident set size of this process: `VmHWM` in `/proc/self/status` (Linux).
+pub(crate) fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
 }
 
 /// The words `tested_weights` ends with, and the progress says, when nothing was tested.
@@ -172,6 +192,8 @@ pub(super) fn finish<M: ImageClassifier>(
         test: report.scores,
         test_table: has_test.then_some(report.scores),
         seconds: started.elapsed().as_secs_f64(),
+        bad_images: setup.bad.count(),
+        peak_memory_bytes: peak_memory_bytes(),
         report,
         epochs: history,
     };
@@ -198,13 +220,15 @@ fn test_and_report<M: ImageClassifier>(
         test_data.len()
     ));
     let all_test: Vec<usize> = (0..test_data.len()).collect();
-    let (test, confusion) = evaluate_with_confusion(
+    let (test, confusion) = evaluate_noting(
         model,
         test_data,
         &all_test,
         &setup.batcher,
         &setup.eval_device,
+        &mut |errors| setup.bad.note(errors),
     );
+    setup.bad.warn(progress);
     let report = TestReport::new(test, &confusion, &test_data.class_names());
     report.write(
         setup.run_dir,

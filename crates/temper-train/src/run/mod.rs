@@ -19,6 +19,7 @@ pub(crate) mod batches;
 pub(crate) mod checkpoint;
 pub(crate) mod finetune;
 pub(crate) mod finish;
+pub(crate) mod loader;
 pub(crate) mod lock;
 mod progress;
 mod recipes;
@@ -45,10 +46,12 @@ use crate::run::run_dir::{
 };
 
 pub use crate::config::data_source::load_data;
+pub use crate::config::loading::{LoadedData, open_data, stream_threshold};
 pub use finish::RunSummary;
 pub use progress::{Progress, Silent};
 
 use setup::Setup;
+pub(crate) use setup::fit_normalization;
 use state::RunState;
 
 /// The data of a run: the pool the training and validation splits are drawn from (by `[data]
@@ -155,17 +158,16 @@ fn run_built_in(
     start: Start,
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, TrainError> {
-    let source = exp.data.data_source()?;
     if let (Some(path), Start::New | Start::Again(_)) = (&exp.model.pretrained, &start) {
         // Before minutes of loading: the file is read and checked once the data's shape is
         // known.
         check_readable(path)?;
     }
     progress.message(&format!("loading data: {}", exp.data.source));
-    let data = load_data(&source, progress)?;
+    let data = open_data(&exp.data, progress)?;
     // `test_fraction > 0` asks for a test split; one that rounds to no image per class (a small
     // folder) is refused rather than trained untested. `test_fraction = 0` trains without one.
-    if data.test.is_empty() && exp.data.test_fraction > 0.0 {
+    if data.test().is_empty() && exp.data.test_fraction > 0.0 {
         return Err(TrainError::Config(format!(
             "data.test_fraction: {} of the images of `{}` left no test image; raise it, or set \
              it to 0 to train without a test split",
@@ -174,14 +176,18 @@ fn run_built_in(
     }
     let plan = exp
         .model
-        .plan(data.train.image_shape(), data.train.num_classes())?;
+        .plan(data.train().image_shape(), data.train().num_classes())?;
     let pretrained = match (&exp.model.pretrained, &start) {
         (Some(path), Start::New | Start::Again(_)) => {
             Some(read_pretrained(exp, path, &plan, progress)?)
         }
         _ => None,
     };
-    let data = TrainData::from_splits(&data, exp.data.source.to_string());
+    let data = TrainData {
+        train: data.train(),
+        test: data.test(),
+        name: exp.data.source.to_string(),
+    };
     run(
         exp,
         run_dir,
@@ -290,10 +296,10 @@ fn run<M: ImageClassifier>(
 ) -> Result<RunSummary, TrainError> {
     let (setup, parent) = Setup::prepare(exp, run_dir, data, progress)?;
     let mut state = RunState::start(&setup, init, parent, pretrained, start, progress)?;
-    let mut batches = setup.batch_builder();
+    let mut upload = setup.upload();
     for epoch in state.epochs_left(&setup) {
         let epoch_started = Instant::now();
-        let Some(totals) = state.train_epoch(&setup, &mut batches, epoch, progress)? else {
+        let Some(totals) = state.train_epoch(&setup, &mut upload, epoch, progress)? else {
             break;
         };
         state.end_epoch(&setup, epoch, totals, epoch_started, progress)?;

@@ -4,6 +4,8 @@
 use std::path::Path;
 
 use burn::tensor::Device;
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use temper_augment::image::MixConfig;
 use temper_data::{ImageBatcher, ImageData, Normalization, Split};
 use temper_optim::{EarlyStoppingSettings, LrSchedule};
@@ -13,9 +15,10 @@ use crate::config::data_section::{IMAGENET_MEAN, IMAGENET_STD, NormalizationChoi
 use crate::config::device::{DeviceChoice, SelectedDevice, select_device, select_devices};
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
-use crate::run::augment::{BatchAugmenter, has_image_ops, parse_augment};
-use crate::run::batches::BatchBuilder;
+use crate::run::augment::{BatchAugmenter, augment_parts};
+use crate::run::batches::{HostStage, Upload};
 use crate::run::finetune::{Parent, Replayed, check_channels};
+use crate::run::loader::{BadImages, Loader};
 
 /// What every step of a run reads and none changes.
 pub(super) struct Setup<'a> {
@@ -37,6 +40,10 @@ pub(super) struct Setup<'a> {
     pub normalization: Normalization,
     pub batcher: ImageBatcher,
     pub steps_per_epoch: usize,
+    /// The worker threads that build batches ahead of the step.
+    pub loader: Loader,
+    /// The images that could not be read, and the limit on them.
+    pub bad: BadImages,
     /// The rules that pick the best epoch and may stop the run.
     pub watch: EarlyStoppingSettings,
     /// The metric reduce-on-plateau watches, when the schedule has one.
@@ -63,21 +70,15 @@ impl<'a> Setup<'a> {
         progress.message(&format!("device: {}", selected.reason));
 
         let pool = pool(data.train, replayed.as_ref());
-        let augment = parse_augment(exp.augment.as_ref())?;
-        let augmenter = match &augment {
-            Some(settings) if has_image_ops(settings) => {
-                Some(BatchAugmenter::new(settings, seed, pool)?)
-            }
-            _ => None,
-        };
-        let mix = match &augment {
-            Some(settings) if settings.uses_soft_targets() => Some(
-                settings
-                    .mix()
-                    .map_err(|e| TrainError::Config(format!("augment: {e}")))?,
-            ),
-            _ => None,
-        };
+        let (augmenter, mix) = augment_parts(exp, pool)?;
+        if augmenter
+            .as_ref()
+            .is_some_and(BatchAugmenter::crops_sources)
+        {
+            progress.message(
+                "augment: the first crop runs on each image at its own size, before the resize",
+            );
+        }
         let normalization = match &parent {
             Some(parent) => {
                 let channels = data.train.image_shape()[0];
@@ -85,11 +86,13 @@ impl<'a> Setup<'a> {
                 parent.normalization.clone()
             }
             None => match exp.data.normalization {
-                NormalizationChoice::Fit => Normalization::fit(pool, &split.train),
+                NormalizationChoice::Fit => fit_normalization(pool, &split.train, seed)?,
                 NormalizationChoice::Imagenet => imagenet(data.train.image_shape()[0])?,
             },
         };
         let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
+        let loader = Loader::new(exp.data.workers, exp.data.prefetch)?;
+        let bad = BadImages::new(pool.len() + data.test.len(), exp.data.max_bad_fraction);
         let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size);
         let plateau_watched = LrSchedule::plateau_monitor(&exp.schedule);
         let watch = exp.best_epoch_watch(!split.valid.is_empty());
@@ -110,6 +113,8 @@ impl<'a> Setup<'a> {
             normalization,
             batcher,
             steps_per_epoch,
+            loader,
+            bad,
             watch,
             plateau_watched,
         };
@@ -122,19 +127,33 @@ impl<'a> Setup<'a> {
         pool(self.data.train, self.replayed.as_ref())
     }
 
-    /// The builder of this run's training batches.
-    pub fn batch_builder(&self) -> BatchBuilder<'_> {
-        BatchBuilder {
+    /// The CPU half of this run's training batches; `device_ops` leaves the image ops to the
+    /// device.
+    pub fn host_stage(&self, device_ops: bool) -> HostStage<'_> {
+        HostStage {
             dataset: self.pool(),
+            batcher: &self.batcher,
+            augmenter: self.augmenter.as_ref(),
+            mix: self.mix.as_ref(),
+            seed: self.exp.train.seed,
+            device_ops,
+        }
+    }
+
+    /// The device half of this run's training batches.
+    pub fn upload(&self) -> Upload<'_> {
+        Upload {
             batcher: &self.batcher,
             normalization: &self.normalization,
             augmenter: self.augmenter.as_ref(),
-            mix: self.mix.as_ref(),
             device: &self.train_device,
-            seed: self.exp.train.seed,
+            classes: self.pool().num_classes(),
             // The device path pays off where the model runs on a GPU; on a CPU backend the
-            // rayon-parallel image path is as fast and exact.
-            on_device: self.selected.backend == DeviceChoice::Wgpu,
+            // rayon-parallel image path is as fast and exact. MixUp/CutMix mixes augmented
+            // images on the CPU, and images cropped at their own size differ in size.
+            device_ops: self.selected.backend == DeviceChoice::Wgpu
+                && self.mix.is_none()
+                && self.augmenter.as_ref().is_some_and(|a| !a.crops_sources()),
         }
     }
 }
@@ -215,6 +234,32 @@ fn devices(exp: &Experiment) -> Result<(SelectedDevice, Vec<Device>), TrainError
     );
     let parallel = all.into_iter().map(|d| d.device.autodiff()).collect();
     Ok((selected, parallel))
+}
+
+/// The most training images normalization is fitted on: MNIST's and CIFAR-10's whole training
+/// sets, and for a larger (streamed) set a seeded draw whose mean is within a fraction of a
+/// pixel level of the whole set's, for a pass of seconds rather than an epoch of decoding.
+pub(crate) const MAX_FIT_IMAGES: usize = 60_000;
+
+/// `[data] normalization = "fit"`: the statistics of `train` (at most [`MAX_FIT_IMAGES`] of
+/// them, drawn with `seed`), leaving out images that cannot be read.
+pub(crate) fn fit_normalization(
+    pool: &dyn ImageData,
+    train: &[usize],
+    seed: u64,
+) -> Result<Normalization, TrainError> {
+    let mut drawn = train.to_vec();
+    if drawn.len() > MAX_FIT_IMAGES {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        drawn.shuffle(&mut rng);
+        drawn.truncate(MAX_FIT_IMAGES);
+    }
+    Normalization::try_fit(pool, &drawn).ok_or_else(|| {
+        TrainError::Config(format!(
+            "data.source: none of the {} training images could be read",
+            drawn.len()
+        ))
+    })
 }
 
 /// torchvision's ImageNet normalization, for RGB data.

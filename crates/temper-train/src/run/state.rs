@@ -7,10 +7,11 @@ use std::time::Instant;
 use burn::lr_scheduler::LrScheduler;
 use burn::module::Module;
 use burn::store::ModuleRecord;
-use burn::tensor::Device;
+use burn::tensor::{Device, Tensor};
 use rand::seq::SliceRandom;
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use temper_data::ImageBatch;
 use temper_model::pretrained::PretrainedWeights;
 
 use crate::run::recipes::{self, Recipes};
@@ -21,7 +22,7 @@ use super::setup::Setup;
 use super::{Progress, RunSummary, Start};
 use crate::classifier::ImageClassifier;
 use crate::error::TrainError;
-use crate::run::batches::BatchBuilder;
+use crate::run::batches::Upload;
 use crate::run::checkpoint::{self, ResumeSet, ResumeState};
 use crate::run::finetune::{Parent, starting_weights};
 use crate::run::lock::RunLock;
@@ -31,7 +32,7 @@ use crate::run::run_dir::{
 use crate::run::step::Stepper;
 use crate::run::steps::{STEPS_FILE, StepRow, read_rows_before, row_every, steps_csv};
 use crate::score::metrics::{EpochMetrics, metrics_csv};
-use crate::score::split_scores::{StepTotals, evaluate};
+use crate::score::split_scores::{StepTotals, evaluate_noting};
 
 /// How often (in steps) the running loss is read back from the device for display (and
 /// checked for NaN).
@@ -291,7 +292,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
     pub fn train_epoch(
         &mut self,
         setup: &Setup<'_>,
-        batches: &mut BatchBuilder<'_>,
+        upload: &mut Upload<'_>,
         epoch: usize,
         progress: &mut dyn Progress,
     ) -> Result<Option<StepTotals>, TrainError> {
@@ -303,35 +304,53 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         }
         progress.epoch_start(epoch, setup.exp.train.epochs, steps);
         let order = self.shuffle(setup, epoch);
-        let num_classes = setup.pool().num_classes();
-        let mut totals = StepTotals::new(num_classes, &setup.train_device);
+        let chunks: Vec<&[usize]> = order.chunks(setup.exp.train.batch_size).collect();
+        let mut totals = StepTotals::new(setup.pool().num_classes(), &setup.train_device);
         let every = row_every(READ_EVERY, setup.exp.train.epochs * steps);
         self.epoch_steps.clear();
         // Images seen and their loss sum at the last row, and in all.
         let (mut row_seen, mut row_sum, mut seen) = (0usize, 0.0f64, 0usize);
-        for (step, chunk) in order.chunks(setup.exp.train.batch_size).enumerate() {
-            let lr = self.step(setup, batches, chunk, epoch, step, &mut totals, progress)?;
-            seen += chunk.len();
-            let done = step + 1;
-            let shown = (done % READ_EVERY == 0 || done == steps).then(|| totals.mean_loss());
-            if let Some(loss) = shown.filter(|l| !l.is_finite()) {
-                self.diverge(epoch, done, loss, progress)?;
-                return Ok(None);
-            }
-            if let Some(mean) = shown.filter(|_| done % every == 0 || done == steps) {
-                let sum = mean * seen as f64;
-                self.epoch_steps.push(StepRow {
-                    step: (epoch - 1) * steps + done,
-                    epoch,
-                    loss: (sum - row_sum) / (seen - row_seen).max(1) as f64,
-                    lr,
-                    momentum: self.schedule.momentum(),
-                });
-                (row_seen, row_sum) = (seen, sum);
-            }
-            progress.step(done, shown);
-        }
-        Ok(Some(totals))
+        let mut diverged = false;
+        let stage = setup.host_stage(upload.device_ops);
+        setup
+            .loader
+            .for_each_batch(&stage, &chunks, epoch, |step, host| {
+                if diverged {
+                    return Ok(());
+                }
+                setup.bad.record(&host.bad, progress)?;
+                let images = host.labels.len();
+                // A batch none of whose images could be read makes no step.
+                let lr = match images {
+                    0 => self.schedule.next_lr(),
+                    _ => {
+                        let batch = upload.upload(host, epoch, progress)?;
+                        self.step(setup, batch, &mut totals)?
+                    }
+                };
+                seen += images;
+                let done = step + 1;
+                let shown = (done % READ_EVERY == 0 || done == steps).then(|| totals.mean_loss());
+                if let Some(loss) = shown.filter(|l| !l.is_finite()) {
+                    self.diverge(epoch, done, loss, progress)?;
+                    diverged = true;
+                    return Ok(());
+                }
+                if let Some(mean) = shown.filter(|_| done % every == 0 || done == steps) {
+                    let sum = mean * seen as f64;
+                    self.epoch_steps.push(StepRow {
+                        step: (epoch - 1) * steps + done,
+                        epoch,
+                        loss: (sum - row_sum) / (seen - row_seen).max(1) as f64,
+                        lr,
+                        momentum: self.schedule.momentum(),
+                    });
+                    (row_seen, row_sum) = (seen, sum);
+                }
+                progress.step(done, shown);
+                Ok(())
+            })?;
+        Ok((!diverged).then_some(totals))
     }
 
     /// The epoch's order of the training split, and the device RNGs re-seeded, from
@@ -347,24 +366,18 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         order
     }
 
-    /// One optimizer step on the dataset images `chunk`, its statistics added to `totals`;
+    /// One optimizer step on `batch` (and its soft targets), its statistics added to `totals`;
     /// returns the step's learning rate (the hypergradient's rate after it, when adapted).
-    #[allow(clippy::too_many_arguments)]
     fn step(
         &mut self,
         setup: &Setup<'_>,
-        batches: &mut BatchBuilder<'_>,
-        chunk: &[usize],
-        epoch: usize,
-        step: usize,
+        (batch, soft): (ImageBatch, Option<Tensor<2>>),
         totals: &mut StepTotals,
-        progress: &mut dyn Progress,
     ) -> Result<f64, TrainError> {
         let lr = self.schedule.next_lr();
         if let Some(momentum) = self.schedule.momentum() {
             self.stepper.set_momentum(momentum);
         }
-        let (batch, soft) = batches.build(chunk, epoch, step, progress)?;
         let model = self.take_model();
         let (model, outs) = if setup.parallel.len() > 1 {
             self.stepper
@@ -424,6 +437,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         progress: &mut dyn Progress,
     ) -> Result<(), TrainError> {
         let metrics = self.validate(setup, epoch, &totals, epoch_started);
+        setup.bad.warn(progress);
         progress.epoch_end(&metrics);
         let watched = metrics
             .metric(&setup.watch.monitor)
@@ -472,13 +486,15 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         let (train, _) = totals.read();
         self.evaluated = self.evaluated_model();
         let valid = (!setup.split.valid.is_empty()).then(|| {
-            evaluate(
+            evaluate_noting(
                 &self.evaluated,
                 setup.pool(),
                 &setup.split.valid,
                 &setup.batcher,
                 &setup.eval_device,
+                &mut |errors| setup.bad.note(errors),
             )
+            .0
         });
         EpochMetrics {
             epoch,

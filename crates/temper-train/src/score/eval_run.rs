@@ -9,7 +9,7 @@ use temper_data::ImageBatcher;
 use crate::config::device::DeviceChoice;
 use crate::error::TrainError;
 use crate::run::run_dir::check_run_dir;
-use crate::run::{Progress, load_data};
+use crate::run::{Progress, open_data};
 use crate::score::report::TestReport;
 use crate::score::saved_run::{EvalWeights, LoadedModel, SavedRun};
 use crate::score::split_scores::evaluate_with_confusion;
@@ -64,8 +64,9 @@ pub fn eval_run_weights(
     }
     let exp = &saved.exp;
     progress.message(&format!("loading data: {}", exp.data.source));
-    let loaded = load_data(&exp.data.data_source()?, progress)?;
-    if loaded.test.is_empty() {
+    let loaded = open_data(&exp.data, progress)?;
+    let test = loaded.test();
+    if test.is_empty() {
         return Err(TrainError::Config(format!(
             "{}: the data `{}` has no test split; nothing to score (choose other data with \
              --data)",
@@ -78,13 +79,13 @@ pub fn eval_run_weights(
         model,
         device: selected,
         normalization,
-    } = saved.load_model(&loaded, progress)?;
+    } = saved.load_model((loaded.train(), test), progress)?;
     let weights = saved.weights.clone();
-    let batcher = ImageBatcher::new(normalization, loaded.test.image_shape());
-    let all: Vec<usize> = (0..loaded.test.len()).collect();
+    let batcher = ImageBatcher::new(normalization, test.image_shape());
+    let all: Vec<usize> = (0..test.len()).collect();
     let (scores, confusion) =
-        evaluate_with_confusion(&model, &loaded.test, &all, &batcher, &selected.device);
-    let report = TestReport::new(scores, &confusion, loaded.test.class_names());
+        evaluate_with_confusion(&model, test, &all, &batcher, &selected.device);
+    let report = TestReport::new(scores, &confusion, &test.class_names());
     std::fs::create_dir_all(out).map_err(crate::error::io_err(out))?;
     report.write(
         out,
@@ -92,7 +93,7 @@ pub fn eval_run_weights(
         &format!(
             "Weights {which} of `{}` on the {} test images of `{}`; device: {}.",
             run_dir.display(),
-            loaded.test.len(),
+            test.len(),
             exp.data.source,
             selected.reason
         ),
@@ -101,6 +102,6 @@ pub fn eval_run_weights(
         report,
         weights,
         which,
-        images: loaded.test.len(),
+        images: test.len(),
     })
 }

@@ -55,7 +55,7 @@ pub fn export_run(
     let which = saved.choose_weights(weights)?;
     progress.message(&format!("loading data: {}", saved.exp.data.source));
     let data = load_data(&saved.exp.data.data_source()?, progress)?;
-    let loaded = saved.load_model(&data, progress)?;
+    let loaded = saved.load_model((&data.train, &data.test), progress)?;
     let bytes = to_safetensors(&loaded.model, saved.exp.model.kind.name())?;
     let tensors = temper_model::pretrained::state_dict_keys(&loaded.model).len();
     write_atomic(&file, &bytes)?;

@@ -13,7 +13,9 @@
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use temper_data::{DataSplits, Normalization};
+use temper_data::{ImageData, Normalization};
+
+use crate::run::fit_normalization;
 use temper_model::Classifier;
 
 use crate::config::device::{DeviceChoice, SelectedDevice, select_device};
@@ -170,19 +172,19 @@ impl SavedRun {
         Ok((choice, format!("the {tested} weights the run tested")))
     }
 
-    /// Loads the weights into the model `config.toml` describes for `data`'s image shape and
-    /// classes, on the chosen device. The normalization comes from `summary.toml`; a run
-    /// killed before writing one is refitted on `data`'s training split with the run's split
-    /// and seed, which gives the same statistics when `data` is the run's own.
+    /// Loads the weights into the model `config.toml` describes for the image shape and
+    /// classes of the data's `(train, test)` splits, on the chosen device. The normalization
+    /// comes from `summary.toml`; a run killed before writing one is refitted on `train` with
+    /// the run's split and seed, which gives the same statistics when the data is the run's own.
     pub fn load_model(
         &self,
-        data: &DataSplits,
+        (train, test): (&dyn ImageData, &dyn ImageData),
         progress: &mut dyn Progress,
     ) -> Result<LoadedModel, TrainError> {
         let plan = self
             .exp
             .model
-            .plan(data.test.image_shape(), data.test.num_classes())?;
+            .plan(test.image_shape(), test.num_classes())?;
         let selected = select_device(self.exp.train.device)?;
         progress.message(&format!("device: {}", selected.reason));
         let record = load_weights(&self.weights).map_err(|e| TrainError::Checkpoint {
@@ -199,12 +201,12 @@ impl SavedRun {
             .valid();
         let normalization = match read_normalization(&self.dir)? {
             Some(n) => {
-                check_channels(&n, data.test.image_shape()[0], &self.dir)?;
+                check_channels(&n, test.image_shape()[0], &self.dir)?;
                 n
             }
             None => {
-                let split = self.exp.split(data.train.len())?;
-                Normalization::fit(&data.train, &split.train)
+                let split = self.exp.split(train.len())?;
+                fit_normalization(train, &split.train, self.exp.train.seed)?
             }
         };
         Ok(LoadedModel {

@@ -1,9 +1,11 @@
 //! Scoring a model on a split, and the per-step statistics training accumulates on the device.
 
 use burn::tensor::{Device, Int, Tensor};
+use rayon::prelude::*;
 use temper_data::{ImageBatcher, ImageData};
 
 use crate::classifier::{ImageClassifier, classification_output};
+use crate::run::batches::one_line;
 
 use crate::score::confusion::ConfusionMatrix;
 use crate::score::metrics::EvalScores;
@@ -30,10 +32,45 @@ pub fn evaluate_with_confusion<M: ImageClassifier>(
     batcher: &ImageBatcher,
     device: &Device,
 ) -> (EvalScores, ConfusionMatrix) {
+    evaluate_noting(model, dataset, indices, batcher, device, &mut |_| {})
+}
+
+/// [`evaluate_with_confusion`] that hands `bad` the images that could not be read (a
+/// streamed folder's corrupt files: left out of the scores), one line each. Each batch's
+/// images are read in parallel on the current rayon pool.
+pub(crate) fn evaluate_noting<M: ImageClassifier>(
+    model: &M,
+    dataset: &dyn ImageData,
+    indices: &[usize],
+    batcher: &ImageBatcher,
+    device: &Device,
+    bad: &mut dyn FnMut(Vec<String>),
+) -> (EvalScores, ConfusionMatrix) {
     let mut totals = StepTotals::new(dataset.num_classes(), device);
     for chunk in indices.chunks(EVAL_BATCH) {
-        let out = classification_output(model, batcher.batch_indices(dataset, chunk, device));
-        totals.add(out.loss, out.output, out.targets, chunk.len());
+        let read: Vec<_> = chunk
+            .par_iter()
+            .map(|&i| dataset.try_image(i).map_err(|e| one_line(&e)))
+            .collect();
+        let (mut images, mut labels, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        for (&i, image) in chunk.iter().zip(read) {
+            match image {
+                Ok(image) => {
+                    images.push(image);
+                    labels.push(dataset.label(i));
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            bad(errors);
+        }
+        if images.is_empty() {
+            continue;
+        }
+        let batch = batcher.batch_pixels(&images, &labels, device);
+        let out = classification_output(model, batch);
+        totals.add(out.loss, out.output, out.targets, labels.len());
     }
     totals.read()
 }

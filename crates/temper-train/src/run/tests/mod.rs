@@ -6,6 +6,7 @@ mod finetune;
 mod hostile;
 mod momentum;
 mod parallel;
-mod small_data;
+pub(super) mod small_data;
+mod stream;
 pub(crate) mod training;
 pub(crate) mod transfer;

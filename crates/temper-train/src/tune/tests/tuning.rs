@@ -383,9 +383,17 @@ fn augmentation_on_the_device_builds_the_batch_the_cpu_path_builds() {
     let batcher = ImageBatcher::new(normalization.clone(), [1, 28, 28]);
     let device = Device::flex();
     let indices: Vec<usize> = vec![5, 17, 3, 400, 2];
+    let augmented: Vec<Vec<u8>> = indices
+        .iter()
+        .map(|&i| augmenter.augment_one(&mnist.train, i, 3).unwrap())
+        .collect();
+    let raw: Vec<Vec<u8>> = indices
+        .iter()
+        .map(|&i| mnist.train.image(i).to_vec())
+        .collect();
     let cpu = batcher
         .batch_pixels(
-            &augmenter.augment(&mnist.train, &indices, 3),
+            &augmented,
             &indices
                 .iter()
                 .map(|&i| mnist.train.label(i))
@@ -394,7 +402,7 @@ fn augmentation_on_the_device_builds_the_batch_the_cpu_path_builds() {
         )
         .images;
     let on_device = augmenter
-        .augment_on_device(&mnist.train, &indices, 3, &normalization, &device)
+        .augment_on_device(&raw, &indices, 3, &normalization, &device)
         .unwrap();
     let (a, b) = (
         cpu.into_data().try_to_vec::<f32>().unwrap(),
