@@ -85,14 +85,32 @@ impl Normalization {
         Some(Self { mean, std })
     }
 
-    /// Writes the normalized `[C, H, W]` image `pixels` into `out`.
+    /// Appends the normalized `[C, H, W]` image `pixels` to `out`.
     fn apply(&self, pixels: &[u8], channels: usize, out: &mut Vec<f32>) {
+        let start = out.len();
+        out.resize(start + pixels.len(), 0.0);
+        self.apply_into(pixels, channels, &mut out[start..]);
+    }
+
+    /// Writes the normalized `[C, H, W]` image `pixels` into `out`, of the same length: per
+    /// channel `p * scale - shift` with `scale = 1 / (255 std)` and `shift = mean / std`.
+    ///
+    /// # Panics
+    /// When the lengths differ.
+    pub fn apply_into(&self, pixels: &[u8], channels: usize, out: &mut [f32]) {
+        assert_eq!(pixels.len(), out.len(), "normalized image length");
         let plane = pixels.len() / channels;
-        for (c, chunk) in pixels.chunks_exact(plane).enumerate() {
+        for (c, (chunk, out)) in pixels
+            .chunks_exact(plane)
+            .zip(out.chunks_exact_mut(plane))
+            .enumerate()
+        {
             let mean = self.mean[c % self.mean.len()];
             let scale = 1.0 / (255.0 * self.std[c % self.std.len()]);
             let shift = mean / self.std[c % self.std.len()];
-            out.extend(chunk.iter().map(|&p| p as f32 * scale - shift));
+            for (o, &p) in out.iter_mut().zip(chunk) {
+                *o = p as f32 * scale - shift;
+            }
         }
     }
 }

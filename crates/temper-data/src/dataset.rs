@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use crate::bounded::clip;
 use crate::error::DataError;
-use crate::folder::DecodedImage;
+use crate::layout::SourceImage;
 
 /// A labelled set of 8-bit images of one shape: what temper's trainer, evaluation and
 /// augmentation read. Implement it for your own data set type to train on it without copying it
@@ -50,11 +50,12 @@ pub trait ImageData: Send + Sync {
 
     /// Image `index` before it was fitted to [`image_shape`](Self::image_shape): decoded at
     /// its own size (its channels converted to the data set's), for a random-resized crop at
-    /// full resolution; `Ok(None)` when the data keeps only fitted images (the default).
+    /// full resolution; `Ok(None)` when the data keeps only fitted images (the default). Its
+    /// pixels are interleaved, as decoders give them and the augmentation works on them.
     ///
     /// # Errors
     /// As [`try_image`](Self::try_image).
-    fn source_image(&self, index: usize) -> Result<Option<DecodedImage>, DataError> {
+    fn source_image(&self, index: usize) -> Result<Option<SourceImage>, DataError> {
         let _ = index;
         Ok(None)
     }

@@ -45,6 +45,7 @@ use rayon::prelude::*;
 use crate::dataset::{DataSplits, ImageDataset};
 use crate::error::{DataError, Result};
 use crate::image_limits::{check_resize, checked_decoder, image_dimensions, read_image_file};
+use crate::layout::{SourceImage, to_planar};
 
 mod listing;
 pub(crate) use listing::{Listing, io_error, list};
@@ -152,6 +153,22 @@ pub fn decode_image(
     size: Option<[usize; 2]>,
     channels: Option<usize>,
 ) -> Result<DecodedImage> {
+    let image = decode_source(path, bytes, size, channels)?;
+    Ok(DecodedImage {
+        channels: image.channels,
+        height: image.height,
+        width: image.width,
+        pixels: to_planar(&image.pixels, image.channels),
+    })
+}
+
+/// [`decode_image`], its pixels left interleaved as the decoder gives them.
+pub fn decode_source(
+    path: &Path,
+    bytes: &[u8],
+    size: Option<[usize; 2]>,
+    channels: Option<usize>,
+) -> Result<SourceImage> {
     check_channels(channels)?;
     if let Some(size) = size {
         check_size(size)?;
@@ -166,19 +183,21 @@ pub fn decode_image(
         message: e.to_string(),
     })?;
     let (w, h) = (width as u32, height as u32);
-    let (interleaved, channels) = if !img.color().has_color() && channels != Some(3) {
-        let mut gray = img.to_luma8();
+    let (pixels, channels) = if !img.color().has_color() && channels != Some(3) {
+        let mut gray = img.into_luma8();
         if gray.dimensions() != (w, h) {
             gray = image::imageops::resize(&gray, w, h, RESIZE_FILTER);
         }
         (gray.into_raw(), 1)
     } else {
-        let mut rgb = img.to_rgb8();
-        drop(img);
+        // `into_rgb8` keeps an RGB8 decode's buffer rather than copying it.
+        let mut rgb = img.into_rgb8();
         // Colour by content: an RGB file whose pixels all have R = G = B (a gray scan saved
         // as RGB, a gray palette) is gray, and storing it as one plane loses nothing.
-        let colour = rgb.pixels().any(|p| p[0] != p[1] || p[1] != p[2]);
-        let channels = channels.unwrap_or(if colour { 3 } else { 1 });
+        let channels = channels.unwrap_or_else(|| {
+            let colour = rgb.pixels().any(|p| p[0] != p[1] || p[1] != p[2]);
+            if colour { 3 } else { 1 }
+        });
         if channels == 3 {
             if rgb.dimensions() != (w, h) {
                 rgb = image::imageops::resize(&rgb, w, h, RESIZE_FILTER);
@@ -192,11 +211,11 @@ pub fn decode_image(
             (gray.into_raw(), 1)
         }
     };
-    Ok(DecodedImage {
+    Ok(SourceImage {
         channels,
         height,
         width,
-        pixels: planar(&interleaved, channels),
+        pixels,
     })
 }
 
@@ -209,21 +228,6 @@ fn to_gray(rgb: &RgbImage) -> GrayImage {
         .map(|p| luma_601(p[0], p[1], p[2]))
         .collect();
     GrayImage::from_raw(w, h, data).expect("one byte per pixel")
-}
-
-/// `[H, W, C]` interleaved bytes to `[C, H, W]`.
-pub(crate) fn planar(interleaved: &[u8], channels: usize) -> Vec<u8> {
-    if channels == 1 {
-        return interleaved.to_vec();
-    }
-    let plane = interleaved.len() / channels;
-    let mut out = vec![0; interleaved.len()];
-    for (i, px) in interleaved.chunks_exact(channels).enumerate() {
-        for (c, &v) in px.iter().enumerate() {
-            out[c * plane + i] = v;
-        }
-    }
-    out
 }
 
 /// Reads a torchvision-style image folder (see the module doc). When `dir/train` and

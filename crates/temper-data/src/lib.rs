@@ -39,6 +39,7 @@ mod error;
 mod folder;
 pub mod idx;
 mod image_limits;
+mod layout;
 #[doc(hidden)]
 pub mod memory_cap;
 mod mnist;
@@ -57,11 +58,12 @@ pub use dataset::{DataSplits, ImageData, ImageDataset, ImageItem, check_joinable
 pub use error::{DataError, Result};
 pub use folder::{
     DecodedImage, FolderOptions, IMAGE_EXTENSIONS, MAX_FOLDER_BYTES, MAX_IMAGE_SIDE, decode_image,
-    luma_601, read_image_folder,
+    decode_source, luma_601, read_image_folder,
 };
 pub use image_limits::{
     DECODE_MAX_ALLOC, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, image_dimensions,
 };
+pub use layout::{SourceImage, to_interleaved, to_planar};
 pub use mnist::{
     MNIST_CLASSES, bundled_mnist, parse_mnist, read_mnist_dir, read_mnist_pair, write_mnist_dir,
 };

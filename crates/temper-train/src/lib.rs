@@ -29,7 +29,8 @@ mod tune;
 
 pub use classifier::{ImageClassifier, classification_output, soft_target_output};
 pub use config::data_section::{
-    DataSection, DataSource, IMAGENET_MEAN, IMAGENET_STD, NormalizationChoice,
+    DataSection, DataSource, IMAGENET_MEAN, IMAGENET_STD, Loading, MAX_PREFETCH, MAX_WORKERS,
+    NormalizationChoice,
 };
 pub use config::device::{
     Adapter, DeviceChoice, FASTEST_CPU_BACKEND, SelectedDevice, select_device, select_devices,

@@ -49,10 +49,11 @@ use image::{GrayImage, RgbImage};
 use crate::dataset::ImageData;
 use crate::error::{DataError, Result};
 use crate::folder::{
-    DecodedImage, FolderOptions, MAX_IMAGE_SIDE, RESIZE_FILTER, check_options, check_size,
-    decode_image, first_size, list, planar,
+    FolderOptions, MAX_IMAGE_SIDE, RESIZE_FILTER, check_options, check_size, decode_image,
+    decode_source, first_size, list,
 };
 use crate::image_limits::{check_resize, read_image_file};
+use crate::layout::{SourceImage, to_interleaved, to_planar};
 
 mod cache;
 #[cfg(test)]
@@ -235,16 +236,12 @@ fn resize_planar(
         let gray = GrayImage::from_raw(w, h, pixels.to_vec()).ok_or_else(bad)?;
         return Ok(image::imageops::resize(&gray, tw, th, RESIZE_FILTER).into_raw());
     }
-    let plane = from[0] * from[1];
-    let mut interleaved = Vec::with_capacity(pixels.len());
-    for i in 0..plane {
-        for c in 0..3 {
-            interleaved.push(*pixels.get(c * plane + i).ok_or_else(bad)?);
-        }
+    if pixels.len() != 3 * from[0] * from[1] {
+        return Err(bad());
     }
-    let rgb = RgbImage::from_raw(w, h, interleaved).ok_or_else(bad)?;
+    let rgb = RgbImage::from_raw(w, h, to_interleaved(pixels, 3)).ok_or_else(bad)?;
     let resized = image::imageops::resize(&rgb, tw, th, RESIZE_FILTER);
-    Ok(planar(resized.as_raw(), 3))
+    Ok(to_planar(resized.as_raw(), 3))
 }
 
 // The trainer's loader threads share a split.
@@ -319,18 +316,18 @@ impl ImageData for StreamingFolder {
         resize_planar(path, pixels, self.shape[0], stored, self.size()).map(Cow::Owned)
     }
 
-    fn source_image(&self, index: usize) -> Result<Option<DecodedImage>> {
+    fn source_image(&self, index: usize) -> Result<Option<SourceImage>> {
         let path = &self.files[index];
         let channels = self.shape[0];
         let image = match &self.cache {
-            None => decode_image(path, &read_image_file(path)?, None, Some(channels))?,
+            None => decode_source(path, &read_image_file(path)?, None, Some(channels))?,
             Some((cache, start)) => {
                 let (pixels, [height, width]) = cache.image(start + index, path)?;
-                DecodedImage {
+                SourceImage {
                     channels,
                     height,
                     width,
-                    pixels: pixels.to_vec(),
+                    pixels: to_interleaved(pixels, channels),
                 }
             }
         };

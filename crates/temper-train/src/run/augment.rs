@@ -10,8 +10,8 @@ use temper_augment::image::{
     AugImage, AugmentSettings, ImageAugError, MixConfig, Op, Pipeline, Policy, apply_batch_device,
     preview_grid,
 };
-use temper_data::ImageData;
 use temper_data::Normalization;
+use temper_data::{ImageData, to_interleaved, to_planar};
 
 use crate::config::experiment::Experiment;
 use crate::error::TrainError;
@@ -152,11 +152,8 @@ impl BatchAugmenter {
             false => None,
         };
         let image = match source {
-            Some(s) => {
-                let hwc = transpose_planes(&s.pixels, s.channels, s.height * s.width, true);
-                AugImage::from_raw(s.width as u32, s.height as u32, s.channels, hwc)
-                    .expect("a decoded image's size matches its buffer")
-            }
+            Some(s) => AugImage::from_raw(s.width as u32, s.height as u32, s.channels, s.pixels)
+                .expect("a decoded image's size matches its buffer"),
             None => self.to_image(&dataset.try_image(index)?),
         };
         let out = self
@@ -222,33 +219,13 @@ impl BatchAugmenter {
 
     fn to_image(&self, chw: &[u8]) -> AugImage {
         let [c, h, w] = self.shape;
-        let hwc = transpose_planes(chw, c, h * w, true);
+        let hwc = to_interleaved(chw, c);
         AugImage::from_raw(w as u32, h as u32, c, hwc).expect("size matches the data shape")
     }
 
     fn to_chw(&self, img: &AugImage) -> Vec<u8> {
-        let [c, h, w] = self.shape;
-        transpose_planes(img.as_raw(), c, h * w, false)
+        to_planar(img.as_raw(), self.shape[0])
     }
-}
-
-/// Planar `[C, H*W]` to interleaved `[H*W, C]` (`to_interleaved`) or back; gray is a copy.
-fn transpose_planes(src: &[u8], channels: usize, plane: usize, to_interleaved: bool) -> Vec<u8> {
-    if channels == 1 {
-        return src.to_vec();
-    }
-    let mut out = vec![0u8; src.len()];
-    for ch in 0..channels {
-        for p in 0..plane {
-            let (planar, interleaved) = (ch * plane + p, p * channels + ch);
-            if to_interleaved {
-                out[interleaved] = src[planar];
-            } else {
-                out[planar] = src[interleaved];
-            }
-        }
-    }
-    out
 }
 
 /// Writes a PNG grid for `temper augment preview`: one row per image — the first `rows`
@@ -355,15 +332,5 @@ mod tests {
         assert_eq!((sharp.len(), blurred.len()), (144, 144));
         assert!(std_dev(&sharp) > 60.0, "{}", std_dev(&sharp));
         assert!(std_dev(&blurred) < 20.0, "{}", std_dev(&blurred));
-    }
-
-    #[test]
-    fn planes_interleave_into_pixels_and_back() {
-        // Two pixels, RGB planar [R R G G B B] <-> interleaved [R G B R G B].
-        let planar = [1, 2, 10, 20, 100, 200];
-        let interleaved = transpose_planes(&planar, 3, 2, true);
-        assert_eq!(interleaved, vec![1, 10, 100, 2, 20, 200]);
-        assert_eq!(transpose_planes(&interleaved, 3, 2, false), planar.to_vec());
-        assert_eq!(transpose_planes(&[7, 8], 1, 2, true), vec![7, 8]);
     }
 }

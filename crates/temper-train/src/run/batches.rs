@@ -7,6 +7,8 @@
 //! prefetch depth. An image that cannot be read (a corrupt or vanished file of a streamed
 //! folder) is left out of its batch and reported in [`HostBatch::bad`].
 
+use std::borrow::Cow;
+
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rayon::prelude::*;
 use temper_augment::image::{MixConfig, mix_batch};
@@ -41,82 +43,115 @@ pub(crate) struct HostBatch {
 
 /// What a [`HostBatch`] carries.
 pub(crate) enum HostContent {
-    /// `[C, H, W]` pixels, augmented already or (`augmented = false`) as read, their image ops
-    /// left to the device.
-    Pixels {
-        images: Vec<Vec<u8>>,
-        augmented: bool,
+    /// Normalized `[N, C, H, W]` values (augmented on the CPU, mixed by MixUp/CutMix when
+    /// configured, then with their `[N, classes]` soft targets).
+    Values {
+        values: Vec<f32>,
+        soft: Option<Vec<f32>>,
     },
-    /// Normalized `[N, C, H, W]` values mixed by MixUp/CutMix, with their `[N, classes]` soft
-    /// targets.
-    Mixed { values: Vec<f32>, soft: Vec<f32> },
+    /// `[C, H, W]` pixels as read, their image ops left to the device.
+    Raw(Vec<Vec<u8>>),
 }
 
 impl HostStage<'_> {
     /// The host batch of dataset `indices`, step `step` of `epoch` (1-based), built on the
-    /// current rayon pool.
+    /// current rayon pool: each worker reads, augments and normalizes images straight into
+    /// their place in the batch.
     pub fn build(&self, indices: &[usize], epoch: usize, step: usize) -> Result<HostBatch, String> {
-        let read: Vec<_> = indices
-            .par_iter()
-            .map(|&i| self.read(i, epoch).map_err(|e| one_line(&e)))
+        if self.device_ops {
+            return Ok(self.build_raw(indices));
+        }
+        let [c, h, w] = self.dataset.image_shape();
+        let size = c * h * w;
+        let mut values = vec![0.0f32; indices.len() * size];
+        let read: Vec<Result<(), String>> = values
+            .par_chunks_mut(size)
+            .zip(indices)
+            .map(|(slot, &i)| {
+                let pixels = self.read(i, epoch).map_err(|e| one_line(&e))?;
+                self.batcher.normalization.apply_into(&pixels, c, slot);
+                Ok(())
+            })
             .collect();
         let mut batch = HostBatch {
             indices: Vec::with_capacity(indices.len()),
             labels: Vec::with_capacity(indices.len()),
-            content: HostContent::Pixels {
-                images: Vec::new(),
-                augmented: false,
-            },
+            content: HostContent::Raw(Vec::new()),
             bad: Vec::new(),
         };
-        let mut pixels = Vec::with_capacity(indices.len());
+        // Close the gaps unreadable images left, keeping the batch order.
+        for (k, (&i, result)) in indices.iter().zip(read).enumerate() {
+            match result {
+                Ok(()) => {
+                    let at = batch.indices.len();
+                    values.copy_within(k * size..(k + 1) * size, at * size);
+                    batch.indices.push(i);
+                    batch.labels.push(self.dataset.label(i));
+                }
+                Err(e) => batch.bad.push(e),
+            }
+        }
+        values.truncate(batch.indices.len() * size);
+        let soft = match self.mix {
+            Some(cfg) if !batch.labels.is_empty() => {
+                Some(self.mix(cfg, &mut values, &batch.labels, epoch, step)?)
+            }
+            _ => None,
+        };
+        batch.content = HostContent::Values { values, soft };
+        Ok(batch)
+    }
+
+    /// The images of `indices` as read, for the device to augment.
+    fn build_raw(&self, indices: &[usize]) -> HostBatch {
+        let read: Vec<_> = indices
+            .par_iter()
+            .map(|&i| self.dataset.try_image(i).map(|p| p.into_owned()))
+            .collect();
+        let mut batch = HostBatch {
+            indices: Vec::with_capacity(indices.len()),
+            labels: Vec::with_capacity(indices.len()),
+            content: HostContent::Raw(Vec::new()),
+            bad: Vec::new(),
+        };
+        let mut images = Vec::with_capacity(indices.len());
         for (&i, image) in indices.iter().zip(read) {
             match image {
                 Ok(image) => {
                     batch.indices.push(i);
                     batch.labels.push(self.dataset.label(i));
-                    pixels.push(image);
+                    images.push(image);
                 }
-                Err(e) => batch.bad.push(e),
+                Err(e) => batch.bad.push(one_line(&e)),
             }
         }
-        batch.content = match self.mix {
-            Some(cfg) if !pixels.is_empty() => {
-                self.mixed(cfg, &pixels, &batch.labels, epoch, step)?
-            }
-            _ => HostContent::Pixels {
-                images: pixels,
-                augmented: !self.device_ops,
-            },
-        };
-        Ok(batch)
+        batch.content = HostContent::Raw(images);
+        batch
     }
 
-    /// Image `index` as the step needs it: augmented on the CPU unless the device replays
-    /// the ops.
-    fn read(&self, index: usize, epoch: usize) -> temper_data::Result<Vec<u8>> {
+    /// Image `index` as the step needs it, augmented on the CPU.
+    fn read(&self, index: usize, epoch: usize) -> temper_data::Result<Cow<'_, [u8]>> {
         match self.augmenter {
-            Some(aug) if !self.device_ops => aug.augment_one(self.dataset, index, epoch),
-            _ => Ok(self.dataset.try_image(index)?.into_owned()),
+            Some(aug) => aug.augment_one(self.dataset, index, epoch).map(Cow::Owned),
+            None => self.dataset.try_image(index),
         }
     }
 
-    /// MixUp/CutMix over the normalized batch.
-    fn mixed(
+    /// MixUp/CutMix over the normalized batch `values`, in place; the soft targets.
+    fn mix(
         &self,
         cfg: &MixConfig,
-        pixels: &[Vec<u8>],
+        values: &mut [f32],
         labels: &[usize],
         epoch: usize,
         step: usize,
-    ) -> Result<HostContent, String> {
+    ) -> Result<Vec<f32>, String> {
         let [c, h, w] = self.dataset.image_shape();
         let classes = self.dataset.num_classes();
-        let mut values = self.batcher.normalize(pixels);
         let (soft, _) = mix_batch(
             cfg,
-            &mut values,
-            [pixels.len(), c, h, w],
+            values,
+            [labels.len(), c, h, w],
             labels,
             classes,
             self.seed,
@@ -124,7 +159,7 @@ impl HostStage<'_> {
             step as u32,
         )
         .map_err(|e| format!("augment: {e}"))?;
-        Ok(HostContent::Mixed { values, soft })
+        Ok(soft)
     }
 }
 
@@ -157,17 +192,19 @@ impl Upload<'_> {
         progress: &mut dyn Progress,
     ) -> Result<(ImageBatch, Option<Tensor<2>>), TrainError> {
         let n = host.labels.len();
-        let (pixels, augmented) = match host.content {
-            HostContent::Mixed { values, soft } => {
-                let soft = TensorData::new(soft, [n, self.classes]);
+        let pixels = match host.content {
+            HostContent::Values { values, soft } => {
+                let soft = soft.map(|soft| {
+                    Tensor::from_data(TensorData::new(soft, [n, self.classes]), self.device)
+                });
                 return Ok((
                     self.batcher.batch_values(values, &host.labels, self.device),
-                    Some(Tensor::from_data(soft, self.device)),
+                    soft,
                 ));
             }
-            HostContent::Pixels { images, augmented } => (images, augmented),
+            HostContent::Raw(pixels) => pixels,
         };
-        let Some(aug) = self.augmenter.filter(|_| !augmented) else {
+        let Some(aug) = self.augmenter else {
             return Ok((
                 self.batcher
                     .batch_pixels(&pixels, &host.labels, self.device),

@@ -122,8 +122,9 @@ pub fn for_each_batch(
     let chunks: Vec<&[usize]> = indices.chunks(exp.train.batch_size.max(1)).collect();
     loader.for_each_batch(&stage, &chunks, epoch, |step, host| {
         let (values, soft) = match host.content {
-            HostContent::Pixels { images, .. } => (batcher.normalize(&images), None),
-            HostContent::Mixed { values, soft } => (values, Some(soft)),
+            HostContent::Values { values, soft } => (values, soft),
+            // Only a device replays the ops; this stage augments on the CPU.
+            HostContent::Raw(images) => (batcher.normalize(&images), None),
         };
         consume(
             step,

@@ -13,6 +13,18 @@ use crate::score::metrics::EvalScores;
 /// Batch size for validation and test passes (no gradients, so larger is cheaper).
 const EVAL_BATCH: usize = 500;
 
+/// The most bytes of normalized `f32` images an evaluation batch holds: 64 MiB, so 224x224 RGB
+/// images go 111 at a time rather than 500 (301 MB), and a streamed run's memory stays bounded
+/// by its training batches.
+const EVAL_BATCH_BYTES: usize = 64 << 20;
+
+/// Images per evaluation batch for images of `shape`: [`EVAL_BATCH`], fewer when their values
+/// would exceed [`EVAL_BATCH_BYTES`].
+fn eval_batch(shape: [usize; 3]) -> usize {
+    let image = shape.iter().product::<usize>() * std::mem::size_of::<f32>();
+    (EVAL_BATCH_BYTES / image.max(1)).clamp(1, EVAL_BATCH)
+}
+
 /// Scores of `model` (already in validation mode) on `indices` of `dataset`.
 pub fn evaluate<M: ImageClassifier>(
     model: &M,
@@ -47,7 +59,7 @@ pub(crate) fn evaluate_noting<M: ImageClassifier>(
     bad: &mut dyn FnMut(Vec<String>),
 ) -> (EvalScores, ConfusionMatrix) {
     let mut totals = StepTotals::new(dataset.num_classes(), device);
-    for chunk in indices.chunks(EVAL_BATCH) {
+    for chunk in indices.chunks(eval_batch(dataset.image_shape())) {
         let read: Vec<_> = chunk
             .par_iter()
             .map(|&i| dataset.try_image(i).map_err(|e| one_line(&e)))
@@ -149,5 +161,20 @@ impl StepTotals {
             f1: confusion.macro_f1(),
         };
         (scores, confusion)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::eval_batch;
+
+    #[test]
+    fn evaluation_batches_shrink_for_large_images_only() {
+        // MNIST: 3,136 bytes of f32 per image, 500 fit in 64 MiB.
+        assert_eq!(eval_batch([1, 28, 28]), 500);
+        // 224x224 RGB: 602,112 bytes each; 64 MiB / 602,112 = 111.4.
+        assert_eq!(eval_batch([3, 224, 224]), 111);
+        // An image larger than the budget still goes one at a time.
+        assert_eq!(eval_batch([3, 8192, 8192]), 1);
     }
 }

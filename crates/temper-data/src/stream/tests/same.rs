@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use super::{gray, images, mixed_folder, no_progress, open, options, paths, rgb};
 use crate::dataset::ImageData;
 use crate::error::DataError;
-use crate::folder::{FolderOptions, decode_image, read_image_folder};
+use crate::folder::{FolderOptions, decode_source, read_image_folder};
 use crate::stream::{StreamOptions, StreamingFolder, open_image_folder, short_side_size};
 
 fn plain(folder: FolderOptions) -> StreamOptions {
@@ -124,7 +124,7 @@ fn the_source_image_keeps_its_own_size_with_the_sets_channels() {
     let s = open(d, &plain(options(Some(1), Some([5, 5])))).train;
     for i in 0..s.len() {
         let bytes = std::fs::read(s.path(i)).unwrap();
-        let own = decode_image(s.path(i), &bytes, None, Some(1)).unwrap();
+        let own = decode_source(s.path(i), &bytes, None, Some(1)).unwrap();
         assert_eq!(s.source_image(i).unwrap(), Some(own));
     }
 }
