@@ -74,4 +74,6 @@ pub use stream::{
 };
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;

@@ -3,26 +3,12 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use image::{GrayImage, Luma, Rgb, RgbImage};
+use image::{GrayImage, Luma};
+
+use crate::test_support::{gray, no_progress, rgb};
 
 use crate::error::DataError;
 use crate::folder::{FolderOptions, decode_image, luma_601, read_image_folder};
-
-fn gray(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> u8) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    GrayImage::from_fn(w, h, |x, y| Luma([f(x, y)]))
-        .save(path)
-        .unwrap();
-}
-
-fn rgb(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    RgbImage::from_fn(w, h, |x, y| Rgb(f(x, y)))
-        .save(path)
-        .unwrap();
-}
-
-fn no_progress(_: usize, _: usize) {}
 
 fn opts(test_fraction: f64, seed: u64) -> FolderOptions {
     FolderOptions {

@@ -41,6 +41,18 @@ pub(crate) struct HostBatch {
     pub bad: Vec<String>,
 }
 
+impl HostBatch {
+    /// A batch of no image yet, with room for `n`.
+    fn empty(n: usize) -> Self {
+        Self {
+            indices: Vec::with_capacity(n),
+            labels: Vec::with_capacity(n),
+            content: HostContent::Raw(Vec::new()),
+            bad: Vec::new(),
+        }
+    }
+}
+
 /// What a [`HostBatch`] carries.
 pub(crate) enum HostContent {
     /// Normalized `[N, C, H, W]` values (augmented on the CPU, mixed by MixUp/CutMix when
@@ -73,12 +85,7 @@ impl HostStage<'_> {
                 Ok(())
             })
             .collect();
-        let mut batch = HostBatch {
-            indices: Vec::with_capacity(indices.len()),
-            labels: Vec::with_capacity(indices.len()),
-            content: HostContent::Raw(Vec::new()),
-            bad: Vec::new(),
-        };
+        let mut batch = HostBatch::empty(indices.len());
         // Close the gaps unreadable images left, keeping the batch order.
         for (k, (&i, result)) in indices.iter().zip(read).enumerate() {
             match result {
@@ -108,12 +115,7 @@ impl HostStage<'_> {
             .par_iter()
             .map(|&i| self.dataset.try_image(i).map(|p| p.into_owned()))
             .collect();
-        let mut batch = HostBatch {
-            indices: Vec::with_capacity(indices.len()),
-            labels: Vec::with_capacity(indices.len()),
-            content: HostContent::Raw(Vec::new()),
-            bad: Vec::new(),
-        };
+        let mut batch = HostBatch::empty(indices.len());
         let mut images = Vec::with_capacity(indices.len());
         for (&i, image) in indices.iter().zip(read) {
             match image {

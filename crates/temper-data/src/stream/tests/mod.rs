@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use image::{GrayImage, Luma, Rgb, RgbImage};
+pub(super) use crate::test_support::{gray, no_progress, rgb};
 
 use super::{CacheOptions, StreamOptions, StreamSplits, open_image_folder};
 use crate::dataset::ImageData;
@@ -13,22 +13,6 @@ use crate::folder::FolderOptions;
 mod cache;
 mod hostile;
 mod same;
-
-fn gray(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> u8) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    GrayImage::from_fn(w, h, |x, y| Luma([f(x, y)]))
-        .save(path)
-        .unwrap();
-}
-
-fn rgb(path: &Path, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    RgbImage::from_fn(w, h, |x, y| Rgb(f(x, y)))
-        .save(path)
-        .unwrap();
-}
-
-fn no_progress(_: usize, _: usize) {}
 
 /// A folder of three classes mixing gray and RGB, PNG and JPEG images of different sizes
 /// (one in a sub-folder), with varied pixels so that a resize or a channel change shows.
