@@ -6,6 +6,8 @@
 //!   text augmentation, audio augmentation.
 //! - [`data`]: the [`ImageData`](data::ImageData) trait, validated MNIST/CIFAR-10/image-folder
 //!   readers, bundled MNIST, seeded splits, Burn batcher.
+//! - [`fair`]: per-group metrics (fairlearn's definitions), groups files, and bias mitigation
+//!   (reweighing, group-balanced sampling, group DRO).
 //! - [`kernels`]: fast CPU kernels for Burn's flex backend (conv2d, pooling, one-pass Adam).
 //! - [`model`]: MLP, CNN and ResNet classifiers with `TrainStep`/`InferenceStep`.
 //! - [`nn`]: network layers: the dropout family (spatial, drop-path, alpha, DropConnect) and
@@ -22,6 +24,7 @@ pub mod allocator;
 
 pub use temper_augment as augment;
 pub use temper_data as data;
+pub use temper_fair as fair;
 pub use temper_kernels as kernels;
 pub use temper_model as model;
 pub use temper_nn as nn;

@@ -39,6 +39,7 @@ pub use config::device::{
 pub use config::experiment::{
     Experiment, MAX_BATCH_SIZE, MAX_EPOCHS, MAX_EXPERIMENT_BYTES, TrainSection,
 };
+pub use config::fairness_section::{FairnessSection, Mitigation};
 pub use config::lr_plot::LrPlot;
 pub use config::model_section::{DropoutSettings, ModelKind, ModelPlan, ModelSection};
 pub use drift::stats::{

@@ -61,6 +61,11 @@ pub struct DataSection {
     /// of `image_size` (256 for 224, torchvision's ImageNet ratio).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cache_short_side: Option<usize>,
+    /// A CSV file naming each sample's group (`key,group`: a path under the folder for
+    /// `folder:` sources, else a sample index, training set first; see `temper_fair::groups`):
+    /// the test report then scores every group.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<PathBuf>,
     /// The share of images that may fail to decode (skipped with a warning naming each) before
     /// a streamed run stops with an error; default 0.01.
     pub max_bad_fraction: f64,
@@ -134,6 +139,7 @@ impl Default for DataSection {
             cache: None,
             cache_short_side: None,
             max_bad_fraction: 0.01,
+            groups: None,
         }
     }
 }
@@ -275,6 +281,13 @@ impl DataSection {
         {
             return Err(TrainError::Config(format!(
                 "data.cache: the folder is longer than {MAX_SOURCE_PATH_BYTES} bytes (PATH_MAX)"
+            )));
+        }
+        if let Some(file) = &self.groups
+            && file.as_os_str().len() > MAX_SOURCE_PATH_BYTES
+        {
+            return Err(TrainError::Config(format!(
+                "data.groups: the file name is longer than {MAX_SOURCE_PATH_BYTES} bytes (PATH_MAX)"
             )));
         }
         if !(0.0..=1.0).contains(&self.max_bad_fraction) {

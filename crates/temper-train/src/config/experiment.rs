@@ -26,6 +26,7 @@ use temper_optim::{
 
 use crate::config::data_section::DataSection;
 use crate::config::device::DeviceChoice;
+use crate::config::fairness_section::FairnessSection;
 use crate::config::model_section::ModelSection;
 use crate::error::{TrainError, io_err};
 use crate::score::metrics::METRIC_NAMES;
@@ -91,6 +92,9 @@ pub struct Experiment {
     /// Start from a finished run's weights (`temper train --from RUN_DIR`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub finetune: Option<FinetuneSection>,
+    /// Bias mitigation between the groups of `[data] groups`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fairness: Option<FairnessSection>,
 }
 
 /// `[train]`: the loop itself.
@@ -177,6 +181,14 @@ impl Experiment {
         }
         if let Some(section) = &self.lr_find {
             section.validate()?;
+        }
+        if let Some(section) = &self.fairness {
+            let replay = self.finetune.as_ref().is_some_and(|f| f.replay > 0.0);
+            section.validate(
+                self.data.groups.is_some(),
+                !self.train.devices.is_empty(),
+                replay,
+            )?;
         }
         if !self.train.devices.is_empty() && self.train.device != DeviceChoice::Auto {
             return Err(TrainError::Config(

@@ -5,6 +5,7 @@ pub(crate) mod data_section;
 pub(crate) mod data_source;
 pub(crate) mod device;
 pub(crate) mod experiment;
+pub(crate) mod fairness_section;
 pub(crate) mod loading;
 pub(crate) mod lr_plot;
 pub(crate) mod model_section;

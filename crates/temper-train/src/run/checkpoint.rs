@@ -66,6 +66,10 @@ pub struct ResumeState {
     pub ema_step: Option<usize>,
     /// Hypergradient `(lr, last_lr)`, when it drives the rate.
     pub hypergradient_lr: Option<(f64, f64)>,
+    /// Group DRO's weights over the groups, when `[fairness]` runs it (checked against the
+    /// groups when restored).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_dro: Option<Vec<f64>>,
     /// Why training stopped after `epoch`, when it did (the run then only tests on resume).
     pub stop_reason: Option<String>,
     pub history: Vec<EpochMetrics>,

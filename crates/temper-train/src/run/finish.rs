@@ -220,6 +220,7 @@ fn test_and_report<M: ImageClassifier>(
         test_data.len()
     ));
     let all_test: Vec<usize> = (0..test_data.len()).collect();
+    let mut predicted = Vec::new();
     let (test, confusion) = evaluate_noting(
         model,
         test_data,
@@ -227,9 +228,13 @@ fn test_and_report<M: ImageClassifier>(
         &setup.batcher,
         &setup.eval_device,
         &mut |errors| setup.bad.note(errors),
+        setup.test_groups.as_ref().map(|_| &mut predicted),
     );
     setup.bad.warn(progress);
-    let report = TestReport::new(test, &confusion, &test_data.class_names());
+    let mut report = TestReport::new(test, &confusion, &test_data.class_names());
+    if let Some(groups) = &setup.test_groups {
+        report.groups = Some(groups.report(test_data, &predicted)?);
+    }
     report.write(
         setup.run_dir,
         "Test report",

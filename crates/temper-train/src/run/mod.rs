@@ -21,6 +21,7 @@ pub(crate) mod finetune;
 pub(crate) mod finish;
 pub(crate) mod loader;
 pub(crate) mod lock;
+mod mitigate;
 mod progress;
 mod recipes;
 pub(crate) mod run_dir;

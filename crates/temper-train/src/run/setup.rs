@@ -14,11 +14,14 @@ use super::{Progress, TrainData};
 use crate::config::data_section::{IMAGENET_MEAN, IMAGENET_STD, NormalizationChoice};
 use crate::config::device::{DeviceChoice, SelectedDevice, select_device, select_devices};
 use crate::config::experiment::Experiment;
+use crate::config::fairness_section::Mitigation;
 use crate::error::TrainError;
 use crate::run::augment::{BatchAugmenter, augment_parts};
 use crate::run::batches::{HostStage, Upload};
 use crate::run::finetune::{Parent, Replayed, check_channels};
 use crate::run::loader::{BadImages, Loader};
+use crate::run::mitigate::Mitigator;
+use crate::score::groups::RunGroups;
 
 /// What every step of a run reads and none changes.
 pub(super) struct Setup<'a> {
@@ -44,6 +47,10 @@ pub(super) struct Setup<'a> {
     pub loader: Loader,
     /// The images that could not be read, and the limit on them.
     pub bad: BadImages,
+    /// The group of each test image, when `[data] groups` names them.
+    pub test_groups: Option<RunGroups>,
+    /// `[fairness] mitigation`'s fixed parts, when one is on.
+    pub mitigator: Option<Mitigator>,
     /// The rules that pick the best epoch and may stop the run.
     pub watch: EarlyStoppingSettings,
     /// The metric reduce-on-plateau watches, when the schedule has one.
@@ -92,6 +99,25 @@ impl<'a> Setup<'a> {
         };
         let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
         let loader = Loader::new(exp.data.workers, exp.data.prefetch)?;
+        let mitigation = exp
+            .fairness
+            .as_ref()
+            .map_or(Mitigation::None, |f| f.mitigation);
+        let test_groups = RunGroups::read(
+            &exp.data,
+            data.train.len(),
+            data.test.len(),
+            mitigation != Mitigation::None,
+        )?;
+        let mitigator = match (&exp.fairness, &test_groups) {
+            (Some(section), Some(groups)) => match &groups.of_train {
+                Some(of_train) => {
+                    Mitigator::new(section, pool, &split.train, of_train, groups.names.len())?
+                }
+                None => None,
+            },
+            _ => None,
+        };
         let bad = BadImages::new(pool.len() + data.test.len(), exp.data.max_bad_fraction);
         let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size);
         let plateau_watched = LrSchedule::plateau_monitor(&exp.schedule);
@@ -115,6 +141,8 @@ impl<'a> Setup<'a> {
             steps_per_epoch,
             loader,
             bad,
+            test_groups,
+            mitigator,
             watch,
             plateau_watched,
         };

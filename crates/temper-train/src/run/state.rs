@@ -11,6 +11,7 @@ use burn::tensor::Device;
 use temper_model::pretrained::PretrainedWeights;
 
 use crate::run::recipes::{self, Recipes};
+use temper_fair::mitigation::GroupDro;
 use temper_optim::{EarlyStopping, HypergradientState, LrSchedule, ModelEma};
 
 use super::finish::{Outcome, finish};
@@ -60,6 +61,8 @@ pub(super) struct RunState<'i, M: ImageClassifier> {
     lock: Option<RunLock>,
     /// Gradual unfreezing, when `[finetune] unfreeze` is set.
     recipes: Option<Recipes>,
+    /// Group DRO's weights over the groups, when `[fairness] mitigation = "group-dro"`.
+    dro: Option<GroupDro>,
 }
 
 impl<'i, M: ImageClassifier> RunState<'i, M> {
@@ -120,6 +123,10 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             started: Instant::now(),
             lock: None,
             recipes: None,
+            dro: match &setup.mitigator {
+                Some(m) => m.fresh_dro()?,
+                None => None,
+            },
         };
         let (lock, ema_record, resumed) = match start {
             Start::New => {
@@ -186,6 +193,9 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                 }
             };
             self.best_model = Some(self.fresh(setup, record, "best.bpk")?);
+        }
+        if let (Some(q), Some(m)) = (state.group_dro, &setup.mitigator) {
+            self.dro = m.restore_dro(q)?;
         }
         self.first_epoch = state.epoch + 1;
         self.stop_reason = state.stop_reason;
@@ -337,6 +347,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                 &setup.batcher,
                 &setup.eval_device,
                 &mut |errors| setup.bad.note(errors),
+                None,
             )
             .0
         });
@@ -409,6 +420,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                     early_stopping: self.stopper.state(),
                     ema_step: self.ema.as_ref().map(ModelEma::step),
                     hypergradient_lr: hd.as_ref().map(|h| (h.lr, h.last_lr)),
+                    group_dro: self.dro.as_ref().map(GroupDro::to_state),
                     stop_reason: self.stop_reason.clone(),
                     history: self.history.clone(),
                 },

@@ -1,6 +1,7 @@
 //! One optimizer step with everything the experiment adds around Burn's optimizer.
 
 use burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer, OptimizerRecord};
+use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor};
 use burn::train::ClassificationOutput;
 use temper_data::ImageBatch;
@@ -94,6 +95,54 @@ impl Stepper {
     ) -> (M, ClassificationOutput) {
         let out = soft_target_output(&model, batch.images, batch.targets, soft);
         self.update(model, out, lr)
+    }
+
+    /// [`step`](Self::step) (or [`step_soft`](Self::step_soft) with `soft`) on a weighted
+    /// loss `Σ_i w_i · ce_i`, the weights given by `weigh` from the batch's per-sample
+    /// cross-entropies (read back once): bias mitigation's reweighing and group DRO. The output's
+    /// loss is the plain mean, comparable with validation losses.
+    ///
+    /// # Shapes
+    /// - soft: `[batch, classes]` when given; `weigh` returns one weight per sample
+    pub fn step_weighted<M: ImageClassifier>(
+        &mut self,
+        model: M,
+        batch: ImageBatch,
+        soft: Option<Tensor<2>>,
+        lr: f64,
+        weigh: impl FnOnce(&[f32]) -> Vec<f32>,
+    ) -> (M, ClassificationOutput) {
+        let logits = model.logits(batch.images);
+        let [n, classes] = logits.dims();
+        let target = match soft {
+            Some(soft) => soft,
+            None => batch.targets.clone().one_hot::<2>(classes).float(),
+        };
+        let per_sample = (target * log_softmax(logits.clone(), 1))
+            .sum_dim(1)
+            .neg()
+            .reshape([n]);
+        let losses = per_sample
+            .clone()
+            .detach()
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .unwrap_or_default();
+        let weights = Tensor::<1>::from_data(
+            burn::tensor::TensorData::new(weigh(&losses), [n]),
+            &per_sample.device(),
+        );
+        let weighted = (per_sample.clone() * weights).sum();
+        let objective = match self.regularization.penalty(&model) {
+            Some(penalty) => weighted + penalty,
+            None => weighted,
+        };
+        let grads = GradientsParams::from_grads(objective.backward(), &model);
+        let model = self.apply(model, grads, lr);
+        let out =
+            ClassificationOutput::new(per_sample.mean().detach(), logits.detach(), batch.targets);
+        (model, out)
     }
 
     fn update<M: ImageClassifier>(

@@ -10,9 +10,10 @@ use crate::config::device::DeviceChoice;
 use crate::error::TrainError;
 use crate::run::run_dir::check_run_dir;
 use crate::run::{Progress, open_data};
+use crate::score::groups::RunGroups;
 use crate::score::report::TestReport;
 use crate::score::saved_run::{EvalWeights, LoadedModel, SavedRun};
-use crate::score::split_scores::evaluate_with_confusion;
+use crate::score::split_scores::evaluate_noting;
 
 /// What `eval_run` scored.
 #[derive(Debug, Clone)]
@@ -81,11 +82,23 @@ pub fn eval_run_weights(
         normalization,
     } = saved.load_model((loaded.train(), test), progress)?;
     let weights = saved.weights.clone();
+    let groups = RunGroups::read(&exp.data, loaded.train().len(), test.len(), false)?;
     let batcher = ImageBatcher::new(normalization, test.image_shape());
     let all: Vec<usize> = (0..test.len()).collect();
-    let (scores, confusion) =
-        evaluate_with_confusion(&model, test, &all, &batcher, &selected.device);
-    let report = TestReport::new(scores, &confusion, &test.class_names());
+    let mut predicted = Vec::new();
+    let (scores, confusion) = evaluate_noting(
+        &model,
+        test,
+        &all,
+        &batcher,
+        &selected.device,
+        &mut |_| {},
+        groups.as_ref().map(|_| &mut predicted),
+    );
+    let mut report = TestReport::new(scores, &confusion, &test.class_names());
+    if let Some(groups) = &groups {
+        report.groups = Some(groups.report(test, &predicted)?);
+    }
     std::fs::create_dir_all(out).map_err(crate::error::io_err(out))?;
     report.write(
         out,

@@ -5,6 +5,7 @@
 pub(crate) mod confusion;
 pub(crate) mod eval_run;
 pub(crate) mod export_run;
+pub(crate) mod groups;
 pub(crate) mod metrics;
 pub mod plot;
 pub(crate) mod report;

@@ -5,6 +5,7 @@
 //! script: a header of predicted class names, then one row per true class (RFC 4180 quoting).
 
 use std::path::Path;
+use temper_fair::metrics::FairnessReport;
 
 use serde::Serialize;
 
@@ -56,6 +57,9 @@ pub struct TestReport {
     pub recall_gap: Option<RecallGap>,
     /// `confusion[true][predicted]` counts.
     pub confusion: Vec<Vec<u64>>,
+    /// Per-group scores and the disparities between groups, when `[data] groups` names them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub groups: Option<FairnessReport>,
 }
 
 impl TestReport {
@@ -93,6 +97,7 @@ impl TestReport {
             classes,
             recall_gap,
             confusion,
+            groups: None,
         }
     }
 
@@ -138,6 +143,11 @@ impl TestReport {
                 md.push_str(&format!(" {n} |"));
             }
             md.push('\n');
+        }
+        if let Some(groups) = &self.groups {
+            let names: Vec<String> = self.classes.iter().map(|c| c.class.clone()).collect();
+            md.push_str("\n## Groups\n\n");
+            md.push_str(&groups.to_markdown(&names));
         }
         md
     }

@@ -44,12 +44,13 @@ pub fn evaluate_with_confusion<M: ImageClassifier>(
     batcher: &ImageBatcher,
     device: &Device,
 ) -> (EvalScores, ConfusionMatrix) {
-    evaluate_noting(model, dataset, indices, batcher, device, &mut |_| {})
+    evaluate_noting(model, dataset, indices, batcher, device, &mut |_| {}, None)
 }
 
 /// [`evaluate_with_confusion`] that hands `bad` the images that could not be read (a
-/// streamed folder's corrupt files: left out of the scores), one line each. Each batch's
-/// images are read in parallel on the current rayon pool.
+/// streamed folder's corrupt files: left out of the scores), one line each, and pushes each
+/// read image's `(index, predicted class)` to `predicted` when given. Each batch's images are
+/// read in parallel on the current rayon pool.
 pub(crate) fn evaluate_noting<M: ImageClassifier>(
     model: &M,
     dataset: &dyn ImageData,
@@ -57,6 +58,7 @@ pub(crate) fn evaluate_noting<M: ImageClassifier>(
     batcher: &ImageBatcher,
     device: &Device,
     bad: &mut dyn FnMut(Vec<String>),
+    mut predicted: Option<&mut Vec<(usize, usize)>>,
 ) -> (EvalScores, ConfusionMatrix) {
     let mut totals = StepTotals::new(dataset.num_classes(), device);
     for chunk in indices.chunks(eval_batch(dataset.image_shape())) {
@@ -65,11 +67,13 @@ pub(crate) fn evaluate_noting<M: ImageClassifier>(
             .map(|&i| dataset.try_image(i).map_err(|e| one_line(&e)))
             .collect();
         let (mut images, mut labels, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+        let mut read_indices = Vec::new();
         for (&i, image) in chunk.iter().zip(read) {
             match image {
                 Ok(image) => {
                     images.push(image);
                     labels.push(dataset.label(i));
+                    read_indices.push(i);
                 }
                 Err(e) => errors.push(e),
             }
@@ -82,6 +86,19 @@ pub(crate) fn evaluate_noting<M: ImageClassifier>(
         }
         let batch = batcher.batch_pixels(&images, &labels, device);
         let out = classification_output(model, batch);
+        if let Some(predicted) = predicted.as_deref_mut() {
+            let classes = out.output.clone().argmax(1).into_data();
+            let classes = classes
+                .convert::<i64>()
+                .try_to_vec::<i64>()
+                .unwrap_or_default();
+            predicted.extend(
+                read_indices
+                    .iter()
+                    .zip(classes)
+                    .map(|(&i, c)| (i, c as usize)),
+            );
+        }
         totals.add(out.loss, out.output, out.targets, labels.len());
     }
     totals.read()

@@ -13,14 +13,15 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use temper_data::{ImageBatcher, Normalization};
+use temper_data::ImageBatcher;
 
 use crate::config::device::select_device;
 use crate::config::experiment::Experiment;
 use crate::error::{TrainError, io_err};
+use crate::run::batches::{HostContent, HostStage};
 use crate::run::run_dir::write_atomic;
 use crate::run::step::Stepper;
-use crate::run::{Progress, load_data};
+use crate::run::{Progress, fit_normalization, open_data};
 use crate::score::plot::{LineChart, Series};
 
 /// Most steps of a sweep (`--steps`): 100,000, a thousand times Lightning's default of 100.
@@ -203,19 +204,28 @@ pub fn lr_find(
     sweep.validate()?;
     let seed = exp.train.seed;
     progress.message(&format!("loading data: {}", exp.data.source));
-    let data = load_data(&exp.data.data_source()?, progress)?;
-    let plan = exp
-        .model
-        .plan(data.train.image_shape(), data.train.num_classes())?;
-    let split = exp.split(data.train.len())?;
+    let data = open_data(&exp.data, progress)?;
+    let train = data.train();
+    let plan = exp.model.plan(train.image_shape(), train.num_classes())?;
+    let split = exp.split(train.len())?;
     let selected = select_device(exp.train.device)?;
     progress.message(&format!("device: {}", selected.reason));
     let device = selected.device.autodiff();
     device.seed(seed);
     let batcher = ImageBatcher::new(
-        Normalization::fit(&data.train, &split.train),
-        data.train.image_shape(),
+        fit_normalization(train, &split.train, seed)?,
+        train.image_shape(),
     );
+    // The training batches without augmentation, read as a run reads them (a streamed
+    // folder's images decoded in parallel, unreadable ones left out).
+    let stage = HostStage {
+        dataset: train,
+        batcher: &batcher,
+        augmenter: None,
+        mix: None,
+        seed,
+        device_ops: false,
+    };
     let mut model = plan.init(&device);
     let mut optim = exp.optim.resolve()?;
     // Hypergradient descent sets the rate itself after the first step, so a sweep through it
@@ -243,7 +253,11 @@ pub fn lr_find(
     let mut diverged = false;
     for (i, chunk) in batches.take(sweep.steps).enumerate() {
         let lr = sweep.lr_at(i);
-        let batch = batcher.batch_indices(&data.train, &chunk, &device);
+        let host = stage.build(&chunk, 1, i).map_err(TrainError::Config)?;
+        let HostContent::Values { values, .. } = host.content else {
+            unreachable!("a stage without device ops normalizes on the host")
+        };
+        let batch = batcher.batch_values(values, &host.labels, &device);
         let out;
         (model, out) = stepper.step(model, batch, lr);
         let loss = out.loss.into_scalar::<f32>() as f64;

@@ -68,8 +68,9 @@ impl<M: ImageClassifier> RunState<'_, M> {
                 let lr = match images {
                     0 => self.schedule.next_lr(),
                     _ => {
+                        let indices = host.indices.clone();
                         let batch = upload.upload(host, epoch, progress)?;
-                        self.step(setup, batch, &mut totals)?
+                        self.step(setup, batch, &indices, &mut totals)?
                     }
                 };
                 seen += images;
@@ -107,15 +108,20 @@ impl<M: ImageClassifier> RunState<'_, M> {
         for device in setup.parallel.iter().skip(1) {
             device.seed(rng.next_u64());
         }
-        order
+        match &setup.mitigator {
+            Some(m) => m.order(&setup.split.train, order, setup.exp.train.seed, epoch),
+            None => order,
+        }
     }
 
-    /// One optimizer step on `batch` (and its soft targets), its statistics added to `totals`;
-    /// returns the step's learning rate (the hypergradient's rate after it, when adapted).
+    /// One optimizer step on `batch` (and its soft targets) of the pool images `indices`, its
+    /// statistics added to `totals`; returns the step's learning rate (the hypergradient's
+    /// rate after it, when adapted).
     fn step(
         &mut self,
         setup: &Setup<'_>,
         (batch, soft): (ImageBatch, Option<Tensor<2>>),
+        indices: &[usize],
         totals: &mut StepTotals,
     ) -> Result<f64, TrainError> {
         let lr = self.schedule.next_lr();
@@ -126,6 +132,19 @@ impl<M: ImageClassifier> RunState<'_, M> {
         let (model, outs) = if setup.parallel.len() > 1 {
             self.stepper
                 .step_parallel(model, batch, soft, lr, &setup.parallel)
+        } else if let Some(mitigator) = setup.mitigator.as_ref().filter(|m| m.weighs()) {
+            let mut weights = Ok(Vec::new());
+            let dro = self.dro.as_mut();
+            let (model, out) = self
+                .stepper
+                .step_weighted(model, batch, soft, lr, |losses| {
+                    weights = mitigator.weights(indices, losses, dro);
+                    weights
+                        .as_ref()
+                        .map_or_else(|_| vec![0.0; losses.len()], Clone::clone)
+                });
+            weights?;
+            (model, vec![out])
         } else {
             let (model, out) = match soft {
                 Some(soft) => self.stepper.step_soft(model, batch, soft, lr),

@@ -2,11 +2,13 @@
 //! own model and data, fine-tuning, and run directories under attack.
 
 mod custom;
+mod fairness;
 mod finetune;
+mod groups;
 mod hostile;
 mod momentum;
 mod parallel;
 pub(super) mod small_data;
-mod stream;
+pub(super) mod stream;
 pub(crate) mod training;
 pub(crate) mod transfer;

@@ -11,7 +11,7 @@ use crate::{Experiment, RunSummary, Silent, resume, train};
 /// Writes `DIR/{train,test}/{dark,light}/N.png` (`train` images per class in `train/`, 4 in
 /// `test/`): colour images of sizes 9..20 x 7..16 whose brightness tells the class apart, with
 /// seeded noise so no two are alike.
-fn write_folder(dir: &Path, train: usize) {
+pub(super) fn write_folder(dir: &Path, train: usize) {
     let mut state = 7u32;
     let mut noise = move || {
         // Numerical Recipes' LCG: enough to vary pixels, seeded so the folder is fixed.
@@ -37,7 +37,7 @@ fn write_folder(dir: &Path, train: usize) {
 
 /// A 2-epoch MLP run on `dir` at 12x12 RGB with flips and rotations, then `extra` `[data]`
 /// keys.
-fn experiment(dir: &Path, extra: &str) -> Experiment {
+pub(super) fn experiment(dir: &Path, extra: &str) -> Experiment {
     Experiment::from_toml_str(
         &format!(
             "[data]\nsource = \"folder:{}\"\nimage_size = [12, 12]\nchannels = 3\n\
