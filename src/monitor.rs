@@ -26,6 +26,10 @@ pub struct MonitorArgs {
     /// folder:DIR); its test split is compared.
     #[arg(long, value_name = "SOURCE")]
     data: String,
+    /// The new data's groups file (`key,group`, as the run's `[data] groups`): each group's
+    /// accuracy is compared with the same group's on the run's test split.
+    #[arg(long, value_name = "FILE")]
+    groups: Option<PathBuf>,
     /// Device: auto, wgpu, flex or ndarray (default: the run's).
     #[arg(long)]
     device: Option<DeviceChoice>,
@@ -63,6 +67,7 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     let report = check_drift(
         &args.run_dir,
         &args.data,
+        args.groups.as_deref(),
         args.device,
         &thresholds,
         &out,
@@ -142,5 +147,16 @@ fn print_report(r: &DriftReport) {
         .collect();
     if !drops.is_empty() {
         println!("largest per-class recall drops: {}", drops.join(", "));
+    }
+    for g in &r.groups {
+        println!(
+            "group {} [{}]: {:.2}% -> {:.2}% ({:+.1} points) on {} new images",
+            g.group,
+            flag(g.drift),
+            g.reference_accuracy * 100.0,
+            g.new_accuracy * 100.0,
+            -g.drop_points,
+            g.new_images
+        );
     }
 }

@@ -42,6 +42,7 @@ pub use config::experiment::{
 pub use config::fairness_section::{FairnessSection, Mitigation};
 pub use config::lr_plot::LrPlot;
 pub use config::model_section::{DropoutSettings, ModelKind, ModelPlan, ModelSection};
+pub use drift::groups::GroupDrift;
 pub use drift::stats::{
     KsTest, PIXEL_BINS, PSI_EPSILON, PixelStats, histogram, kolmogorov_sf, ks_two_sample,
     pixel_stats, psi, shares, total_variation,
@@ -68,7 +69,10 @@ pub use run::{
 pub use score::confusion::ConfusionMatrix;
 pub use score::eval_run::{EvalRun, eval_run, eval_run_weights};
 pub use score::export_run::{EXPORT_FILE, ExportedRun, export_run};
-pub use score::metrics::{EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, metrics_csv};
+pub use score::metrics::{
+    EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, WORST_GROUP_COLUMN, is_metric,
+    metrics_csv,
+};
 pub use score::plot;
 pub use score::report::{ClassScores, RecallGap, TestReport, write_curves};
 pub use score::saved_run::EvalWeights;

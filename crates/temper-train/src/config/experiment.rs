@@ -29,7 +29,7 @@ use crate::config::device::DeviceChoice;
 use crate::config::fairness_section::FairnessSection;
 use crate::config::model_section::ModelSection;
 use crate::error::{TrainError, io_err};
-use crate::score::metrics::METRIC_NAMES;
+use crate::score::metrics::{METRIC_NAMES, WORST_GROUP_COLUMN, is_metric};
 use temper_data::bounded::{QUOTE_CHARS, clip, quote};
 use temper_data::{Split, split_indices};
 
@@ -373,9 +373,9 @@ const VALIDATION_STEPS_PER_EPOCH: usize = 1 << 20;
 /// A watched metric (a `monitor` key: early stopping's, the plateau rule's) must exist and, for
 /// `valid_*`, have a validation split to come from.
 fn check_watched(field: &str, watched: &str, valid_fraction: f64) -> Result<(), TrainError> {
-    if !METRIC_NAMES.contains(&watched) {
+    if !is_metric(watched) {
         return Err(TrainError::Config(format!(
-            "{field}: unknown metric {}; expected one of {}",
+            "{field}: unknown metric {}; expected one of {}, {WORST_GROUP_COLUMN}",
             quote(watched),
             METRIC_NAMES.join(", ")
         )));

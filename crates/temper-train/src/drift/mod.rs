@@ -16,6 +16,7 @@
 //! [`DriftThresholds`] value; the verdict names the flags. A pixel histogram is blind to where
 //! pixels are, so a rotation shows up in the predictions and the accuracy, not in the inputs.
 
+pub(crate) mod groups;
 pub(crate) mod stats;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use temper_model::Classifier;
 
 use crate::config::device::DeviceChoice;
 use crate::config::experiment::Experiment;
+use crate::drift::groups::{GroupDrift, drift_by_group};
 use crate::drift::stats::{
     KsTest, PixelStats, histogram, ks_two_sample, pixel_stats, psi, shares, total_variation,
 };
@@ -239,6 +241,9 @@ pub struct DriftReport {
     pub predictions: PredictionDrift,
     /// The scores on the new test split against those on the run's test split.
     pub accuracy: AccuracyDrift,
+    /// Each group's accuracy on both, when the run and `--groups` name groups.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<GroupDrift>,
 }
 
 /// The verdict line: `no drift`, `drift in inputs`, `drift in predictions`,
@@ -268,6 +273,7 @@ pub fn verdict(inputs: bool, predictions: bool, accuracy_drop_points: Option<f64
 pub fn check_drift(
     run_dir: &Path,
     data: &str,
+    new_groups: Option<&Path>,
     device: Option<DeviceChoice>,
     thresholds: &DriftThresholds,
     out: &Path,
@@ -305,14 +311,40 @@ pub fn check_drift(
     let new_scored = score(&model.model, &new.test, &batcher, &model.device.device);
     let predictions = prediction_drift(&ref_scored, &new_scored, classes, thresholds);
     let accuracy = accuracy_drift(&ref_scored.report, &new_scored.report, thresholds);
+    let groups = drift_by_group(
+        exp,
+        data,
+        new_groups,
+        (&reference, &ref_scored.predicted),
+        (&new, &new_scored.predicted),
+        thresholds.accuracy_drop,
+    )?;
+    let mut verdict = verdict(
+        inputs.drift,
+        predictions.drift,
+        accuracy.drift.then_some(accuracy.drop_points),
+    );
+    if let Some(worst) = groups
+        .iter()
+        .filter(|g| g.drift)
+        .max_by(|a, b| a.drop_points.total_cmp(&b.drop_points))
+    {
+        let line = format!(
+            "accuracy of group `{}` dropped {:.1} points",
+            worst.group, worst.drop_points
+        );
+        verdict = match verdict.as_str() {
+            "no drift" => line,
+            _ => format!("{verdict}; {line}"),
+        };
+    }
 
     let report = DriftReport {
-        verdict: verdict(
-            inputs.drift,
-            predictions.drift,
-            accuracy.drift.then_some(accuracy.drop_points),
-        ),
-        drift: inputs.drift || predictions.drift || accuracy.drift,
+        verdict,
+        drift: inputs.drift
+            || predictions.drift
+            || accuracy.drift
+            || groups.iter().any(|g| g.drift),
         run_dir: run_dir.to_path_buf(),
         weights: saved.weights.clone(),
         reference_source: exp.data.source.clone(),
@@ -324,6 +356,7 @@ pub fn check_drift(
         inputs,
         predictions,
         accuracy,
+        groups,
     };
     write_report(&report, out)?;
     Ok(report)

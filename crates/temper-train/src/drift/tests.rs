@@ -154,7 +154,7 @@ fn same_data_is_no_drift_darkened_is_input_drift_rotated_is_prediction_drift() {
     let t = DriftThresholds::default();
     let check = |data: &str, name: &str| -> DriftReport {
         let out = tmp.path().join(name);
-        let r = check_drift(&run, data, None, &t, &out, &mut Silent).unwrap();
+        let r = check_drift(&run, data, None, None, &t, &out, &mut Silent).unwrap();
         assert!(out.join("monitor.png").exists());
         let json: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(out.join("monitor.json")).unwrap())

@@ -228,11 +228,11 @@ fn test_and_report<M: ImageClassifier>(
         &setup.batcher,
         &setup.eval_device,
         &mut |errors| setup.bad.note(errors),
-        setup.test_groups.as_ref().map(|_| &mut predicted),
+        setup.groups.as_ref().map(|_| &mut predicted),
     );
     setup.bad.warn(progress);
     let mut report = TestReport::new(test, &confusion, &test_data.class_names());
-    if let Some(groups) = &setup.test_groups {
+    if let Some(groups) = &setup.groups {
         report.groups = Some(groups.report(test_data, &predicted)?);
     }
     report.write(

@@ -14,7 +14,6 @@ use super::{Progress, TrainData};
 use crate::config::data_section::{IMAGENET_MEAN, IMAGENET_STD, NormalizationChoice};
 use crate::config::device::{DeviceChoice, SelectedDevice, select_device, select_devices};
 use crate::config::experiment::Experiment;
-use crate::config::fairness_section::Mitigation;
 use crate::error::TrainError;
 use crate::run::augment::{BatchAugmenter, augment_parts};
 use crate::run::batches::{HostStage, Upload};
@@ -47,8 +46,8 @@ pub(super) struct Setup<'a> {
     pub loader: Loader,
     /// The images that could not be read, and the limit on them.
     pub bad: BadImages,
-    /// The group of each test image, when `[data] groups` names them.
-    pub test_groups: Option<RunGroups>,
+    /// The group of every image, when `[data] groups` names them.
+    pub groups: Option<RunGroups>,
     /// `[fairness] mitigation`'s fixed parts, when one is on.
     pub mitigator: Option<Mitigator>,
     /// The rules that pick the best epoch and may stop the run.
@@ -99,17 +98,10 @@ impl<'a> Setup<'a> {
         };
         let batcher = ImageBatcher::new(normalization.clone(), data.train.image_shape());
         let loader = Loader::new(exp.data.workers, exp.data.prefetch)?;
-        let mitigation = exp
-            .fairness
-            .as_ref()
-            .map_or(Mitigation::None, |f| f.mitigation);
-        let test_groups = RunGroups::read(
-            &exp.data,
-            data.train.len(),
-            data.test.len(),
-            mitigation != Mitigation::None,
-        )?;
-        let mitigator = match (&exp.fairness, &test_groups) {
+        // Every image needs a group: the training pool's give the per-epoch validation
+        // worst-group accuracy and the mitigations theirs.
+        let groups = RunGroups::read(&exp.data, data.train.len(), data.test.len(), true)?;
+        let mitigator = match (&exp.fairness, &groups) {
             (Some(section), Some(groups)) => match &groups.of_train {
                 Some(of_train) => {
                     Mitigator::new(section, pool, &split.train, of_train, groups.names.len())?
@@ -141,7 +133,7 @@ impl<'a> Setup<'a> {
             steps_per_epoch,
             loader,
             bad,
-            test_groups,
+            groups,
             mitigator,
             watch,
             plateau_watched,

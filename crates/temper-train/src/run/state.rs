@@ -339,6 +339,8 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
     ) -> EpochMetrics {
         let (train, _) = totals.read();
         self.evaluated = self.evaluated_model();
+        let groups = setup.groups.as_ref();
+        let mut predicted = Vec::new();
         let valid = (!setup.split.valid.is_empty()).then(|| {
             evaluate_noting(
                 &self.evaluated,
@@ -347,14 +349,18 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                 &setup.batcher,
                 &setup.eval_device,
                 &mut |errors| setup.bad.note(errors),
-                None,
+                groups.map(|_| &mut predicted),
             )
             .0
         });
+        let worst_group = groups
+            .filter(|_| valid.is_some())
+            .and_then(|g| g.worst_train_group_accuracy(setup.pool(), &predicted));
         EpochMetrics {
             epoch,
             train,
             valid,
+            valid_worst_group_accuracy: worst_group,
             lr: self
                 .stepper
                 .hypergradient_lr()

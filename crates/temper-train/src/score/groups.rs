@@ -17,7 +17,7 @@ pub(crate) struct RunGroups {
     /// Group names, indexed by group.
     pub names: Vec<String>,
     /// The group of each test image.
-    of_test: Vec<usize>,
+    pub of_test: Vec<usize>,
     /// The group of each training image, when asked for.
     pub of_train: Option<Vec<usize>>,
 }
@@ -83,6 +83,28 @@ impl RunGroups {
         let classes: Vec<usize> = predicted.iter().map(|&(_, c)| c).collect();
         let groups: Vec<usize> = predicted.iter().map(|&(i, _)| self.of_test[i]).collect();
         fairness_report(&labels, &classes, &groups, test.num_classes(), &self.names).map_err(config)
+    }
+}
+
+impl RunGroups {
+    /// The lowest accuracy of a group over `predicted` (`(pool index, class)` of validation
+    /// images), the training pool's groups; `None` when they are not known.
+    pub fn worst_train_group_accuracy(
+        &self,
+        pool: &dyn ImageData,
+        predicted: &[(usize, usize)],
+    ) -> Option<f64> {
+        let of_train = self.of_train.as_ref()?;
+        let labels: Vec<usize> = predicted.iter().map(|&(i, _)| pool.label(i)).collect();
+        let classes: Vec<usize> = predicted.iter().map(|&(_, c)| c).collect();
+        let groups: Vec<usize> = predicted
+            .iter()
+            .map(|&(i, _)| of_train.get(i).copied())
+            .collect::<Option<_>>()?;
+        fairness_report(&labels, &classes, &groups, pool.num_classes(), &self.names)
+            .ok()
+            .map(|r| r.worst_group_accuracy)
+            .filter(|a| a.is_finite())
     }
 }
 

@@ -40,6 +40,10 @@ pub struct EpochMetrics {
     /// (one-cycle, cyclic). Absent from resume sets of runs that do not cycle it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub momentum: Option<f64>,
+    /// The lowest accuracy of a group on the validation split, when `[data] groups` names
+    /// them (`valid_worst_group_accuracy`, a monitor for early stopping and tuning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_worst_group_accuracy: Option<f64>,
 }
 
 /// Header of `metrics.csv`; the metric columns are also the names `monitor` keys accept.
@@ -49,6 +53,16 @@ pub const METRICS_HEADER: &str = "epoch,train_loss,train_accuracy,train_precisio
 
 /// The column `metrics.csv` gains, after `seconds`, when the schedule cycles momentum.
 pub const MOMENTUM_COLUMN: &str = "momentum";
+
+/// The column `metrics.csv` gains last when the run has groups: the validation split's lowest
+/// group accuracy; also a name `monitor` keys accept.
+pub const WORST_GROUP_COLUMN: &str = "valid_worst_group_accuracy";
+
+/// Whether `name` is a metric a `monitor` may watch: one of [`METRIC_NAMES`] or
+/// [`WORST_GROUP_COLUMN`].
+pub fn is_metric(name: &str) -> bool {
+    METRIC_NAMES.contains(&name) || name == WORST_GROUP_COLUMN
+}
 
 /// Names of the per-epoch metrics, as `monitor` settings spell them.
 pub const METRIC_NAMES: [&str; 10] = [
@@ -80,6 +94,7 @@ impl EpochMetrics {
             "valid_precision" => v.map(|v| v.precision),
             "valid_recall" => v.map(|v| v.recall),
             "valid_f1" => v.map(|v| v.f1),
+            WORST_GROUP_COLUMN => self.valid_worst_group_accuracy,
             _ => None,
         }
     }
@@ -98,6 +113,9 @@ impl EpochMetrics {
         if let Some(momentum) = self.momentum {
             cells.push(momentum.to_string());
         }
+        if let Some(worst) = self.valid_worst_group_accuracy {
+            cells.push(worst.to_string());
+        }
         cells.join(",")
     }
 }
@@ -109,6 +127,10 @@ pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
     if rows.iter().any(|r| r.momentum.is_some()) {
         out.push(',');
         out.push_str(MOMENTUM_COLUMN);
+    }
+    if rows.iter().any(|r| r.valid_worst_group_accuracy.is_some()) {
+        out.push(',');
+        out.push_str(WORST_GROUP_COLUMN);
     }
     out.push('\n');
     for r in rows {
@@ -137,6 +159,7 @@ mod tests {
             lr: 0.001,
             seconds: 1.23456,
             momentum: None,
+            valid_worst_group_accuracy: None,
         };
         assert_eq!(
             metrics_csv(&[row]),
@@ -162,6 +185,7 @@ mod tests {
             lr: 0.004,
             seconds: 2.0,
             momentum: Some(0.85),
+            valid_worst_group_accuracy: None,
         };
         assert_eq!(
             metrics_csv(&[row]),

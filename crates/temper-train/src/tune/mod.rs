@@ -32,7 +32,7 @@ use crate::classifier::ImageClassifier;
 use crate::config::experiment::Experiment;
 use crate::error::{TrainError, io_err};
 use crate::run::{Progress, RunSummary, Silent, TrainData, train, train_model};
-use crate::score::metrics::{EpochMetrics, METRIC_NAMES};
+use crate::score::metrics::{EpochMetrics, METRIC_NAMES, WORST_GROUP_COLUMN, is_metric};
 use crate::tune::report::write_outputs;
 use crate::tune::secret::{scrub, scrub_error};
 
@@ -315,9 +315,9 @@ impl SearchPlan {
         if section.trials == 0 {
             return Err(TrainError::Config("tune.trials: must be at least 1".into()));
         }
-        if !METRIC_NAMES.contains(&section.metric.as_str()) {
+        if !is_metric(&section.metric) {
             return Err(TrainError::Config(format!(
-                "tune.metric: unknown metric {:?}; expected one of {}",
+                "tune.metric: unknown metric {:?}; expected one of {}, {WORST_GROUP_COLUMN}",
                 section.metric,
                 METRIC_NAMES.join(", ")
             )));

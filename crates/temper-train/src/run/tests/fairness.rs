@@ -15,19 +15,25 @@ const TRAIN: usize = 6_000;
 const TEST: usize = 2_000;
 
 /// `images` of `split` with every `every`-th image inverted; returns them and each image's
-/// group (1: inverted).
-fn invert_every(split: &ImageDataset, n: usize, every: usize) -> (ImageDataset, Vec<usize>) {
+/// group (1: inverted). With `all`, every image is inverted but the groups stay the same.
+fn invert_every(
+    split: &ImageDataset,
+    n: usize,
+    every: usize,
+    all: bool,
+) -> (ImageDataset, Vec<usize>) {
     let mut pixels = Vec::with_capacity(n * 784);
     let mut groups = Vec::with_capacity(n);
     for i in 0..n {
-        let inverted = i % every == 0;
+        let group = i % every == 0;
+        let inverted = group || all;
         pixels.extend(
             split
                 .image(i)
                 .iter()
                 .map(|&p| if inverted { 255 - p } else { p }),
         );
-        groups.push(inverted as usize);
+        groups.push(group as usize);
     }
     let labels = split.labels()[..n].to_vec();
     let data = ImageDataset::new(pixels, labels, [1, 28, 28], split.class_names().to_vec());
@@ -36,15 +42,21 @@ fn invert_every(split: &ImageDataset, n: usize, every: usize) -> (ImageDataset, 
 
 /// Writes the biased MNIST to `dir/mnist` and its groups file to `dir/groups.csv`.
 fn write_biased(dir: &Path) {
+    write_variant(dir, "mnist", "groups.csv", false);
+}
+
+/// [`write_biased`] into `dir/NAME` and `dir/GROUPS`, with every test image inverted when
+/// `all_inverted` (its group unchanged).
+fn write_variant(dir: &Path, name: &str, groups_file: &str, all_inverted: bool) {
     let mnist = bundled_mnist().unwrap();
-    let (train, train_groups) = invert_every(&mnist.train, TRAIN, 20);
-    let (test, test_groups) = invert_every(&mnist.test, TEST, 2);
-    write_mnist_dir(&dir.join("mnist"), &DataSplits { train, test }).unwrap();
+    let (train, train_groups) = invert_every(&mnist.train, TRAIN, 20, false);
+    let (test, test_groups) = invert_every(&mnist.test, TEST, 2, all_inverted);
+    write_mnist_dir(&dir.join(name), &DataSplits { train, test }).unwrap();
     let mut csv = String::from("key,group\n");
     for (i, g) in train_groups.iter().chain(&test_groups).enumerate() {
         csv.push_str(&format!("{i},{}\n", ["upright", "inverted"][*g]));
     }
-    std::fs::write(dir.join("groups.csv"), csv).unwrap();
+    std::fs::write(dir.join(groups_file), csv).unwrap();
 }
 
 fn experiment(dir: &Path, mitigation: &str, seed: u64) -> Experiment {
@@ -116,4 +128,41 @@ fn mitigation_raises_the_worst_groups_accuracy_on_mnist_with_a_rare_inverted_gro
             o.1
         );
     }
+}
+
+#[test]
+fn monitor_flags_the_group_whose_accuracy_dropped_and_not_the_one_that_held() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    write_biased(dir.path());
+    let mut exp = experiment(dir.path(), "balanced-sampler", 1);
+    exp.train.epochs = 2;
+    let run = dir.path().join("run");
+    train(&exp, &run, &mut Silent).unwrap();
+    // The new data: the same test images, the upright group's now inverted too.
+    write_variant(dir.path(), "shifted", "shifted.csv", true);
+    let data = format!("mnist:{}", dir.path().join("shifted").display());
+    let report = crate::check_drift(
+        &run,
+        &data,
+        Some(&dir.path().join("shifted.csv")),
+        None,
+        &crate::DriftThresholds::default(),
+        &dir.path().join("monitor"),
+        &mut Silent,
+    )
+    .unwrap();
+    let group = |name: &str| report.groups.iter().find(|g| g.group == name).unwrap();
+    let (upright, inverted) = (group("upright"), group("inverted"));
+    assert!(upright.drift && upright.drop_points > 10.0, "{upright:?}");
+    // The inverted images are the same ones: the same accuracy.
+    assert_eq!(inverted.drop_points, 0.0, "{inverted:?}");
+    assert!(!inverted.drift);
+    assert!(
+        report.drift && report.verdict.contains("group `upright`"),
+        "{}",
+        report.verdict
+    );
+    let json = std::fs::read_to_string(dir.path().join("monitor/monitor.json")).unwrap();
+    assert!(json.contains("\"groups\""), "{json}");
 }

@@ -60,6 +60,14 @@ fn declared_groups_get_a_table_in_the_test_report_that_adds_up_to_the_whole() {
     assert!(md.contains("## Groups") && md.contains("| even |"), "{md}");
     let json = std::fs::read_to_string(run.join("report.json")).unwrap();
     assert!(json.contains("\"demographic_parity_difference\""), "{json}");
+    // Each epoch's validation worst-group accuracy is a column of metrics.csv.
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",valid_worst_group_accuracy"), "{header}");
+    for m in &summary.epochs {
+        let worst = m.valid_worst_group_accuracy.unwrap();
+        assert!(worst <= m.valid.unwrap().accuracy + 1e-12, "{worst}");
+    }
     // `temper eval` on the run scores the same groups with the same weights.
     let out = dir.path().join("eval");
     eval_run(&run, None, None, &out, &mut Silent).unwrap();
@@ -173,4 +181,28 @@ fn a_mitigation_without_groups_is_refused_naming_the_key() {
     exp.fairness.as_mut().unwrap().step_size = f64::NAN;
     let err = exp.validate().unwrap_err().to_string();
     assert!(err.starts_with("fairness.step_size: "), "{err}");
+}
+
+#[test]
+fn early_stopping_can_watch_the_worst_groups_validation_accuracy() {
+    let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = tempfile::tempdir().unwrap();
+    let mut exp = biased(dir.path(), "none");
+    exp.early_stopping =
+        Some(toml::from_str("monitor = \"valid_worst_group_accuracy\"\npatience = 5").unwrap());
+    exp.validate().unwrap();
+    let summary = train(&exp, &dir.path().join("run"), &mut Silent).unwrap();
+    assert_eq!(summary.watched, "valid_worst_group_accuracy");
+    let best = summary
+        .epochs
+        .iter()
+        .map(|m| m.valid_worst_group_accuracy.unwrap())
+        .fold(f64::MIN, f64::max);
+    let at_best = summary.epochs[summary.best_epoch - 1]
+        .valid_worst_group_accuracy
+        .unwrap();
+    assert_eq!(
+        at_best, best,
+        "the best epoch has the highest worst-group accuracy"
+    );
 }

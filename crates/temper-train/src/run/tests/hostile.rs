@@ -276,6 +276,7 @@ fn eval_and_monitor_into_a_non_empty_out_are_refused_and_write_nothing() {
         &run,
         "bundled",
         None,
+        None,
         &thresholds,
         &out,
         &mut Silent,
