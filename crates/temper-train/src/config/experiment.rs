@@ -159,50 +159,8 @@ impl Experiment {
     /// [`validate`](Self::validate) before its messages are bounded.
     fn check(&self) -> Result<(), TrainError> {
         self.data.data_source()?;
-        if let Some(section) = &self.finetune {
-            section.validate()?;
-            match (section.parent(), &self.model.pretrained) {
-                (Some(_), Some(_)) => {
-                    return Err(TrainError::Config(
-                        "model.pretrained: a fine-tuning run starts from its parent's weights \
-                         (finetune.from); set one of the two"
-                            .into(),
-                    ));
-                }
-                (None, None) => {
-                    return Err(TrainError::Config(
-                        "finetune.from: missing: the parent run directory (or start from a \
-                         file with model.pretrained)"
-                            .into(),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if let Some(section) = &self.lr_find {
-            section.validate()?;
-        }
-        if let Some(section) = &self.fairness {
-            let replay = self.finetune.as_ref().is_some_and(|f| f.replay > 0.0);
-            section.validate(
-                self.data.groups.is_some(),
-                !self.train.devices.is_empty(),
-                replay,
-            )?;
-        }
-        if !self.train.devices.is_empty() && self.train.device != DeviceChoice::Auto {
-            return Err(TrainError::Config(
-                "train.devices: set either `device` or `devices`, not both".into(),
-            ));
-        }
-        if self.train.devices.len() > self.train.batch_size {
-            return Err(TrainError::Config(format!(
-                "train.devices: {} devices need a batch of at least as many images (batch_size \
-                 is {})",
-                self.train.devices.len(),
-                self.train.batch_size
-            )));
-        }
+        self.check_sections()?;
+        self.check_devices()?;
         if !(0.0..1.0).contains(&self.data.valid_fraction) {
             return Err(TrainError::Config(format!(
                 "data.valid_fraction: must be in [0, 1), got {}",
@@ -259,6 +217,61 @@ impl Experiment {
             None => self
                 .model
                 .validate_any_size(self.data.channels.unwrap_or(1), 10)?,
+        }
+        Ok(())
+    }
+
+    /// The optional sections' own checks and how they combine: `[finetune]` with `[model]
+    /// pretrained`, `[lr_find]`, `[fairness]` with `[data] groups`, devices and replay.
+    fn check_sections(&self) -> Result<(), TrainError> {
+        if let Some(section) = &self.finetune {
+            section.validate()?;
+            match (section.parent(), &self.model.pretrained) {
+                (Some(_), Some(_)) => {
+                    return Err(TrainError::Config(
+                        "model.pretrained: a fine-tuning run starts from its parent's weights \
+                         (finetune.from); set one of the two"
+                            .into(),
+                    ));
+                }
+                (None, None) => {
+                    return Err(TrainError::Config(
+                        "finetune.from: missing: the parent run directory (or start from a \
+                         file with model.pretrained)"
+                            .into(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        if let Some(section) = &self.lr_find {
+            section.validate()?;
+        }
+        if let Some(section) = &self.fairness {
+            let replay = self.finetune.as_ref().is_some_and(|f| f.replay > 0.0);
+            section.validate(
+                self.data.groups.is_some(),
+                !self.train.devices.is_empty(),
+                replay,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// `[train] device` or `devices`, and a batch to split across the devices.
+    fn check_devices(&self) -> Result<(), TrainError> {
+        if !self.train.devices.is_empty() && self.train.device != DeviceChoice::Auto {
+            return Err(TrainError::Config(
+                "train.devices: set either `device` or `devices`, not both".into(),
+            ));
+        }
+        if self.train.devices.len() > self.train.batch_size {
+            return Err(TrainError::Config(format!(
+                "train.devices: {} devices need a batch of at least as many images (batch_size \
+                 is {})",
+                self.train.devices.len(),
+                self.train.batch_size
+            )));
         }
         Ok(())
     }

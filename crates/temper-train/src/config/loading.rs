@@ -73,7 +73,13 @@ pub fn stream_threshold() -> u64 {
 
 /// `MemAvailable` of `/proc/meminfo`, in bytes.
 fn mem_available(meminfo: &str) -> Option<u64> {
-    let line = meminfo.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    kilobytes_field(meminfo, "MemAvailable:")
+}
+
+/// The `KEY:  N kB` line of a `/proc` status text (`/proc/meminfo`, `/proc/self/status`), in
+/// bytes.
+pub(crate) fn kilobytes_field(text: &str, key: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with(key))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     kb.checked_mul(1024)
 }

@@ -82,6 +82,25 @@ pub(crate) fn group_drift(
         .collect()
 }
 
+/// `verdict` followed by the group whose accuracy dropped most, when one drifted.
+pub(crate) fn with_worst_group(verdict: String, groups: &[GroupDrift]) -> String {
+    let Some(worst) = groups
+        .iter()
+        .filter(|g| g.drift)
+        .max_by(|a, b| a.drop_points.total_cmp(&b.drop_points))
+    else {
+        return verdict;
+    };
+    let line = format!(
+        "accuracy of group `{}` dropped {:.1} points",
+        worst.group, worst.drop_points
+    );
+    match verdict.as_str() {
+        "no drift" => line,
+        _ => format!("{verdict}; {line}"),
+    }
+}
+
 /// The drift of each group when the run declares `[data] groups` and `new_groups` names the
 /// groups of the new data `data` (`(splits, each test image's prediction)` on both sides);
 /// empty otherwise. Groups are matched by name.

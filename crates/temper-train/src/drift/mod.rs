@@ -29,7 +29,7 @@ use temper_model::Classifier;
 
 use crate::config::device::DeviceChoice;
 use crate::config::experiment::Experiment;
-use crate::drift::groups::{GroupDrift, drift_by_group};
+use crate::drift::groups::{GroupDrift, drift_by_group, with_worst_group};
 use crate::drift::stats::{
     KsTest, PixelStats, histogram, ks_two_sample, pixel_stats, psi, shares, total_variation,
 };
@@ -319,25 +319,14 @@ pub fn check_drift(
         (&new, &new_scored.predicted),
         thresholds.accuracy_drop,
     )?;
-    let mut verdict = verdict(
-        inputs.drift,
-        predictions.drift,
-        accuracy.drift.then_some(accuracy.drop_points),
+    let verdict = with_worst_group(
+        verdict(
+            inputs.drift,
+            predictions.drift,
+            accuracy.drift.then_some(accuracy.drop_points),
+        ),
+        &groups,
     );
-    if let Some(worst) = groups
-        .iter()
-        .filter(|g| g.drift)
-        .max_by(|a, b| a.drop_points.total_cmp(&b.drop_points))
-    {
-        let line = format!(
-            "accuracy of group `{}` dropped {:.1} points",
-            worst.group, worst.drop_points
-        );
-        verdict = match verdict.as_str() {
-            "no drift" => line,
-            _ => format!("{verdict}; {line}"),
-        };
-    }
 
     let report = DriftReport {
         verdict,

@@ -151,25 +151,24 @@ impl BatchAugmenter {
             true => dataset.source_image(index)?,
             false => None,
         };
-        let image = match source {
-            Some(s) => AugImage::from_raw(s.width as u32, s.height as u32, s.channels, s.pixels)
-                .expect("a decoded image's size matches its buffer"),
-            None => self.to_image(&dataset.try_image(index)?),
+        let Some(s) = source else {
+            return Ok(self.augment_pixels(&dataset.try_image(index)?, index, epoch));
         };
-        let out = self
-            .pipeline
-            .augment(&image, self.seed, epoch as u32, index as u32);
-        Ok(self.to_chw(&out))
+        let image = AugImage::from_raw(s.width as u32, s.height as u32, s.channels, s.pixels)
+            .expect("a decoded image's size matches its buffer");
+        Ok(self.augment_image(&image, index, epoch))
     }
 
     /// [`augment_one`](Self::augment_one) on `pixels`, the image at `index` already read.
     pub fn augment_pixels(&self, pixels: &[u8], index: usize, epoch: usize) -> Vec<u8> {
-        let out = self.pipeline.augment(
-            &self.to_image(pixels),
-            self.seed,
-            epoch as u32,
-            index as u32,
-        );
+        self.augment_image(&self.to_image(pixels), index, epoch)
+    }
+
+    /// The pipeline's draw for `(seed, epoch, index)` applied to `image`, as `[C, H, W]`.
+    fn augment_image(&self, image: &AugImage, index: usize, epoch: usize) -> Vec<u8> {
+        let out = self
+            .pipeline
+            .augment(image, self.seed, epoch as u32, index as u32);
         self.to_chw(&out)
     }
 

@@ -111,24 +111,13 @@ impl HostStage<'_> {
 
     /// The images of `indices` as read, for the device to augment.
     fn build_raw(&self, indices: &[usize]) -> HostBatch {
-        let read: Vec<_> = indices
-            .par_iter()
-            .map(|&i| self.dataset.try_image(i).map(|p| p.into_owned()))
-            .collect();
-        let mut batch = HostBatch::empty(indices.len());
-        let mut images = Vec::with_capacity(indices.len());
-        for (&i, image) in indices.iter().zip(read) {
-            match image {
-                Ok(image) => {
-                    batch.indices.push(i);
-                    batch.labels.push(self.dataset.label(i));
-                    images.push(image);
-                }
-                Err(e) => batch.bad.push(one_line(&e)),
-            }
+        let read = read_images(self.dataset, indices);
+        HostBatch {
+            indices: read.indices,
+            labels: read.labels,
+            content: HostContent::Raw(read.images.into_iter().map(Cow::into_owned).collect()),
+            bad: read.bad,
         }
-        batch.content = HostContent::Raw(images);
-        batch
     }
 
     /// Image `index` as the step needs it, augmented on the CPU.
@@ -163,6 +152,41 @@ impl HostStage<'_> {
         .map_err(|e| format!("augment: {e}"))?;
         Ok(soft)
     }
+}
+
+/// The images of a batch that could be read, in order, and the errors of those that could not.
+pub(crate) struct ReadImages<'d> {
+    /// The dataset indices of the images read.
+    pub indices: Vec<usize>,
+    /// Their labels.
+    pub labels: Vec<usize>,
+    /// Their `[C, H, W]` pixels (borrowed from data held in memory).
+    pub images: Vec<Cow<'d, [u8]>>,
+    /// One line per image that could not be read, naming its file.
+    pub bad: Vec<String>,
+}
+
+/// Reads the images of `indices` in parallel on the current rayon pool (a streamed folder's
+/// are decoded), keeping the batch order and setting the unreadable ones aside.
+pub(crate) fn read_images<'d>(dataset: &'d dyn ImageData, indices: &[usize]) -> ReadImages<'d> {
+    let read: Vec<_> = indices.par_iter().map(|&i| dataset.try_image(i)).collect();
+    let mut out = ReadImages {
+        indices: Vec::with_capacity(indices.len()),
+        labels: Vec::with_capacity(indices.len()),
+        images: Vec::with_capacity(indices.len()),
+        bad: Vec::new(),
+    };
+    for (&i, image) in indices.iter().zip(read) {
+        match image {
+            Ok(image) => {
+                out.indices.push(i);
+                out.labels.push(dataset.label(i));
+                out.images.push(image);
+            }
+            Err(e) => out.bad.push(one_line(&e)),
+        }
+    }
+    out
 }
 
 /// A data error as one line of at most 400 characters (a decoder's message may span lines).

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::Progress;
 use super::setup::Setup;
 use crate::classifier::ImageClassifier;
+use crate::config::loading::kilobytes_field;
 use crate::error::TrainError;
 use crate::run::run_dir::{SUMMARY_FILE, write_atomic};
 use crate::run::steps::StepRow;
@@ -104,9 +105,7 @@ fn is_zero(n: &usize) -> bool {
 /// The peak resident set size of this process: `VmHWM` in `/proc/self/status` (Linux).
 pub(crate) fn peak_memory_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    kb.checked_mul(1024)
+    kilobytes_field(&status, "VmHWM:")
 }
 
 /// The words `tested_weights` ends with, and the progress says, when nothing was tested.

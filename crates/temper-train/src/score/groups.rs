@@ -79,10 +79,28 @@ impl RunGroups {
         test: &dyn ImageData,
         predicted: &[(usize, usize)],
     ) -> Result<FairnessReport, TrainError> {
-        let labels: Vec<usize> = predicted.iter().map(|&(i, _)| test.label(i)).collect();
+        self.report_on(test, predicted, &self.of_test)
+            .unwrap_or_else(|| Err(config("a test image has no group")))
+    }
+
+    /// `fairness_report` of `predicted` (`(index, class)` of images of `data`), each image in
+    /// the group `of[index]`; `None` when an index has no group.
+    fn report_on(
+        &self,
+        data: &dyn ImageData,
+        predicted: &[(usize, usize)],
+        of: &[usize],
+    ) -> Option<Result<FairnessReport, TrainError>> {
+        let labels: Vec<usize> = predicted.iter().map(|&(i, _)| data.label(i)).collect();
         let classes: Vec<usize> = predicted.iter().map(|&(_, c)| c).collect();
-        let groups: Vec<usize> = predicted.iter().map(|&(i, _)| self.of_test[i]).collect();
-        fairness_report(&labels, &classes, &groups, test.num_classes(), &self.names).map_err(config)
+        let groups: Vec<usize> = predicted
+            .iter()
+            .map(|&(i, _)| of.get(i).copied())
+            .collect::<Option<_>>()?;
+        Some(
+            fairness_report(&labels, &classes, &groups, data.num_classes(), &self.names)
+                .map_err(config),
+        )
     }
 }
 
@@ -94,14 +112,8 @@ impl RunGroups {
         pool: &dyn ImageData,
         predicted: &[(usize, usize)],
     ) -> Option<f64> {
-        let of_train = self.of_train.as_ref()?;
-        let labels: Vec<usize> = predicted.iter().map(|&(i, _)| pool.label(i)).collect();
-        let classes: Vec<usize> = predicted.iter().map(|&(_, c)| c).collect();
-        let groups: Vec<usize> = predicted
-            .iter()
-            .map(|&(i, _)| of_train.get(i).copied())
-            .collect::<Option<_>>()?;
-        fairness_report(&labels, &classes, &groups, pool.num_classes(), &self.names)
+        let report = self.report_on(pool, predicted, self.of_train.as_ref()?)?;
+        report
             .ok()
             .map(|r| r.worst_group_accuracy)
             .filter(|a| a.is_finite())

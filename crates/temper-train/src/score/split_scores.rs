@@ -1,11 +1,10 @@
 //! Scoring a model on a split, and the per-step statistics training accumulates on the device.
 
 use burn::tensor::{Device, Int, Tensor};
-use rayon::prelude::*;
 use temper_data::{ImageBatcher, ImageData};
 
 use crate::classifier::{ImageClassifier, classification_output};
-use crate::run::batches::one_line;
+use crate::run::batches::read_images;
 
 use crate::score::confusion::ConfusionMatrix;
 use crate::score::metrics::EvalScores;
@@ -62,29 +61,14 @@ pub(crate) fn evaluate_noting<M: ImageClassifier>(
 ) -> (EvalScores, ConfusionMatrix) {
     let mut totals = StepTotals::new(dataset.num_classes(), device);
     for chunk in indices.chunks(eval_batch(dataset.image_shape())) {
-        let read: Vec<_> = chunk
-            .par_iter()
-            .map(|&i| dataset.try_image(i).map_err(|e| one_line(&e)))
-            .collect();
-        let (mut images, mut labels, mut errors) = (Vec::new(), Vec::new(), Vec::new());
-        let mut read_indices = Vec::new();
-        for (&i, image) in chunk.iter().zip(read) {
-            match image {
-                Ok(image) => {
-                    images.push(image);
-                    labels.push(dataset.label(i));
-                    read_indices.push(i);
-                }
-                Err(e) => errors.push(e),
-            }
+        let read = read_images(dataset, chunk);
+        if !read.bad.is_empty() {
+            bad(read.bad);
         }
-        if !errors.is_empty() {
-            bad(errors);
-        }
-        if images.is_empty() {
+        if read.images.is_empty() {
             continue;
         }
-        let batch = batcher.batch_pixels(&images, &labels, device);
+        let batch = batcher.batch_pixels(&read.images, &read.labels, device);
         let out = classification_output(model, batch);
         if let Some(predicted) = predicted.as_deref_mut() {
             let classes = out.output.clone().argmax(1).into_data();
@@ -93,13 +77,13 @@ pub(crate) fn evaluate_noting<M: ImageClassifier>(
                 .try_to_vec::<i64>()
                 .unwrap_or_default();
             predicted.extend(
-                read_indices
+                read.indices
                     .iter()
                     .zip(classes)
                     .map(|(&i, c)| (i, c as usize)),
             );
         }
-        totals.add(out.loss, out.output, out.targets, labels.len());
+        totals.add(out.loss, out.output, out.targets, read.labels.len());
     }
     totals.read()
 }
