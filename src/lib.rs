@@ -4,6 +4,8 @@
 //!
 //! - [`augment`]: image ops and policies (RandAugment, TrivialAugment, ...), MixUp/CutMix, EDA
 //!   text augmentation, audio augmentation.
+//! - [`compress`]: lean models: magnitude and channel pruning, int8 weights, the
+//!   distillation loss, efficiency figures.
 //! - [`data`]: the [`ImageData`](data::ImageData) trait, validated MNIST/CIFAR-10/image-folder
 //!   readers, bundled MNIST, seeded splits, Burn batcher.
 //! - [`fair`]: per-group metrics (fairlearn's definitions), groups files, and bias mitigation
@@ -13,7 +15,7 @@
 //! - [`nn`]: network layers: the dropout family (spatial, drop-path, alpha, DropConnect) and
 //!   the `DropoutKind` that picks one.
 //! - [`optim`]: optimizer presets with PyTorch's defaults, learning-rate schedules, penalties,
-//!   clipping, early stopping, EMA, hypergradients.
+//!   clipping, early stopping, EMA, SWA, hypergradients.
 //! - [`train`]: the experiment file and the training loop behind `temper train`; any Burn
 //!   module implementing [`ImageClassifier`](train::ImageClassifier) trains through
 //!   [`train_model`](train::train_model).
@@ -23,6 +25,7 @@
 pub mod allocator;
 
 pub use temper_augment as augment;
+pub use temper_compress as compress;
 pub use temper_data as data;
 pub use temper_fair as fair;
 pub use temper_kernels as kernels;

@@ -157,6 +157,11 @@ impl CnnConfig {
 }
 
 impl Cnn {
+    /// The convolutions in forward order and the pool after each (for MAC counts).
+    pub(crate) fn trunk(&self) -> (&[Conv2d], &MaxPool2d) {
+        (&self.convs, &self.pool)
+    }
+
     /// Class logits for a batch of images.
     ///
     /// # Shapes

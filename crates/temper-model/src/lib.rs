@@ -11,9 +11,11 @@ mod cnn;
 mod dense;
 mod error;
 pub mod limits;
+mod macs;
 mod mlp;
 pub mod pretrained;
 mod resnet;
+mod slim;
 pub mod zoo;
 
 pub use classifier::Classifier;
@@ -22,6 +24,7 @@ pub use dense::DenseHead;
 pub use error::ModelError;
 pub use mlp::{Mlp, MlpConfig};
 pub use resnet::{BasicBlock, ResNet, ResNetConfig};
+pub use slim::{ChannelPlan, LayerKeep, SlimWidths};
 pub use zoo::{MobileNetV2, MobileNetV2Config, TvResNet, TvResNetConfig};
 // The type of the configs' `dropout_kind` field, so users need not name temper-nn.
 pub use temper_nn::DropoutKind;

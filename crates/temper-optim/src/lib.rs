@@ -19,6 +19,8 @@
 //!   always knows the best epoch (restore-best), also as a burn-train strategy
 //!   ([`LearnerEarlyStopping`]).
 //! - [`ModelEma`]: an exponential moving average of a model's weights, timm `ModelEmaV3`.
+//! - [`ModelSwa`], [`update_batch_norm`]: stochastic weight averaging, PyTorch's
+//!   `AveragedModel` and `update_bn` (SWALR's rate is [`SwaSettings::lr_at`]).
 //!
 //! Everything here works in a hand-written loop and with burn-train's `Learner`.
 
@@ -36,6 +38,7 @@ mod optimizer;
 mod regularization;
 pub mod schedule;
 mod stages;
+mod swa;
 
 pub use adagrad::{Adagrad, AdagradState};
 pub use clipping::{GradClipSettings, clip_global_norm};
@@ -53,6 +56,8 @@ pub use hypergradient::{
     Hypergradient, HypergradientRule, HypergradientSettings, HypergradientState,
 };
 pub use momentum::MomentumCell;
+pub use swa::{ModelSwa, update_batch_norm};
+pub use temper_compress::settings::{SwaAnneal, SwaSettings};
 pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
 pub use regularization::RegularizationSettings;
 pub use schedule::{

@@ -41,6 +41,7 @@ use burn::optim::{
     AdamConfig, AdamWConfig, GradientsParams, ModuleOptimizer, Optimizer, RmsPropConfig, SgdConfig,
 };
 use serde::{Deserialize, Serialize};
+use temper_compress::settings::SwaSettings;
 
 use crate::adagrad::Adagrad;
 use crate::clipping::{GradClipSettings, clip_global_norm};
@@ -143,6 +144,10 @@ pub struct OptimizerSettings {
     /// Exponential moving average of the weights (`ema = { decay = 0.999, warmup = true }`):
     /// the average is what gets validated and saved. Default none.
     pub ema: Option<EmaSettings>,
+    /// Stochastic weight averaging (`swa = { start_epoch = 8, lr = 0.01 }`): from
+    /// `start_epoch` the rate anneals to `lr` (SWALR) and each epoch's weights join an equal
+    /// average, which is what gets validated, tested and saved. Default none.
+    pub swa: Option<SwaSettings>,
     /// Hypergradient descent on the learning rate (`hypergradient = { beta = 1e-3 }`), for any
     /// kind; `sgd-hd` and `adam-hd` turn it on with the paper's `beta`. The schedule must then
     /// be `constant`: the learning rate is the hypergradient's. Default none.
@@ -240,6 +245,7 @@ impl OptimizerSettings {
                 .then(|| self.initial_accumulator_value.unwrap_or(0.0)),
             clip: self.clip,
             ema: self.ema.clone(),
+            swa: self.swa.clone(),
             hypergradient,
         };
         r.check()?;
@@ -289,6 +295,21 @@ impl OptimizerSettings {
         }
         if let Some(hd) = &self.hypergradient {
             hd.validate()?;
+        }
+        // Both replace the weights that are validated and saved by an average, and SWA sets
+        // the rate that hypergradient descent would: one of each pair only.
+        if self.swa.is_some() && self.ema.is_some() {
+            return Err(invalid(
+                "optim.swa",
+                "averages the weights as optim.ema does: set one of them".to_string(),
+            ));
+        }
+        if self.swa.is_some() && self.hypergradient.is_some() {
+            return Err(invalid(
+                "optim.swa",
+                "sets the learning rate, which hypergradient descent drives: set one of them"
+                    .to_string(),
+            ));
         }
         if self.nesterov == Some(true)
             && (self.momentum.unwrap_or(0.0) <= 0.0 || self.dampening.unwrap_or(0.0) != 0.0)

@@ -19,6 +19,9 @@ pub enum TrainError {
     /// An optimizer, schedule, penalty or early-stopping setting is invalid.
     #[error(transparent)]
     Optim(#[from] OptimError),
+    /// A compression setting (`[prune]`, `[distill]`, `optim.swa`, `temper quantize`).
+    #[error(transparent)]
+    Compress(#[from] temper_compress::CompressError),
     /// The requested device cannot be used.
     #[error("device: {0}")]
     Device(String),

@@ -413,6 +413,13 @@ impl ResidualBlock {
         }
     }
 
+    /// The branch's convolutions in order and the shortcut's, if any (for MAC counts).
+    pub(crate) fn convs(&self) -> (Vec<&Conv2d>, Option<&Conv2d>) {
+        let branch = [Some(&self.conv1), Some(&self.conv2), self.conv3.as_ref()];
+        let shortcut = self.downsample.as_ref().map(|d| &d.conv);
+        (branch.into_iter().flatten().collect(), shortcut)
+    }
+
     /// # Shapes
     /// - input: `[batch, in_ch, h, w]`
     /// - output: `[batch, width * expansion, ceil(h / stride), ceil(w / stride)]`
@@ -449,6 +456,16 @@ pub struct TvResNet {
 }
 
 impl TvResNet {
+    /// The stem convolution, the max pool after it (ImageNet stem) and every block in
+    /// forward order (for MAC counts).
+    pub(crate) fn layout(&self) -> (&Conv2d, Option<&MaxPool2d>, Vec<&ResidualBlock>) {
+        let blocks = [&self.layer1, &self.layer2, &self.layer3, &self.layer4]
+            .into_iter()
+            .flatten()
+            .collect();
+        (&self.conv1, self.maxpool.as_ref(), blocks)
+    }
+
     /// Block `index` of stage `stage` (0-based: `layer1` is stage 0).
     #[cfg(test)]
     pub(crate) fn block(&self, stage: usize, index: usize) -> &ResidualBlock {

@@ -31,7 +31,7 @@
 
 use std::collections::HashMap;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Bool, Int, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -143,8 +143,8 @@ impl EmaSettings {
 ///
 /// The copy comes from `model.valid()`: it carries no autodiff graph and its training flags
 /// (dropout) are off, so [`ema`](Self::ema) is ready to evaluate. Tensors are matched to the
-/// live model's by [`ParamId`], which Burn keeps through optimizer steps, `valid()` and
-/// `train()`.
+/// live model's by module path (`layer1.0.bn1.running_mean`): a checkpoint restores a
+/// parameter's id but not a running statistic's, so ids would not match after a resume.
 #[derive(Debug, Clone)]
 pub struct ModelEma<M: Module> {
     settings: EmaSettings,
@@ -169,29 +169,8 @@ impl<M: Module> ModelEma<M> {
     pub fn update(&mut self, model: &M) -> Result<f64, OptimError> {
         let step = self.step + 1;
         let decay = self.settings.decay_at(step);
-        let mut live = Collect::default();
-        model.valid().visit(&mut live);
-        let mut blend = Blend {
-            live,
-            weight: 1.0 - decay,
-            path: Vec::new(),
-            error: None,
-        };
-        let ema = self.ema.clone().map(&mut blend);
-        if let Some(message) = blend.error {
-            return Err(invalid("optim.ema", message));
-        }
-        let leftover = blend.live.floats.len() + blend.live.ints.len() + blend.live.bools.len();
-        if leftover > 0 {
-            return Err(invalid(
-                "optim.ema",
-                format!(
-                    "the model has {leftover} tensor(s) the average does not; update with the \
-                     model the average was made from"
-                ),
-            ));
-        }
-        self.ema = ema;
+        self.ema = blend_toward(self.ema.clone(), model, 1.0 - decay)
+            .map_err(|message| invalid("optim.ema", message))?;
         self.step = step;
         Ok(decay)
     }
@@ -233,57 +212,92 @@ impl<M: Module> ModelEma<M> {
     }
 }
 
-/// The live model's tensors by id, flattened so one map holds every rank.
+/// Moves every floating-point tensor of `average` toward `model`'s by `weight`
+/// (`average + weight * (w - average)`, torch's `lerp_`; weight 1 copies exactly) and copies
+/// integer and boolean tensors; tensors are matched by module path. The error (a sentence)
+/// means `model` is not the model the average was made from; nothing is then changed.
+pub(crate) fn blend_toward<M: Module>(average: M, model: &M, weight: f64) -> Result<M, String> {
+    let mut live = Collect::default();
+    model.valid().visit(&mut live);
+    let mut blend = Blend {
+        live,
+        weight,
+        path: Vec::new(),
+        error: None,
+    };
+    let blended = average.map(&mut blend);
+    if let Some(message) = blend.error {
+        return Err(message);
+    }
+    let leftover = blend.live.floats.len() + blend.live.ints.len() + blend.live.bools.len();
+    if leftover > 0 {
+        return Err(format!(
+            "the model has {leftover} tensor(s) the average does not; update with the model \
+             the average was made from"
+        ));
+    }
+    Ok(blended)
+}
+
+/// The live model's tensors by module path, flattened so one map holds every rank.
 #[derive(Default)]
 struct Collect {
-    floats: HashMap<ParamId, Tensor<1>>,
-    ints: HashMap<ParamId, Tensor<1, Int>>,
-    bools: HashMap<ParamId, Tensor<1, Bool>>,
+    floats: HashMap<String, Tensor<1>>,
+    ints: HashMap<String, Tensor<1, Int>>,
+    bools: HashMap<String, Tensor<1, Bool>>,
+    path: Vec<String>,
 }
 
 impl ModuleVisitor for Collect {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         let t = param.val();
         let n = t.shape().num_elements();
-        self.floats.insert(param.id, t.reshape([n]));
+        self.floats.insert(self.path.join("."), t.reshape([n]));
     }
 
     fn visit_int<const D: usize>(&mut self, param: &Param<Tensor<D, Int>>) {
         let t = param.val();
         let n = t.shape().num_elements();
-        self.ints.insert(param.id, t.reshape([n]));
+        self.ints.insert(self.path.join("."), t.reshape([n]));
     }
 
     fn visit_bool<const D: usize>(&mut self, param: &Param<Tensor<D, Bool>>) {
         let t = param.val();
         let n = t.shape().num_elements();
-        self.bools.insert(param.id, t.reshape([n]));
+        self.bools.insert(self.path.join("."), t.reshape([n]));
     }
 }
 
 /// Maps the averaged copy: floats move toward the live values, ints and bools are copied.
 struct Blend {
     live: Collect,
-    /// `1 - decay`.
+    /// `1 - decay`: the live model's share.
     weight: f64,
     path: Vec<String>,
     error: Option<String>,
 }
 
 impl Blend {
-    /// The live tensor for `id`, reshaped like `like`; records an error when it is missing
+    /// The live tensor at the current path, reshaped like `like`; records an error when it is missing
     /// or has another number of elements.
     fn take<K, const D: usize>(
         &mut self,
-        map: fn(&mut Collect) -> &mut HashMap<ParamId, Tensor<1, K>>,
-        id: ParamId,
+        map: fn(&mut Collect) -> &mut HashMap<String, Tensor<1, K>>,
         like: &Tensor<D, K>,
     ) -> Option<Tensor<D, K>>
     where
         K: burn::tensor::kind::Basic,
     {
-        let found = map(&mut self.live).remove(&id);
         let name = self.path.join(".");
+        let found = map(&mut self.live).remove(&name);
         match found {
             Some(t) if t.shape().num_elements() == like.shape().num_elements() => {
                 Some(t.reshape(like.shape()))
@@ -298,8 +312,8 @@ impl Blend {
             }
             None => {
                 self.error.get_or_insert(format!(
-                    "the model has no tensor `{name}` (id {id}); update with the model the \
-                     average was made from"
+                    "the model has no tensor `{name}`; update with the model the average was \
+                     made from"
                 ));
                 None
             }
@@ -318,8 +332,7 @@ impl ModuleMapper for Blend {
 
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let weight = self.weight;
-        let id = param.id;
-        param.map(|ema| match self.take(|c| &mut c.floats, id, &ema) {
+        param.map(|ema| match self.take(|c| &mut c.floats, &ema) {
             // decay 0 copies exactly, as torch's lerp does at weight 1.
             Some(w) if weight == 1.0 => w,
             // timm's `ema.lerp_(w, 1 - decay)`.
@@ -329,16 +342,14 @@ impl ModuleMapper for Blend {
     }
 
     fn map_int<const D: usize>(&mut self, param: Param<Tensor<D, Int>>) -> Param<Tensor<D, Int>> {
-        let id = param.id;
-        param.map(|ema| self.take(|c| &mut c.ints, id, &ema).unwrap_or(ema))
+        param.map(|ema| self.take(|c| &mut c.ints, &ema).unwrap_or(ema))
     }
 
     fn map_bool<const D: usize>(
         &mut self,
         param: Param<Tensor<D, Bool>>,
     ) -> Param<Tensor<D, Bool>> {
-        let id = param.id;
-        param.map(|ema| self.take(|c| &mut c.bools, id, &ema).unwrap_or(ema))
+        param.map(|ema| self.take(|c| &mut c.bools, &ema).unwrap_or(ema))
     }
 }
 

@@ -19,6 +19,7 @@ use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use temper_compress::settings::{DistillSettings, PruneSettings};
 use temper_optim::{
     EarlyStopping, EarlyStoppingSettings, LrSchedule, OptimizerSettings, RegularizationSettings,
     ScheduleKind, ScheduleSettings,
@@ -26,6 +27,7 @@ use temper_optim::{
 
 use crate::config::data_section::DataSection;
 use crate::config::device::DeviceChoice;
+use crate::config::compress_sections;
 use crate::config::fairness_section::FairnessSection;
 use crate::config::model_section::ModelSection;
 use crate::error::{TrainError, io_err};
@@ -95,6 +97,12 @@ pub struct Experiment {
     /// Bias mitigation between the groups of `[data] groups`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fairness: Option<FairnessSection>,
+    /// Magnitude pruning during training, or the channels `temper prune` removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune: Option<PruneSettings>,
+    /// Knowledge distillation from a finished run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distill: Option<DistillSettings>,
 }
 
 /// `[train]`: the loop itself.
@@ -255,7 +263,7 @@ impl Experiment {
                 replay,
             )?;
         }
-        Ok(())
+        compress_sections::check(self)
     }
 
     /// `[train] device` or `devices`, and a batch to split across the devices.

@@ -1,6 +1,7 @@
 //! What a run is told: the experiment file and its sections, the device choice, the data
 //! source, and the schedule curve an experiment describes.
 
+pub(crate) mod compress_sections;
 pub(crate) mod data_section;
 pub(crate) mod data_source;
 pub(crate) mod device;

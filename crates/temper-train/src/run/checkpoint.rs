@@ -2,8 +2,8 @@
 //! if it had never stopped.
 //!
 //! Layout: `checkpoints/resume/epoch-NNNN/` holds the training model (the raw weights, not
-//! the EMA or validation copy), the optimizer, the schedule, the EMA average and the
-//! hypergradient's last update when those are on, the best epoch's weights (`best.bpk`, once
+//! the EMA or validation copy), the optimizer, the schedule, the EMA or SWA average, the
+//! pruning masks and the hypergradient's last update when those are on, the best epoch's weights (`best.bpk`, once
 //! there is a best epoch) and `state.json` (epoch, early-stopping state, history).
 //!
 //! The order of an epoch's writes, each one whole or not at all (`write_atomic`):
@@ -52,6 +52,8 @@ const SCHEDULE: &str = "schedule.bpk";
 const EMA: &str = "ema.bpk";
 const HYPERGRADIENT: &str = "hypergradient.bpk";
 const BEST: &str = "best.bpk";
+const SWA: &str = "swa.bpk";
+const PRUNE_MASKS: &str = "prune_masks.bpk";
 /// Bumped when the layout changes, so an old run is refused with a message, not misread.
 pub const FORMAT: u32 = 1;
 
@@ -70,9 +72,22 @@ pub struct ResumeState {
     /// groups when restored).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_dro: Option<Vec<f64>>,
+    /// Stochastic weight averaging's snapshot count and the rate SWALR anneals from, once the
+    /// average has started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swa: Option<SwaState>,
     /// Why training stopped after `epoch`, when it did (the run then only tests on resume).
     pub stop_reason: Option<String>,
     pub history: Vec<EpochMetrics>,
+}
+
+/// The scalar part of stochastic weight averaging.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SwaState {
+    /// Snapshots averaged (PyTorch's `n_averaged`).
+    pub count: usize,
+    /// The rate SWALR anneals from (the run's rate when the average started).
+    pub lr0: f64,
 }
 
 /// What an epoch's end hands to [`save`].
@@ -82,6 +97,10 @@ pub struct ResumeSet<'a, M> {
     pub optimizer: OptimizerRecord,
     pub schedule: LrSchedulerRecord,
     pub ema: Option<&'a M>,
+    /// The SWA average (its BatchNorm statistics recomputed).
+    pub swa: Option<&'a M>,
+    /// The pruning masks as a model-shaped record (`PruneMasks::as_module`).
+    pub prune_masks: Option<M>,
     pub hypergradient_delta: Option<M>,
     /// The best epoch's weights, and whether this epoch is it (then they are written; else the
     /// previous set's file is linked); `None` while there is no best epoch.
@@ -95,6 +114,8 @@ pub struct Loaded {
     pub optimizer: OptimizerRecord,
     pub schedule: LrSchedulerRecord,
     pub ema: Option<ModuleRecord>,
+    pub swa: Option<ModuleRecord>,
+    pub prune_masks: Option<ModuleRecord>,
     pub hypergradient_delta: Option<ModuleRecord>,
     /// The best epoch's weights, when the set holds them (sets of older temper versions do
     /// not).
@@ -142,6 +163,12 @@ pub fn save<M: Module>(run_dir: &Path, set: ResumeSet<'_, M>) -> Result<(), Trai
     }
     if let Some(delta) = set.hypergradient_delta {
         write_model(HYPERGRADIENT, delta)?;
+    }
+    if let Some(swa) = set.swa {
+        write_model(SWA, swa.clone())?;
+    }
+    if let Some(masks) = set.prune_masks {
+        write_model(PRUNE_MASKS, masks)?;
     }
     match set.best {
         Some((best, false)) if epoch > 1 => {
@@ -230,6 +257,8 @@ pub fn load(run_dir: &Path) -> Result<Option<Loaded>, TrainError> {
         model: module(MODEL)?,
         ema: optional(EMA)?,
         hypergradient_delta: optional(HYPERGRADIENT)?,
+        swa: optional(SWA)?,
+        prune_masks: optional(PRUNE_MASKS)?,
         best: optional(BEST)?,
         optimizer,
         schedule,
@@ -288,6 +317,14 @@ fn check_state(state: &ResumeState, set: &str) -> Result<(), String> {
         return Err(format!(
             "early_stopping.best.epoch: {} is not one of epochs 1..={}",
             best.epoch, state.epoch
+        ));
+    }
+    if let Some(swa) = state.swa
+        && !(swa.count >= 1 && swa.lr0.is_finite() && swa.lr0 >= 0.0)
+    {
+        return Err(format!(
+            "swa: {} snapshots from rate {} is not an average",
+            swa.count, swa.lr0
         ));
     }
     if let Some((lr, last_lr)) = state.hypergradient_lr

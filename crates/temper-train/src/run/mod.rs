@@ -17,12 +17,14 @@
 pub(crate) mod augment;
 pub(crate) mod batches;
 pub(crate) mod checkpoint;
+mod distill;
 pub(crate) mod finetune;
 pub(crate) mod finish;
 pub(crate) mod loader;
 pub(crate) mod lock;
 mod mitigate;
 mod progress;
+mod prune;
 mod recipes;
 pub(crate) mod run_dir;
 mod setup;

@@ -19,6 +19,7 @@ use crate::run::augment::{BatchAugmenter, augment_parts};
 use crate::run::batches::{HostStage, Upload};
 use crate::run::finetune::{Parent, Replayed, check_channels};
 use crate::run::loader::{BadImages, Loader};
+use crate::run::distill::Teacher;
 use crate::run::mitigate::Mitigator;
 use crate::score::groups::RunGroups;
 
@@ -50,6 +51,8 @@ pub(super) struct Setup<'a> {
     pub groups: Option<RunGroups>,
     /// `[fairness] mitigation`'s fixed parts, when one is on.
     pub mitigator: Option<Mitigator>,
+    /// `[distill]`'s teacher, opened on the evaluation device.
+    pub teacher: Option<Teacher>,
     /// The rules that pick the best epoch and may stop the run.
     pub watch: EarlyStoppingSettings,
     /// The metric reduce-on-plateau watches, when the schedule has one.
@@ -111,6 +114,16 @@ impl<'a> Setup<'a> {
             _ => None,
         };
         let bad = BadImages::new(pool.len() + data.test.len(), exp.data.max_bad_fraction);
+        let teacher = match &exp.distill {
+            Some(settings) => Some(Teacher::open(
+                settings,
+                pool.image_shape(),
+                pool.num_classes(),
+                &normalization,
+                &selected.device,
+            )?),
+            None => None,
+        };
         let steps_per_epoch = split.train.len().div_ceil(exp.train.batch_size);
         let plateau_watched = LrSchedule::plateau_monitor(&exp.schedule);
         let watch = exp.best_epoch_watch(!split.valid.is_empty());
@@ -135,6 +148,7 @@ impl<'a> Setup<'a> {
             bad,
             groups,
             mitigator,
+            teacher,
             watch,
             plateau_watched,
         };

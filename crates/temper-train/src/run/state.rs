@@ -12,14 +12,15 @@ use temper_model::pretrained::PretrainedWeights;
 
 use crate::run::recipes::{self, Recipes};
 use temper_fair::mitigation::GroupDro;
-use temper_optim::{EarlyStopping, HypergradientState, LrSchedule, ModelEma};
+use temper_optim::{EarlyStopping, HypergradientState, LrSchedule, ModelEma, ModelSwa};
 
 use super::finish::{Outcome, finish};
 use super::setup::Setup;
 use super::{Progress, RunSummary, Start};
 use crate::classifier::ImageClassifier;
 use crate::error::TrainError;
-use crate::run::checkpoint::{self, ResumeSet, ResumeState};
+use crate::run::checkpoint::{self, ResumeSet, ResumeState, SwaState};
+use crate::run::prune::Pruner;
 use crate::run::finetune::{Parent, starting_weights};
 use crate::run::lock::RunLock;
 use crate::run::run_dir::{
@@ -30,6 +31,7 @@ use crate::run::steps::{STEPS_FILE, StepRow, read_rows_before, steps_csv};
 use crate::score::metrics::{EpochMetrics, metrics_csv};
 use crate::score::split_scores::{StepTotals, evaluate_noting};
 
+mod average;
 mod epoch;
 
 /// The mutable half of a run.
@@ -63,6 +65,22 @@ pub(super) struct RunState<'i, M: ImageClassifier> {
     recipes: Option<Recipes>,
     /// Group DRO's weights over the groups, when `[fairness] mitigation = "group-dro"`.
     dro: Option<GroupDro>,
+    /// `[prune]`'s schedule and masks, when it prunes during training.
+    pruner: Option<Pruner>,
+    /// `[optim] swa`'s average (its BatchNorm statistics recomputed after each update).
+    swa: Option<ModelSwa<M>>,
+    /// The rate SWALR anneals from: the schedule's at the first step of `start_epoch`.
+    swa_lr0: Option<f64>,
+    /// The rate of the last step SWALR set, for `metrics.csv`.
+    swa_lr: Option<f64>,
+}
+
+/// The averages and masks a resume set holds, restored once the run's parts exist.
+#[derive(Default)]
+struct Restored {
+    ema: Option<(ModuleRecord, usize)>,
+    swa: Option<(ModuleRecord, SwaState)>,
+    masks: Option<ModuleRecord>,
 }
 
 impl<'i, M: ImageClassifier> RunState<'i, M> {
@@ -97,6 +115,9 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             setup.steps_per_epoch,
         )?;
         let mut stepper = Stepper::new(&optim, &exp.regularization)?;
+        if let Some(teacher) = &setup.teacher {
+            stepper.set_teacher(teacher.clone());
+        }
         if let Some(first) = schedule.momentum_at(0) {
             stepper.cycle_momentum(first)?;
         }
@@ -127,8 +148,12 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                 Some(m) => m.fresh_dro()?,
                 None => None,
             },
+            pruner: Pruner::of(exp.prune.as_ref()),
+            swa: optim.swa.as_ref().map(ModelSwa::new),
+            swa_lr0: None,
+            swa_lr: None,
         };
-        let (lock, ema_record, resumed) = match start {
+        let (lock, restored, resumed) = match start {
             Start::New => {
                 // Only now, with everything checked, touch the file system.
                 let lock = create_run_dir(setup.run_dir)?;
@@ -136,14 +161,15 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                     &setup.run_dir.join(CONFIG_FILE),
                     setup.resolved.to_toml_string().as_bytes(),
                 )?;
-                (lock, None, false)
+                (lock, Restored::default(), false)
             }
-            Start::Again(lock) => (lock, None, false),
+            Start::Again(lock) => (lock, Restored::default(), false),
             Start::Resume(lock, loaded) => (lock, state.restore(setup, *loaded)?, true),
         };
         state.lock = Some(lock);
         state.freeze(setup, progress)?;
-        state.start_ema(setup, ema_record, progress)?;
+        state.start_averages(setup, restored.swa, restored.masks, progress)?;
+        state.start_ema(setup, restored.ema, progress)?;
         if resumed {
             // A kill after the set was committed can leave these an epoch behind it, and the
             // sets of other epochs in place.
@@ -154,18 +180,20 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         Ok(state)
     }
 
-    /// Loads a resume set; returns the EMA average and step to restore once the EMA exists.
+    /// Loads a resume set; returns the averages and masks to restore once their owners exist.
     fn restore(
         &mut self,
         setup: &Setup<'_>,
         loaded: checkpoint::Loaded,
-    ) -> Result<Option<(ModuleRecord, usize)>, TrainError> {
+    ) -> Result<Restored, TrainError> {
         let checkpoint::Loaded {
             state,
             model,
             optimizer,
             schedule,
             ema,
+            swa,
+            prune_masks,
             hypergradient_delta,
             best,
         } = loaded;
@@ -201,7 +229,11 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         self.stop_reason = state.stop_reason;
         self.history = state.history;
         self.steps = read_rows_before(setup.run_dir, self.first_epoch);
-        Ok(ema.zip(state.ema_step))
+        Ok(Restored {
+            ema: ema.zip(state.ema_step),
+            swa: swa.zip(state.swa),
+            masks: prune_masks,
+        })
     }
 
     /// A new model on the evaluation device holding `record`.
@@ -245,11 +277,18 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         Ok(())
     }
 
-    /// With EMA on, the average is the model that is validated, kept and saved.
+    /// The model that is validated, kept and saved: the SWA average once it has started, the
+    /// EMA average when EMA is on, else the weights; pruned by the current masks (an average
+    /// of weights from before a pruning step is not yet zero where the masks are).
     fn evaluated_model(&self) -> M {
-        match &self.ema {
-            Some(ema) => ema.ema().clone(),
-            None => self.model().valid(),
+        let model = match (self.swa.as_ref().and_then(ModelSwa::average), &self.ema) {
+            (Some(swa), _) => swa.clone(),
+            (None, Some(ema)) => ema.ema().clone(),
+            (None, None) => self.model().valid(),
+        };
+        match &self.pruner {
+            Some(pruner) => pruner.apply(model),
+            None => model,
         }
     }
 
@@ -290,6 +329,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
         epoch_started: Instant,
         progress: &mut dyn Progress,
     ) -> Result<(), TrainError> {
+        self.average_epoch(setup, epoch)?;
         let metrics = self.validate(setup, epoch, &totals, epoch_started);
         setup.bad.warn(progress);
         progress.epoch_end(&metrics);
@@ -364,6 +404,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
             lr: self
                 .stepper
                 .hypergradient_lr()
+                .or(self.swa_lr)
                 .unwrap_or(self.schedule.current()),
             seconds: epoch_started.elapsed().as_secs_f64(),
             momentum: self.schedule.momentum(),
@@ -427,6 +468,7 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                     ema_step: self.ema.as_ref().map(ModelEma::step),
                     hypergradient_lr: hd.as_ref().map(|h| (h.lr, h.last_lr)),
                     group_dro: self.dro.as_ref().map(GroupDro::to_state),
+                    swa: self.swa_state(),
                     stop_reason: self.stop_reason.clone(),
                     history: self.history.clone(),
                 },
@@ -434,6 +476,8 @@ impl<'i, M: ImageClassifier> RunState<'i, M> {
                 optimizer: self.stepper.optimizer().to_record(),
                 schedule: self.schedule.to_record(),
                 ema: self.ema.as_ref().map(ModelEma::ema),
+                swa: self.swa.as_ref().and_then(ModelSwa::average),
+                prune_masks: self.mask_record(),
                 hypergradient_delta: hd.and_then(|h| h.delta),
                 best: self.best_model.as_ref().map(|best| (best, improved)),
             },

@@ -11,6 +11,8 @@ use temper_optim::{
 };
 
 use crate::classifier::{ImageClassifier, classification_output, soft_target_output};
+use crate::run::distill::Teacher;
+use temper_compress::module::distillation_loss;
 
 /// The optimizer, its settings and the loss penalties: what a training step needs besides the
 /// model and the batch.
@@ -24,6 +26,8 @@ pub struct Stepper {
     momentum: Option<MomentumCell>,
     /// Per-stage rate factors (`[finetune] layer_decay`).
     layer_decay: Option<LayerDecay>,
+    /// `[distill]`'s teacher: the loss becomes Hinton et al.'s.
+    teacher: Option<Teacher>,
 }
 
 impl Stepper {
@@ -45,6 +49,7 @@ impl Stepper {
             hypergradient,
             momentum: None,
             layer_decay: None,
+            teacher: None,
         })
     }
 
@@ -76,8 +81,9 @@ impl Stepper {
         batch: ImageBatch,
         lr: f64,
     ) -> (M, ClassificationOutput) {
+        let images = self.teacher.as_ref().map(|_| batch.images.clone());
         let out = classification_output(&model, batch);
-        self.update(model, out, lr)
+        self.update(model, out, images, lr)
     }
 
     /// [`step`](Self::step) against soft targets (MixUp, CutMix, label smoothing): the loss is
@@ -93,8 +99,9 @@ impl Stepper {
         soft: Tensor<2>,
         lr: f64,
     ) -> (M, ClassificationOutput) {
+        let images = self.teacher.as_ref().map(|_| batch.images.clone());
         let out = soft_target_output(&model, batch.images, batch.targets, soft);
-        self.update(model, out, lr)
+        self.update(model, out, images, lr)
     }
 
     /// [`step`](Self::step) (or [`step_soft`](Self::step_soft) with `soft`) on a weighted
@@ -145,15 +152,28 @@ impl Stepper {
         (model, out)
     }
 
+    /// Backward and update on `out`'s loss — Hinton et al.'s with the teacher's logits of
+    /// `images` when distilling — plus the penalty.
     fn update<M: ImageClassifier>(
         &mut self,
         model: M,
         out: ClassificationOutput,
+        images: Option<Tensor<4>>,
         lr: f64,
     ) -> (M, ClassificationOutput) {
+        let data = match (&self.teacher, images) {
+            (Some(teacher), Some(images)) => distillation_loss(
+                out.output.clone(),
+                teacher.logits(images),
+                out.loss.clone(),
+                teacher.temperature,
+                teacher.alpha,
+            ),
+            _ => out.loss.clone(),
+        };
         let objective = match self.regularization.penalty(&model) {
-            Some(penalty) => out.loss.clone() + penalty,
-            None => out.loss.clone(),
+            Some(penalty) => data + penalty,
+            None => data,
         };
         let grads = GradientsParams::from_grads(objective.backward(), &model);
         let model = self.apply(model, grads, lr);
@@ -252,6 +272,12 @@ impl Stepper {
                 None => self.optim.step(lr, model, grads),
             },
         }
+    }
+
+    /// Distils `teacher` into the model from now on (`[distill]`): each step's objective is
+    /// `alpha · T² · KL(teacher ‖ model) + (1 − alpha) · CE`; the reported loss stays the CE.
+    pub(crate) fn set_teacher(&mut self, teacher: Teacher) {
+        self.teacher = Some(teacher);
     }
 
     /// Trains each stage at its own rate from now on (`[finetune] layer_decay`).

@@ -172,6 +172,29 @@ impl SavedRun {
         Ok((choice, format!("the {tested} weights the run tested")))
     }
 
+    /// The chosen weights in the model `config.toml` describes for images of `shape` and
+    /// `classes` classes, on `device`, in validation mode.
+    pub fn load_on(
+        &self,
+        shape: [usize; 3],
+        classes: usize,
+        device: &burn::tensor::Device,
+    ) -> Result<Classifier, TrainError> {
+        let plan = self.exp.model.plan(shape, classes)?;
+        let record = load_weights(&self.weights).map_err(|e| TrainError::Checkpoint {
+            path: self.weights.clone(),
+            message: e.to_string(),
+        })?;
+        Ok(plan
+            .init(device)
+            .try_load_record(record)
+            .map_err(|e| TrainError::Checkpoint {
+                path: self.weights.clone(),
+                message: format!("does not fit the model of {CONFIG_FILE}: {e}"),
+            })?
+            .valid())
+    }
+
     /// Loads the weights into the model `config.toml` describes for the image shape and
     /// classes of the data's `(train, test)` splits, on the chosen device. The normalization
     /// comes from `summary.toml`; a run killed before writing one is refitted on `train` with
@@ -181,24 +204,9 @@ impl SavedRun {
         (train, test): (&dyn ImageData, &dyn ImageData),
         progress: &mut dyn Progress,
     ) -> Result<LoadedModel, TrainError> {
-        let plan = self
-            .exp
-            .model
-            .plan(test.image_shape(), test.num_classes())?;
         let selected = select_device(self.exp.train.device)?;
         progress.message(&format!("device: {}", selected.reason));
-        let record = load_weights(&self.weights).map_err(|e| TrainError::Checkpoint {
-            path: self.weights.clone(),
-            message: e.to_string(),
-        })?;
-        let model = plan
-            .init(&selected.device)
-            .try_load_record(record)
-            .map_err(|e| TrainError::Checkpoint {
-                path: self.weights.clone(),
-                message: format!("does not fit the model of {CONFIG_FILE}: {e}"),
-            })?
-            .valid();
+        let model = self.load_on(test.image_shape(), test.num_classes(), &selected.device)?;
         let normalization = match read_normalization(&self.dir)? {
             Some(n) => {
                 check_channels(&n, test.image_shape()[0], &self.dir)?;

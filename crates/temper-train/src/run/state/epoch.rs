@@ -29,6 +29,12 @@ fn epoch_rng(seed: u64, epoch: usize) -> ChaCha8Rng {
     rng
 }
 
+/// Where a step falls: its epoch (1-based) and the optimizer steps done in all once it is.
+struct StepAt {
+    epoch: usize,
+    done: usize,
+}
+
 impl<M: ImageClassifier> RunState<'_, M> {
     /// One pass over the shuffled training split. Returns the epoch's totals, or `None` when
     /// the loss stopped being finite after the first epoch (the run then keeps the epochs
@@ -66,11 +72,13 @@ impl<M: ImageClassifier> RunState<'_, M> {
                 let images = host.labels.len();
                 // A batch none of whose images could be read makes no step.
                 let lr = match images {
-                    0 => self.schedule.next_lr(),
+                    0 => self.next_lr(epoch),
                     _ => {
                         let indices = host.indices.clone();
                         let batch = upload.upload(host, epoch, progress)?;
-                        self.step(setup, batch, &indices, &mut totals)?
+                        let done = (epoch - 1) * steps + step + 1;
+                        let at = StepAt { epoch, done };
+                        self.step(setup, batch, &indices, at, &mut totals, progress)?
                     }
                 };
                 seen += images;
@@ -122,9 +130,11 @@ impl<M: ImageClassifier> RunState<'_, M> {
         setup: &Setup<'_>,
         (batch, soft): (ImageBatch, Option<Tensor<2>>),
         indices: &[usize],
+        at: StepAt,
         totals: &mut StepTotals,
+        progress: &mut dyn Progress,
     ) -> Result<f64, TrainError> {
-        let lr = self.schedule.next_lr();
+        let lr = self.next_lr(at.epoch);
         if let Some(momentum) = self.schedule.momentum() {
             self.stepper.set_momentum(momentum);
         }
@@ -152,6 +162,7 @@ impl<M: ImageClassifier> RunState<'_, M> {
             };
             (model, vec![out])
         };
+        let model = self.prune(model, at.done, progress);
         if let Some(ema) = self.ema.as_mut() {
             ema.update(&model)?;
         }

@@ -1,6 +1,7 @@
 //! The run's tests, end to end: training on real backends, the generic path with a caller's
 //! own model and data, fine-tuning, and run directories under attack.
 
+mod compress;
 mod custom;
 mod fairness;
 mod finetune;
