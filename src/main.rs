@@ -1,6 +1,7 @@
 //! The `temper` command line: parses flags, wires them into the library, shows progress.
 
 mod augment;
+mod compress;
 mod monitor;
 mod progress;
 mod train;
@@ -66,6 +67,14 @@ enum Command {
     /// Compare new data with a saved run's training data and model: input, prediction and
     /// accuracy drift, a verdict, monitor.json and monitor.png; exit status 4 on drift.
     Monitor(monitor::MonitorArgs),
+    /// Int8 weights of a finished run (per channel or per tensor), scored with the same
+    /// per-class report.
+    Quantize(compress::QuantizeArgs),
+    /// Efficiency of a run: parameters, MACs per image, checkpoint size, CPU latency and
+    /// throughput, beside its parent's.
+    Inspect(compress::InspectArgs),
+    /// Remove a finished run's weakest filters and units (a smaller dense model) and fine-tune it.
+    Prune(compress::PruneArgs),
 }
 
 #[derive(Subcommand)]
@@ -308,6 +317,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::LrFind(args) => run_lr_find(args),
         Command::Augment(cmd) => augment::run(cmd),
         Command::Monitor(args) => return monitor::run(args),
+        Command::Quantize(args) => compress::run_quantize(args),
+        Command::Inspect(args) => compress::run_inspect(args),
+        Command::Prune(args) => compress::run_prune(args),
     }
     .map(|()| ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `temper` binary: what a user types, what they get back.
 
 mod bounded;
+mod compress;
 mod env;
 mod pretrained;
 mod reports;

@@ -51,6 +51,12 @@ pub trait ImageClassifier: Module + 'static {
         self.visit(&mut last);
         last.module
     }
+
+    /// Multiply-accumulates of one forward pass on one image of `shape` (`[C, H, W]`), for
+    /// the efficiency report; `None` (the default) when the model does not say.
+    fn macs_per_image(&self, _shape: [usize; 3]) -> Option<u64> {
+        None
+    }
 }
 
 /// The path of the module holding the last float parameter visited.
@@ -79,6 +85,10 @@ impl ModuleVisitor for LastParameter {
 impl ImageClassifier for Classifier {
     fn logits(&self, images: Tensor<4>) -> Tensor<2> {
         self.forward(images)
+    }
+
+    fn macs_per_image(&self, shape: [usize; 3]) -> Option<u64> {
+        Some(Classifier::macs_per_image(self, shape))
     }
 }
 

@@ -61,13 +61,17 @@ pub use run::run_dir::{
     BEST_MODEL, CHECKPOINT_DIR, CONFIG_FILE, LAST_MODEL, METRICS_FILE, SUMMARY_FILE, check_run_dir,
     create_run_dir, next_run_dir, write_atomic,
 };
+pub use run::slim::prune_run;
 pub use run::step::Stepper;
 pub use run::{
     LoadedData, Progress, RunSummary, Silent, TrainData, load_data, open_data, resume,
     resume_model, stream_threshold, train, train_model,
 };
 pub use score::confusion::ConfusionMatrix;
+pub use score::efficiency::{THROUGHPUT_BATCH, measure as measure_efficiency};
 pub use score::eval_run::{EvalRun, eval_run, eval_run_weights};
+pub use score::inspect_run::{Inspection, inspect_run};
+pub use score::quantize_run::{INT8_FILE, QuantizedRun, quantize_run};
 pub use score::export_run::{EXPORT_FILE, ExportedRun, export_run};
 pub use score::metrics::{
     EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, WORST_GROUP_COLUMN, is_metric,

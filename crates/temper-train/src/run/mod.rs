@@ -28,6 +28,7 @@ mod prune;
 mod recipes;
 pub(crate) mod run_dir;
 mod setup;
+pub(crate) mod slim;
 mod state;
 pub(crate) mod step;
 pub(crate) mod steps;

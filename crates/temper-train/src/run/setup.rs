@@ -21,6 +21,7 @@ use crate::run::finetune::{Parent, Replayed, check_channels};
 use crate::run::loader::{BadImages, Loader};
 use crate::run::distill::Teacher;
 use crate::run::mitigate::Mitigator;
+use crate::run::slim::slim_parent;
 use crate::score::groups::RunGroups;
 
 /// What every step of a run reads and none changes.
@@ -237,7 +238,13 @@ fn open_parent<'a>(
     let Some(section) = exp.finetune.as_ref().filter(|s| s.parent().is_some()) else {
         return Ok((None, None));
     };
-    let parent = Parent::open(section)?;
+    let mut parent = Parent::open(section)?;
+    slim_parent(
+        exp,
+        &mut parent,
+        (train.image_shape(), train.num_classes()),
+        progress,
+    )?;
     let old = parent.replay(section.replay, exp.train.seed, train, split, progress)?;
     let replay = match &old {
         Some(old) => format!(", replaying {} of its training images", old.len()),

@@ -9,6 +9,7 @@ use temper_data::ImageBatcher;
 use crate::config::device::DeviceChoice;
 use crate::error::TrainError;
 use crate::run::run_dir::check_run_dir;
+use crate::config::loading::LoadedData;
 use crate::run::{Progress, open_data};
 use crate::score::groups::RunGroups;
 use crate::score::report::TestReport;
@@ -27,6 +28,57 @@ pub struct EvalRun {
     pub which: String,
     /// Test images scored.
     pub images: usize,
+}
+
+/// A saved run opened for scoring: its checkpoint chosen, its data open (a test split
+/// required) and its model loaded. `eval`, `quantize` and `inspect` start here.
+pub(crate) struct Scoring {
+    pub saved: SavedRun,
+    /// Which weights, in words (see [`SavedRun::choose_weights`]).
+    pub which: String,
+    pub loaded: LoadedData,
+    pub model: LoadedModel,
+}
+
+impl Scoring {
+    /// Opens `run_dir`'s `weights` (the tested ones by default) on `data` (default: the run's
+    /// own source); `out`, where the caller will write, must be new or empty.
+    pub fn open(
+        run_dir: &Path,
+        data: Option<&str>,
+        device: Option<DeviceChoice>,
+        weights: Option<EvalWeights>,
+        out: Option<&Path>,
+        progress: &mut dyn Progress,
+    ) -> Result<Self, TrainError> {
+        let mut saved = SavedRun::open(run_dir, device)?;
+        let which = saved.choose_weights(weights)?;
+        // Like `train --out`: a report never lands among another run's files.
+        if let Some(out) = out {
+            check_run_dir(out)?;
+        }
+        if let Some(source) = data {
+            saved.exp.data.source = source.to_string();
+        }
+        progress.message(&format!("loading data: {}", saved.exp.data.source));
+        let loaded = open_data(&saved.exp.data, progress)?;
+        if loaded.test().is_empty() {
+            return Err(TrainError::Config(format!(
+                "{}: the data `{}` has no test split; nothing to score (choose other data \
+                 with --data)",
+                run_dir.display(),
+                saved.exp.data.source
+            )));
+        }
+        progress.message(&format!("scoring {which}"));
+        let model = saved.load_model((loaded.train(), loaded.test()), progress)?;
+        Ok(Self {
+            saved,
+            which,
+            loaded,
+            model,
+        })
+    }
 }
 
 /// [`eval_run_weights`] with the weights the run tested.
@@ -56,31 +108,18 @@ pub fn eval_run_weights(
     out: &Path,
     progress: &mut dyn Progress,
 ) -> Result<EvalRun, TrainError> {
-    let mut saved = SavedRun::open(run_dir, device)?;
-    let which = saved.choose_weights(weights)?;
-    // Like `train --out`: a report never lands among another run's files.
-    check_run_dir(out)?;
-    if let Some(source) = data {
-        saved.exp.data.source = source.to_string();
-    }
+    let Scoring {
+        saved,
+        which,
+        loaded,
+        model: LoadedModel {
+            model,
+            device: selected,
+            normalization,
+        },
+    } = Scoring::open(run_dir, data, device, weights, Some(out), progress)?;
     let exp = &saved.exp;
-    progress.message(&format!("loading data: {}", exp.data.source));
-    let loaded = open_data(&exp.data, progress)?;
     let test = loaded.test();
-    if test.is_empty() {
-        return Err(TrainError::Config(format!(
-            "{}: the data `{}` has no test split; nothing to score (choose other data with \
-             --data)",
-            run_dir.display(),
-            exp.data.source
-        )));
-    }
-    progress.message(&format!("scoring {which}"));
-    let LoadedModel {
-        model,
-        device: selected,
-        normalization,
-    } = saved.load_model((loaded.train(), test), progress)?;
     let weights = saved.weights.clone();
     let groups = RunGroups::read(&exp.data, loaded.train().len(), test.len(), false)?;
     let batcher = ImageBatcher::new(normalization, test.image_shape());

@@ -3,11 +3,14 @@
 //! finished run opened again (`saved_run.rs`) `temper eval` on it (`eval_run.rs`) and `temper export` (`export_run.rs`).
 
 pub(crate) mod confusion;
+pub(crate) mod efficiency;
 pub(crate) mod eval_run;
 pub(crate) mod export_run;
 pub(crate) mod groups;
+pub(crate) mod inspect_run;
 pub(crate) mod metrics;
 pub mod plot;
+pub(crate) mod quantize_run;
 pub(crate) mod report;
 pub(crate) mod saved_run;
 pub(crate) mod split_scores;
