@@ -42,16 +42,31 @@ fn a_run_quantized_pruned_and_inspected_reports_smaller_figures_than_its_parent(
     let out = temper(&["quantize", run_s], tmp.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let dir = run.join("quantized-1");
-    let int8 = std::fs::metadata(dir.join("model.int8.safetensors")).unwrap().len();
-    let float = std::fs::metadata(run.join("checkpoints/last.bpk")).unwrap().len();
+    let int8 = std::fs::metadata(dir.join("model.int8.safetensors"))
+        .unwrap()
+        .len();
+    let float = std::fs::metadata(run.join("checkpoints/last.bpk"))
+        .unwrap()
+        .len();
     // Every weight tensor at one byte per value instead of four.
     assert!(float as f64 / int8 as f64 > 3.5, "{float} / {int8}");
     let report = std::fs::read_to_string(dir.join("report.md")).unwrap();
-    assert!(report.contains("quantized to int8 (per output channel"), "{report}");
+    assert!(
+        report.contains("quantized to int8 (per output channel"),
+        "{report}"
+    );
 
     let pruned = tmp.path().join("pruned");
     let out = temper(
-        &["prune", run_s, "--channels", "0.5", "--finetune-epochs", "1", "--out"],
+        &[
+            "prune",
+            run_s,
+            "--channels",
+            "0.5",
+            "--finetune-epochs",
+            "1",
+            "--out",
+        ],
         tmp.path(),
     );
     assert!(!out.status.success(), "a flag without its value is refused");
@@ -71,7 +86,10 @@ fn a_run_quantized_pruned_and_inspected_reports_smaller_figures_than_its_parent(
     assert!(out.status.success(), "{}", stderr(&out));
     let config = std::fs::read_to_string(pruned.join("config.toml")).unwrap();
     // Half of [8, 16] and of [32], rounded as torch rounds.
-    assert!(config.contains("channels = [\n    4,\n    8,\n]"), "{config}");
+    assert!(
+        config.contains("channels = [\n    4,\n    8,\n]"),
+        "{config}"
+    );
     assert!(config.contains("kind = \"channels\""), "{config}");
 
     let out = temper(&["inspect", pruned.to_str().unwrap()], tmp.path());

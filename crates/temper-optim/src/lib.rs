@@ -56,8 +56,6 @@ pub use hypergradient::{
     Hypergradient, HypergradientRule, HypergradientSettings, HypergradientState,
 };
 pub use momentum::MomentumCell;
-pub use swa::{ModelSwa, update_batch_norm};
-pub use temper_compress::settings::{SwaAnneal, SwaSettings};
 pub use optimizer::{OptimizerKind, OptimizerSettings, WeightDecayMode};
 pub use regularization::RegularizationSettings;
 pub use schedule::{
@@ -69,3 +67,5 @@ pub use schedule::{
     WarmupSettings,
 };
 pub use stages::{LayerDecay, Stage, Stages, Unfreeze, freeze_batch_norm, is_under};
+pub use swa::{ModelSwa, update_batch_norm};
+pub use temper_compress::settings::{SwaAnneal, SwaSettings};

@@ -70,14 +70,14 @@ pub use run::{
 pub use score::confusion::ConfusionMatrix;
 pub use score::efficiency::{THROUGHPUT_BATCH, measure as measure_efficiency};
 pub use score::eval_run::{EvalRun, eval_run, eval_run_weights};
-pub use score::inspect_run::{Inspection, inspect_run};
-pub use score::quantize_run::{INT8_FILE, QuantizedRun, quantize_run};
 pub use score::export_run::{EXPORT_FILE, ExportedRun, export_run};
+pub use score::inspect_run::{Inspection, inspect_run};
 pub use score::metrics::{
     EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, WORST_GROUP_COLUMN, is_metric,
     metrics_csv,
 };
 pub use score::plot;
+pub use score::quantize_run::{INT8_FILE, QuantizedRun, quantize_run};
 pub use score::report::{ClassScores, RecallGap, TestReport, write_curves};
 pub use score::saved_run::EvalWeights;
 pub use score::split_scores::{StepTotals, evaluate, evaluate_with_confusion};

@@ -21,7 +21,11 @@ use burn::tensor::activation::{log_softmax, softmax};
 /// # Shapes
 /// - student, teacher: `[batch, classes]`
 /// - output: `[1]`
-pub fn soft_distillation_term(student: Tensor<2>, teacher: Tensor<2>, temperature: f64) -> Tensor<1> {
+pub fn soft_distillation_term(
+    student: Tensor<2>,
+    teacher: Tensor<2>,
+    temperature: f64,
+) -> Tensor<1> {
     let [n, _] = student.dims();
     let teacher = teacher.detach().div_scalar(temperature);
     let p = softmax(teacher.clone(), 1);
@@ -82,11 +86,7 @@ mod tests {
 
     fn term(t: f64) -> f64 {
         let device = Device::flex();
-        let out = soft_distillation_term(
-            logits(&STUDENT, &device),
-            logits(&TEACHER, &device),
-            t,
-        );
+        let out = soft_distillation_term(logits(&STUDENT, &device), logits(&TEACHER, &device), t);
         f64::from(out.into_scalar::<f32>())
     }
 

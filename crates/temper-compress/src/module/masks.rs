@@ -61,10 +61,8 @@ impl PruneMasks {
         let keeps = magnitude_masks(&slices, sparsity, scope);
         let mut masks = HashMap::with_capacity(keeps.len());
         let (mut covered, mut pruned) = (0, 0);
-        for ((path, _, _), (keep, device)) in read
-            .found
-            .iter()
-            .zip(keeps.iter().zip(read.devices.iter()))
+        for ((path, _, _), (keep, device)) in
+            read.found.iter().zip(keeps.iter().zip(read.devices.iter()))
         {
             covered += keep.len();
             pruned += keep.iter().filter(|k| !**k).count();
@@ -83,8 +81,9 @@ impl PruneMasks {
     /// `model` with every covered weight multiplied by its mask. Trainable weights stay
     /// trainable; a tensor the masks do not know is left as it is.
     pub fn apply<M: Module>(&self, model: M) -> M {
-        model.map(&mut Multiply {
+        model.map(&mut MaskMapper {
             masks: &self.masks,
+            op: MaskOp::Multiply,
             path: Vec::new(),
         })
     }
@@ -92,8 +91,9 @@ impl PruneMasks {
     /// `model` with each covered weight replaced by its mask: a module-shaped record of the
     /// masks, saved with a checkpoint and read back by [`from_module`](Self::from_module).
     pub fn as_module<M: Module>(&self, model: M) -> M {
-        model.map(&mut Substitute {
+        model.map(&mut MaskMapper {
             masks: &self.masks,
+            op: MaskOp::Substitute,
             path: Vec::new(),
         })
     }
@@ -194,13 +194,23 @@ impl ModuleVisitor for ReadCovered {
     }
 }
 
-/// Multiplies each covered weight by its mask.
-struct Multiply<'a> {
+/// What [`MaskMapper`] does to a covered weight.
+#[derive(Clone, Copy)]
+enum MaskOp {
+    /// `w · mask`, trainable as before.
+    Multiply,
+    /// The mask itself, for a module-shaped record of the masks.
+    Substitute,
+}
+
+/// Applies `op` to each covered weight, found by its module path.
+struct MaskMapper<'a> {
     masks: &'a HashMap<String, Tensor<1>>,
+    op: MaskOp,
     path: Vec<String>,
 }
 
-impl ModuleMapper for Multiply<'_> {
+impl ModuleMapper for MaskMapper<'_> {
     fn enter_module(&mut self, name: &str, _container_type: &str) {
         self.path.push(name.to_string());
     }
@@ -213,45 +223,27 @@ impl ModuleMapper for Multiply<'_> {
         let Some(mask) = self.masks.get(&self.path.join(".")) else {
             return param;
         };
+        let op = self.op;
         param.map(|w| {
-            let (trainable, autodiff) = (w.is_require_grad(), w.is_autodiff());
             let (shape, device) = (w.shape(), w.device());
-            let mask = mask.clone().to_device(&device).inner().reshape(shape);
-            // On the inner backend: the mask is part of the weight's value, not of any graph,
-            // and the result is a leaf again, as the optimizer leaves its weights.
-            let masked = w.inner() * mask;
-            match (autodiff, trainable) {
-                (true, true) => Tensor::from_inner(masked).require_grad(),
-                (true, false) => Tensor::from_inner(masked),
-                (false, _) => masked,
+            let mask = mask.clone().to_device(&device).reshape(shape);
+            match op {
+                MaskOp::Substitute => mask,
+                MaskOp::Multiply => multiplied(w, mask),
             }
         })
     }
 }
 
-/// Replaces each covered weight by its mask.
-struct Substitute<'a> {
-    masks: &'a HashMap<String, Tensor<1>>,
-    path: Vec<String>,
-}
-
-impl ModuleMapper for Substitute<'_> {
-    fn enter_module(&mut self, name: &str, _container_type: &str) {
-        self.path.push(name.to_string());
-    }
-
-    fn exit_module(&mut self, _name: &str, _container_type: &str) {
-        self.path.pop();
-    }
-
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        let Some(mask) = self.masks.get(&self.path.join(".")) else {
-            return param;
-        };
-        param.map(|w| {
-            let (shape, device) = (w.shape(), w.device());
-            mask.clone().to_device(&device).reshape(shape)
-        })
+/// `w · mask` on the inner backend: the mask is part of the weight's value, not of any graph,
+/// and the result is a leaf again, trainable when `w` was, as the optimizer leaves its weights.
+fn multiplied<const D: usize>(w: Tensor<D>, mask: Tensor<D>) -> Tensor<D> {
+    let (trainable, autodiff) = (w.is_require_grad(), w.is_autodiff());
+    let masked = w.inner() * mask.inner();
+    match (autodiff, trainable) {
+        (true, true) => Tensor::from_inner(masked).require_grad(),
+        (true, false) => Tensor::from_inner(masked),
+        (false, _) => masked,
     }
 }
 

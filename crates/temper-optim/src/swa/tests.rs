@@ -15,7 +15,10 @@ fn settings() -> SwaSettings {
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 /// `layer` with its weight set to `w` (shape [2, 3]) and its bias to `b`.
@@ -47,7 +50,10 @@ fn the_average_after_k_updates_is_the_mean_of_the_k_snapshots() {
         let average = swa.average().unwrap();
         for (i, got) in values(average.weight.val()).iter().enumerate() {
             let mean = snapshots[..=k].iter().map(|(w, _)| w[i]).sum::<f32>() / (k + 1) as f32;
-            assert!((got - mean).abs() < 1e-6, "weight {i} after {k}: {got} vs {mean}");
+            assert!(
+                (got - mean).abs() < 1e-6,
+                "weight {i} after {k}: {got} vs {mean}"
+            );
         }
         let bias = values(average.bias.as_ref().unwrap().val());
         for (i, got) in bias.iter().enumerate() {
@@ -63,7 +69,9 @@ fn an_update_with_another_model_is_refused_and_keeps_the_average() {
     let mut swa = ModelSwa::new(&settings());
     swa.update(&LinearConfig::new(2, 3).init(&device)).unwrap();
     let kept = values(swa.average().unwrap().weight.val());
-    let err = swa.update(&LinearConfig::new(4, 3).init(&device)).unwrap_err();
+    let err = swa
+        .update(&LinearConfig::new(4, 3).init(&device))
+        .unwrap_err();
     assert!(err.to_string().starts_with("optim.swa:"), "{err}");
     assert_eq!(values(swa.average().unwrap().weight.val()), kept);
     assert_eq!(swa.count(), 1);
@@ -83,7 +91,12 @@ fn column_stats(x: &[Vec<f32>]) -> (Vec<f64>, Vec<f64>) {
         .map(|j| x.iter().map(|r| f64::from(r[j])).sum::<f64>() / n)
         .collect();
     let var = (0..c)
-        .map(|j| x.iter().map(|r| (f64::from(r[j]) - mean[j]).powi(2)).sum::<f64>() / n)
+        .map(|j| {
+            x.iter()
+                .map(|r| (f64::from(r[j]) - mean[j]).powi(2))
+                .sum::<f64>()
+                / n
+        })
         .collect();
     (mean, var)
 }
@@ -121,8 +134,14 @@ fn update_bn_sets_the_statistics_to_the_mean_of_the_batch_statistics() {
         for j in 0..2 {
             let want_mean = stats.iter().map(|(m, _)| m[j]).sum::<f64>() / 3.0;
             let want_var = stats.iter().map(|(_, v)| v[j]).sum::<f64>() / 3.0;
-            assert!((f64::from(mean[j]) - want_mean).abs() < 1e-4, "m {momentum}: {mean:?}");
-            assert!((f64::from(var[j]) - want_var).abs() < 1e-3, "m {momentum}: {var:?}");
+            assert!(
+                (f64::from(mean[j]) - want_mean).abs() < 1e-4,
+                "m {momentum}: {mean:?}"
+            );
+            assert!(
+                (f64::from(var[j]) - want_var).abs() < 1e-3,
+                "m {momentum}: {var:?}"
+            );
         }
     }
 }

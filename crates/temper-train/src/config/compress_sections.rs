@@ -35,9 +35,10 @@ pub(crate) fn check(exp: &Experiment) -> Result<(), TrainError> {
                 "distill: runs on one device; remove train.devices".into(),
             ));
         }
-        let weighs = exp.fairness.as_ref().is_some_and(|f| {
-            matches!(f.mitigation, Mitigation::Reweigh | Mitigation::GroupDro)
-        });
+        let weighs = exp
+            .fairness
+            .as_ref()
+            .is_some_and(|f| matches!(f.mitigation, Mitigation::Reweigh | Mitigation::GroupDro));
         if weighs {
             return Err(TrainError::Config(
                 "distill: does not combine with fairness.mitigation = \"reweigh\" or \

@@ -25,9 +25,9 @@ use temper_optim::{
     ScheduleKind, ScheduleSettings,
 };
 
+use crate::config::compress_sections;
 use crate::config::data_section::DataSection;
 use crate::config::device::DeviceChoice;
-use crate::config::compress_sections;
 use crate::config::fairness_section::FairnessSection;
 use crate::config::model_section::ModelSection;
 use crate::error::{TrainError, io_err};

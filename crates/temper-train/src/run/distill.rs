@@ -96,6 +96,7 @@ fn normalization_map(
         scale.push(ss / st);
         shift.push((ms - mt) / st);
     }
-    let tensor = |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [1, channels, 1, 1]), device);
+    let tensor =
+        |v: Vec<f32>| Tensor::<4>::from_data(TensorData::new(v, [1, channels, 1, 1]), device);
     (tensor(scale), tensor(shift))
 }

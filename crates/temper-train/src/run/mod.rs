@@ -40,6 +40,8 @@ use burn::tensor::Device;
 use temper_data::{DataSplits, ImageData};
 use temper_model::pretrained::{PretrainedWeights, check_readable};
 
+use crate::score::inspect_run::append_to_report;
+
 use crate::classifier::ImageClassifier;
 use crate::config::experiment::Experiment;
 use crate::config::model_section::ModelPlan;
@@ -187,12 +189,13 @@ fn run_built_in(
         }
         _ => None,
     };
+    let shape = (data.train().image_shape(), data.train().num_classes());
     let data = TrainData {
         train: data.train(),
         test: data.test(),
         name: exp.data.source.to_string(),
     };
-    run(
+    let summary = run(
         exp,
         run_dir,
         start,
@@ -200,7 +203,12 @@ fn run_built_in(
         pretrained.as_ref(),
         data,
         progress,
-    )
+    )?;
+    // A leaner model's report shows what it gained, beside its parent.
+    if exp.prune.is_some() || exp.distill.is_some() {
+        append_to_report(run_dir, shape, progress)?;
+    }
+    Ok(summary)
 }
 
 /// Reads `[model] pretrained` and checks it against the planned model (built once on the CPU

@@ -20,9 +20,9 @@ use super::{Progress, RunSummary, Start};
 use crate::classifier::ImageClassifier;
 use crate::error::TrainError;
 use crate::run::checkpoint::{self, ResumeSet, ResumeState, SwaState};
-use crate::run::prune::Pruner;
 use crate::run::finetune::{Parent, starting_weights};
 use crate::run::lock::RunLock;
+use crate::run::prune::Pruner;
 use crate::run::run_dir::{
     BEST_MODEL, CONFIG_FILE, LAST_MODEL, METRICS_FILE, create_run_dir, load_weights, write_atomic,
 };

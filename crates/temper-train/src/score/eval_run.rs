@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use temper_data::ImageBatcher;
 
 use crate::config::device::DeviceChoice;
+use crate::config::loading::LoadedData;
 use crate::error::TrainError;
 use crate::run::run_dir::check_run_dir;
-use crate::config::loading::LoadedData;
 use crate::run::{Progress, open_data};
 use crate::score::groups::RunGroups;
 use crate::score::report::TestReport;
@@ -112,11 +112,12 @@ pub fn eval_run_weights(
         saved,
         which,
         loaded,
-        model: LoadedModel {
-            model,
-            device: selected,
-            normalization,
-        },
+        model:
+            LoadedModel {
+                model,
+                device: selected,
+                normalization,
+            },
     } = Scoring::open(run_dir, data, device, weights, Some(out), progress)?;
     let exp = &saved.exp;
     let test = loaded.test();

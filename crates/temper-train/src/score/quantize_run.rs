@@ -103,7 +103,8 @@ pub fn quantize_run(
     ));
     let all: Vec<usize> = (0..test.len()).collect();
     let score = |m: &Classifier| {
-        let (scores, confusion) = evaluate_with_confusion(m, test, &all, &batcher, &selected.device);
+        let (scores, confusion) =
+            evaluate_with_confusion(m, test, &all, &batcher, &selected.device);
         TestReport::new(scores, &confusion, &test.class_names())
     };
     let float_report = score(model);
@@ -147,7 +148,10 @@ fn quantize_model(
         // Burn's linear weight is [in, out]: quantize [out, in], PyTorch's layout.
         let linear = shape.len() == 2;
         let (values, layout) = match linear {
-            true => (transpose(&values, shape[0], shape[1]), vec![shape[1], shape[0]]),
+            true => (
+                transpose(&values, shape[0], shape[1]),
+                vec![shape[1], shape[0]],
+            ),
             false => (values, shape.clone()),
         };
         let q = quantize(&values, &layout, scheme)?;
@@ -280,5 +284,62 @@ impl ModuleMapper for Replace {
             let (shape, device) = (t.shape(), t.device());
             Tensor::from_data(TensorData::new(values, shape), &device)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Device;
+    use temper_model::MlpConfig;
+
+    /// Burn's linear weight is `[in, out]`: per-channel scales must be per output unit, a
+    /// column, `max_i |w[i][j]| / 127`, and each weight within half a step of its value.
+    #[test]
+    fn per_channel_scales_of_a_linear_layer_are_per_output_unit() {
+        let config = MlpConfig::new()
+            .with_input_size(12)
+            .with_hidden(vec![5])
+            .with_num_classes(3);
+        let model: Classifier = config.init(&Device::flex()).into();
+        let (int8, stored) = quantize_model(&model, QuantScheme::PerChannel).unwrap();
+        let read = |m: &Classifier| {
+            let mut r = ReadFloats::default();
+            m.visit(&mut r);
+            r.tensors
+                .into_iter()
+                .find(|(_, shape, _)| shape.len() == 2)
+                .unwrap()
+        };
+        let ((_, shape, w), (_, _, q)) = (read(&model), read(&int8));
+        let (inputs, outputs) = (shape[0], shape[1]);
+        let (_, first) = stored
+            .iter()
+            .find(|(_, t)| matches!(t, StoredTensor::Int8(_)))
+            .unwrap();
+        let StoredTensor::Int8(first) = first else {
+            unreachable!()
+        };
+        assert_eq!(first.shape, [outputs, inputs]);
+        for j in 0..outputs {
+            let max = (0..inputs)
+                .map(|i| w[i * outputs + j].abs())
+                .fold(0.0, f32::max);
+            let scale = max / 127.0;
+            assert!((first.scales[j] - scale).abs() <= scale * 1e-6, "unit {j}");
+            for i in 0..inputs {
+                let e = (w[i * outputs + j] - q[i * outputs + j]).abs();
+                assert!(
+                    e <= scale / 2.0 + 1e-7,
+                    "w[{i}][{j}]: error {e}, step {scale}"
+                );
+            }
+        }
+        // Biases stay f32.
+        assert!(
+            stored
+                .iter()
+                .any(|(p, t)| p.ends_with("bias") && matches!(t, StoredTensor::Float { .. }))
+        );
     }
 }

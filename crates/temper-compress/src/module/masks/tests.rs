@@ -24,7 +24,10 @@ impl TwoLayers {
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .unwrap()
 }
 
 fn zeros(v: &[f32]) -> usize {
@@ -115,8 +118,17 @@ fn masks_round_trip_through_a_module_shaped_record() {
     let masks = PruneMasks::compute(&model, 0.3, PruneScope::Global);
     let stored = masks.as_module(TwoLayers::new(&Device::flex()));
     let back = PruneMasks::from_module(&stored).unwrap();
-    assert_eq!((back.covered(), back.pruned()), (masks.covered(), masks.pruned()));
-    let a = values(masks.apply(TwoLayers::new(&Device::flex())).second.weight.val());
+    assert_eq!(
+        (back.covered(), back.pruned()),
+        (masks.covered(), masks.pruned())
+    );
+    let a = values(
+        masks
+            .apply(TwoLayers::new(&Device::flex()))
+            .second
+            .weight
+            .val(),
+    );
     let fresh = TwoLayers::new(&Device::flex());
     let b = values(back.apply(fresh.clone()).second.weight.val());
     let c = values(masks.apply(fresh).second.weight.val());

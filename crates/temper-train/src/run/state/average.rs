@@ -29,12 +29,11 @@ impl<M: ImageClassifier> RunState<'_, M> {
             match masks {
                 Some(record) => {
                     let stored = self.fresh(setup, record, "the pruning masks")?;
-                    let masks = PruneMasks::from_module(&stored).map_err(|e| {
-                        TrainError::Checkpoint {
+                    let masks =
+                        PruneMasks::from_module(&stored).map_err(|e| TrainError::Checkpoint {
                             path: setup.run_dir.join(crate::run::checkpoint::RESUME_DIR),
                             message: e.to_string(),
-                        }
-                    })?;
+                        })?;
                     pruner.restore(masks);
                 }
                 None if !resumed => {

@@ -30,7 +30,8 @@ impl ModuleVisitor for Zeros {
         if D >= 2 {
             let v = param.val().into_data().convert::<f32>();
             let v = v.try_into_vec::<f32>().unwrap();
-            self.0.push((v.len(), v.iter().filter(|x| **x == 0.0).count()));
+            self.0
+                .push((v.len(), v.iter().filter(|x| **x == 0.0).count()));
         }
     }
 }
@@ -81,7 +82,10 @@ fn gradual_pruning_ends_at_exactly_its_sparsity_and_resumes_with_the_same_masks(
     for file in [LAST_MODEL, BEST_MODEL] {
         assert_eq!(
             zeros(&exp, &run, file),
-            [(50_176, prune_count(50_176, 0.8)), (640, prune_count(640, 0.8))],
+            [
+                (50_176, prune_count(50_176, 0.8)),
+                (640, prune_count(640, 0.8))
+            ],
             "{file}"
         );
     }
@@ -133,8 +137,11 @@ fn distillation_with_alpha_zero_is_the_plain_run_and_with_alpha_it_is_not() {
     let distilled = |alpha: f64, name: &str| {
         let mut exp = student.clone();
         exp.distill = Some(
-            toml::from_str(&format!("teacher = {:?}\nalpha = {alpha}", teacher.display()))
-                .unwrap(),
+            toml::from_str(&format!(
+                "teacher = {:?}\nalpha = {alpha}",
+                teacher.display()
+            ))
+            .unwrap(),
         );
         train(&exp, &dir.path().join(name), &mut Silent).unwrap()
     };
@@ -156,7 +163,8 @@ fn a_teacher_that_is_not_a_finished_run_is_refused_before_the_run_directory_exis
     let run = dir.path().join("run");
     let err = train(&exp, &run, &mut Silent).unwrap_err().to_string();
     assert!(
-        err.starts_with("distill.teacher: /nonexistent/teacher:") && err.contains("not a temper run"),
+        err.starts_with("distill.teacher: /nonexistent/teacher:")
+            && err.contains("not a temper run"),
         "{err}"
     );
     assert!(!run.exists());
@@ -166,10 +174,22 @@ fn a_teacher_that_is_not_a_finished_run_is_refused_before_the_run_directory_exis
 fn compression_sections_that_cannot_run_together_are_refused_by_name() {
     let cases = [
         ("[prune]\nkind = 'channels'\n", "prune.kind"),
-        ("[distill]\nteacher = 't'\n[train]\ndevices = ['flex', 'flex']\n", "distill:"),
-        ("[optim]\nema = {}\nswa = { start_epoch = 1, lr = 0.1 }\n", "optim.swa"),
-        ("[optim]\nswa = { start_epoch = 5, lr = 0.1 }\n", "optim.swa.start_epoch"),
-        ("[distill]\nteacher = 't'\ntemperature = 0\n", "distill.temperature"),
+        (
+            "[distill]\nteacher = 't'\n[train]\ndevices = ['flex', 'flex']\n",
+            "distill:",
+        ),
+        (
+            "[optim]\nema = {}\nswa = { start_epoch = 1, lr = 0.1 }\n",
+            "optim.swa",
+        ),
+        (
+            "[optim]\nswa = { start_epoch = 5, lr = 0.1 }\n",
+            "optim.swa.start_epoch",
+        ),
+        (
+            "[distill]\nteacher = 't'\ntemperature = 0\n",
+            "distill.temperature",
+        ),
         ("[prune]\nsparsity = 1.5\n", "prune.sparsity"),
     ];
     for (text, key) in cases {
