@@ -66,19 +66,6 @@ fn a_run_quantized_pruned_and_inspected_reports_smaller_figures_than_its_parent(
             "--finetune-epochs",
             "1",
             "--out",
-        ],
-        tmp.path(),
-    );
-    assert!(!out.status.success(), "a flag without its value is refused");
-    let out = temper(
-        &[
-            "prune",
-            run_s,
-            "--channels",
-            "0.5",
-            "--finetune-epochs",
-            "1",
-            "--out",
             pruned.to_str().unwrap(),
         ],
         tmp.path(),
@@ -91,6 +78,10 @@ fn a_run_quantized_pruned_and_inspected_reports_smaller_figures_than_its_parent(
         "{config}"
     );
     assert!(config.contains("kind = \"channels\""), "{config}");
+    // A pruned run's report ends with its efficiency beside its parent's.
+    let report = std::fs::read_to_string(pruned.join("report.md")).unwrap();
+    let efficiency = &report[report.find("## Efficiency").expect("an efficiency section")..];
+    assert!(efficiency.contains(run_s), "{efficiency}");
 
     let out = temper(&["inspect", pruned.to_str().unwrap()], tmp.path());
     assert!(out.status.success(), "{}", stderr(&out));
