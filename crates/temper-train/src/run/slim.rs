@@ -16,13 +16,16 @@ use std::path::Path;
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::Device;
+use temper_compress::channels::filters_to_remove;
 use temper_compress::settings::{PruneKind, PruneSettings};
 use temper_model::{Classifier, SlimWidths};
 
 use crate::config::experiment::Experiment;
+use crate::config::model_section::ModelKind;
 use crate::error::TrainError;
 use crate::run::finetune::{FinetuneSection, Parent};
-use crate::run::{Progress, RunSummary, open_data};
+use crate::run::{Progress, RunSummary};
+use crate::score::saved_run::SavedRun;
 
 /// When `exp` prunes channels: replaces `parent`'s weights by those of its smaller model for
 /// images of `shape` and `classes` classes, after checking that `exp`'s `[model]` has that
@@ -97,7 +100,7 @@ pub fn prune_run(
     out: &Path,
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, TrainError> {
-    let exp = child_experiment(parent_dir, fraction, finetune_epochs, progress)?;
+    let exp = child_experiment(parent_dir, fraction, finetune_epochs)?;
     crate::train(&exp, out, progress)
 }
 
@@ -107,7 +110,6 @@ fn child_experiment(
     parent_dir: &Path,
     fraction: f64,
     finetune_epochs: usize,
-    progress: &mut dyn Progress,
 ) -> Result<Experiment, TrainError> {
     if finetune_epochs == 0 {
         return Err(TrainError::Config(
@@ -127,21 +129,24 @@ fn child_experiment(
         from: parent_dir.to_path_buf(),
         ..FinetuneSection::default()
     };
-    let parent = Parent::open(&section)?;
-    let mut exp = parent.experiment.clone();
-    progress.message(&format!("loading data: {}", exp.data.source));
-    let data = open_data(&exp.data, progress)?;
-    let train = data.train();
-    let (_, widths) = slim_model(
-        &exp,
-        &parent.weights,
-        (train.image_shape(), train.num_classes()),
-        fraction,
-    )?;
-    if widths.channels.is_some() {
-        exp.model.channels = widths.channels;
+    let mut exp = SavedRun::open(parent_dir, None)?.exp;
+    // The widths slicing leaves: each layer keeps `of − filters_to_remove(of, F)`, the rule
+    // `Classifier::channel_plan` applies. Only the run, once it has the data's shape and the
+    // parent's weights, slices them (`slim_parent`, which checks these widths); other kinds are
+    // left as they are for it to refuse.
+    if matches!(exp.model.kind, ModelKind::Mlp | ModelKind::Cnn) {
+        let kept = |widths: &[usize]| -> Vec<usize> {
+            widths
+                .iter()
+                .map(|&of| of - filters_to_remove(of, fraction))
+                .collect()
+        };
+        let model = exp.model.resolved();
+        if exp.model.kind == ModelKind::Cnn {
+            exp.model.channels = model.channels.as_deref().map(kept);
+        }
+        exp.model.hidden = model.hidden.as_deref().map(kept);
     }
-    exp.model.hidden = Some(widths.hidden);
     exp.model.pretrained = None;
     exp.prune = Some(prune);
     exp.finetune = Some(section);

@@ -84,15 +84,12 @@ impl<M: ImageClassifier> RunState<'_, M> {
         setup: &Setup<'_>,
         epoch: usize,
     ) -> Result<(), TrainError> {
-        let model = self.model.take().expect("the model is in its slot");
-        let updated = match self.swa.as_mut().filter(|s| s.averages(epoch)) {
-            Some(swa) => swa.update(&model).map(|()| swa.average().cloned()),
-            None => Ok(None),
-        };
-        self.model = Some(model);
-        let Some(average) = updated? else {
+        let Some(swa) = self.swa.as_mut().filter(|s| s.averages(epoch)) else {
             return Ok(());
         };
+        let model = self.model.as_ref().expect("the model is in its slot");
+        swa.update(model)?;
+        let average = swa.average().cloned().expect("an update makes the average");
         let average = match &self.pruner {
             Some(pruner) => pruner.apply(average),
             None => average,
