@@ -16,6 +16,8 @@
 //!   the `DropoutKind` that picks one.
 //! - [`optim`]: optimizer presets with PyTorch's defaults, learning-rate schedules, penalties,
 //!   clipping, early stopping, EMA, SWA, hypergradients.
+//! - [`report`]: charts (runs, studies in the style of Optuna's plots, confusion matrices) and
+//!   self-contained `report.html` pages.
 //! - [`train`]: the experiment file and the training loop behind `temper train`; any Burn
 //!   module implementing [`ImageClassifier`](train::ImageClassifier) trains through
 //!   [`train_model`](train::train_model).
@@ -32,5 +34,6 @@ pub use temper_kernels as kernels;
 pub use temper_model as model;
 pub use temper_nn as nn;
 pub use temper_optim as optim;
+pub use temper_report as report;
 pub use temper_train as train;
 pub use temper_tune as tune;

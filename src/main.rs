@@ -1,6 +1,7 @@
 //! The `temper` command line: parses flags, wires them into the library, shows progress.
 
 mod augment;
+mod compare;
 mod compress;
 mod monitor;
 mod progress;
@@ -75,6 +76,9 @@ enum Command {
     Inspect(compress::InspectArgs),
     /// Remove a finished run's weakest filters and units (a smaller dense model) and fine-tune it.
     Prune(compress::PruneArgs),
+    /// Several runs side by side: their curves overlaid, named by what differs in their
+    /// config.toml, and a table of their final scores.
+    Compare(compare::CompareArgs),
 }
 
 #[derive(Subcommand)]
@@ -320,6 +324,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Quantize(args) => compress::run_quantize(args),
         Command::Inspect(args) => compress::run_inspect(args),
         Command::Prune(args) => compress::run_prune(args),
+        Command::Compare(args) => compare::run(args),
     }
     .map(|()| ExitCode::SUCCESS)
 }

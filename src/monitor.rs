@@ -76,7 +76,10 @@ pub fn run(args: MonitorArgs) -> anyhow::Result<ExitCode> {
     .map_err(anyhow::Error::from);
     let report = crate::keep_only_on_success(report, &out, created)?;
     print_report(&report);
-    println!("monitor.json and monitor.png in {}", out.display());
+    println!(
+        "report.html, report.md, monitor.json and monitor.png in {}",
+        out.display()
+    );
     Ok(if report.drift {
         ExitCode::from(EXIT_DRIFT)
     } else {

@@ -3,6 +3,7 @@
 mod bounded;
 mod compress;
 mod env;
+mod html;
 mod pretrained;
 mod reports;
 mod runs;

@@ -220,6 +220,14 @@ fn monitor_exits_0_without_drift_and_4_with_it() {
     assert!(stdout.starts_with("drift in inputs"), "{stdout}");
     let json = std::fs::read_to_string(tmp.path().join("run/monitor-1/monitor.json")).unwrap();
     assert!(json.contains("\"drift\": true"), "{json}");
+    // The monitor folder's page leads with the verdict and links back to the run's page,
+    // which now links to it.
+    let md = std::fs::read_to_string(tmp.path().join("run/monitor-1/report.md")).unwrap();
+    assert!(md.contains("**Verdict: drift in inputs"), "{md}");
+    let page = std::fs::read_to_string(tmp.path().join("run/monitor-1/report.html")).unwrap();
+    assert!(page.contains("href=\"../report.html\""));
+    let run_page = std::fs::read_to_string(tmp.path().join("run/report.html")).unwrap();
+    assert!(run_page.contains("href=\"monitor-1/report.html\""));
 
     let bad = temper(
         &["monitor", "run", "--data", "bundled", "--ks-p", "2"],

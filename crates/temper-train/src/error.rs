@@ -22,6 +22,9 @@ pub enum TrainError {
     /// A compression setting (`[prune]`, `[distill]`, `optim.swa`, `temper quantize`).
     #[error(transparent)]
     Compress(#[from] temper_compress::CompressError),
+    /// A report or one of its charts cannot be made (`report.html`, `temper compare`).
+    #[error(transparent)]
+    Report(#[from] temper_report::ReportError),
     /// The requested device cannot be used.
     #[error("device: {0}")]
     Device(String),

@@ -67,10 +67,14 @@ pub use run::{
     LoadedData, Progress, RunSummary, Silent, TrainData, load_data, open_data, resume,
     resume_model, stream_threshold, train, train_model,
 };
+pub use score::compare::{
+    COMPARISON_FILE, ComparedRun, Comparison, MAX_COMPARED_RUNS, compare_runs,
+};
 pub use score::confusion::ConfusionMatrix;
 pub use score::efficiency::{THROUGHPUT_BATCH, measure as measure_efficiency};
 pub use score::eval_run::{EvalRun, eval_run, eval_run_weights};
 pub use score::export_run::{EXPORT_FILE, ExportedRun, export_run};
+pub use score::html::write_report_html;
 pub use score::inspect_run::{Inspection, inspect_run};
 pub use score::metrics::{
     EpochMetrics, EvalScores, METRIC_NAMES, METRICS_HEADER, WORST_GROUP_COLUMN, is_metric,

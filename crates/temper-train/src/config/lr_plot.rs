@@ -10,7 +10,7 @@ use crate::config::experiment::Experiment;
 use crate::error::TrainError;
 use crate::run::load_data;
 use crate::run::run_dir::write_atomic;
-use crate::score::plot::{LineChart, Series};
+use crate::score::plot::{ChartFile, LineChart, Series};
 
 /// Every optimizer step's learning rate of a run, as `temper schedule plot` draws it.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +79,7 @@ impl LrPlot {
             marker: None,
             legend: false,
             x_labels: None,
+            ..LineChart::default()
         }
         .write_png(png)?;
         write_atomic(&png.with_extension("csv"), self.csv().as_bytes())

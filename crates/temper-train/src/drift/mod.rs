@@ -17,6 +17,7 @@
 //! pixels are, so a rotation shows up in the predictions and the accuracy, not in the inputs.
 
 pub(crate) mod groups;
+mod report;
 pub(crate) mod stats;
 
 use std::path::{Path, PathBuf};
@@ -30,16 +31,16 @@ use temper_model::Classifier;
 use crate::config::device::DeviceChoice;
 use crate::config::experiment::Experiment;
 use crate::drift::groups::{GroupDrift, drift_by_group, with_worst_group};
+use crate::drift::report::write_report;
 use crate::drift::stats::{
     KsTest, PixelStats, histogram, ks_two_sample, pixel_stats, psi, shares, total_variation,
 };
-use crate::error::{TrainError, io_err};
+use crate::error::TrainError;
 use crate::run::finish::lossy_path;
-use crate::run::run_dir::{check_run_dir, write_atomic};
+use crate::run::run_dir::check_run_dir;
 use crate::run::{Progress, load_data};
 use crate::score::confusion::ConfusionMatrix;
 use crate::score::metrics::EvalScores;
-use crate::score::plot::{LineChart, Series};
 use crate::score::report::TestReport;
 use crate::score::saved_run::SavedRun;
 
@@ -390,17 +391,6 @@ fn load_comparable(
     Ok((reference, new))
 }
 
-/// `monitor.json` (the whole report) and `monitor.png` (the two confidence histograms) in
-/// `out`, created when missing.
-fn write_report(report: &DriftReport, out: &Path) -> Result<(), TrainError> {
-    std::fs::create_dir_all(out).map_err(io_err(out))?;
-    let path = out.join("monitor.json");
-    let json = serde_json::to_string_pretty(report)
-        .map_err(|e| io_err(&path)(std::io::Error::other(e)))?;
-    write_atomic(&path, json.as_bytes())?;
-    confidence_chart(&report.predictions).write_png(&out.join("monitor.png"))
-}
-
 fn input_drift(reference: &PixelStats, new: &PixelStats, t: &DriftThresholds) -> InputDrift {
     let channels: Vec<ChannelDrift> = (0..reference.mean.len())
         .map(|c| {
@@ -560,35 +550,6 @@ fn score(
         confidence,
         predicted,
         report: TestReport::new(scores, &confusion, dataset.class_names()),
-    }
-}
-
-/// The two confidence histograms as lines over the bin centres.
-fn confidence_chart(p: &PredictionDrift) -> LineChart {
-    let width = 1.0 / CONFIDENCE_BINS as f64;
-    let line = |name: &str, shares: &[f64]| Series {
-        name: name.into(),
-        points: shares
-            .iter()
-            .enumerate()
-            .map(|(b, &s)| ((b as f64 + 0.5) * width, s))
-            .collect(),
-    };
-    LineChart {
-        title: format!(
-            "model confidence: KS D {:.3}, PSI {:.3}",
-            p.ks.d, p.confidence_psi
-        ),
-        x_label: "largest softmax probability".into(),
-        y_label: "share of images".into(),
-        log_x: false,
-        series: vec![
-            line("run's test split", &p.reference_confidence_histogram),
-            line("new data", &p.new_confidence_histogram),
-        ],
-        marker: None,
-        legend: true,
-        x_labels: Some(11),
     }
 }
 

@@ -19,6 +19,7 @@ use crate::error::TrainError;
 use crate::run::run_dir::{SUMMARY_FILE, write_atomic};
 use crate::run::steps::StepRow;
 use crate::score::confusion::ConfusionMatrix;
+use crate::score::html::{run_title, write_report_html};
 use crate::score::metrics::{EpochMetrics, EvalScores};
 use crate::score::report::{TestReport, write_run_curves};
 use crate::score::split_scores::evaluate_noting;
@@ -202,6 +203,7 @@ pub(super) fn finish<M: ImageClassifier>(
         message: e.to_string(),
     })?;
     write_atomic(&path, text.as_bytes())?;
+    write_report_html(setup.run_dir, &run_title(setup.run_dir), &[])?;
     Ok(summary)
 }
 

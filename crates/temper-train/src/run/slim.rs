@@ -25,6 +25,7 @@ use crate::config::model_section::ModelKind;
 use crate::error::TrainError;
 use crate::run::finetune::{FinetuneSection, Parent};
 use crate::run::{Progress, RunSummary};
+use crate::score::html::{run_title, write_child_report_html};
 use crate::score::saved_run::SavedRun;
 
 /// When `exp` prunes channels: replaces `parent`'s weights by those of its smaller model for
@@ -101,7 +102,10 @@ pub fn prune_run(
     progress: &mut dyn Progress,
 ) -> Result<RunSummary, TrainError> {
     let exp = child_experiment(parent_dir, fraction, finetune_epochs)?;
-    crate::train(&exp, out, progress)
+    let summary = crate::train(&exp, out, progress)?;
+    // The child's page links back to its parent's, which gains a link to it.
+    write_child_report_html(out, &run_title(out), parent_dir)?;
+    Ok(summary)
 }
 
 /// The child's experiment: the parent's, fine-tuning from it for `finetune_epochs`, with the

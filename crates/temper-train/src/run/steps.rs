@@ -77,7 +77,7 @@ pub fn read_rows_before(dir: &Path, first_epoch: usize) -> Vec<StepRow> {
         .collect()
 }
 
-fn parse_row(line: &str) -> Option<StepRow> {
+pub(crate) fn parse_row(line: &str) -> Option<StepRow> {
     let mut fields = line.split(',');
     let row = StepRow {
         step: fields.next()?.parse().ok()?,

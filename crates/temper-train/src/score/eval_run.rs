@@ -12,6 +12,7 @@ use crate::error::TrainError;
 use crate::run::run_dir::check_run_dir;
 use crate::run::{Progress, open_data};
 use crate::score::groups::RunGroups;
+use crate::score::html::write_child_report_html;
 use crate::score::report::TestReport;
 use crate::score::saved_run::{EvalWeights, LoadedModel, SavedRun};
 use crate::score::split_scores::evaluate_noting;
@@ -151,6 +152,7 @@ pub fn eval_run_weights(
             selected.reason
         ),
     )?;
+    write_child_report_html(out, "Evaluation report", run_dir)?;
     Ok(EvalRun {
         report,
         weights,

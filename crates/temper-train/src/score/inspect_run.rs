@@ -13,6 +13,7 @@ use crate::error::{TrainError, io_err};
 use crate::run::run_dir::write_atomic;
 use crate::run::{Progress, open_data};
 use crate::score::efficiency::measure;
+use crate::score::html::{run_title, write_report_html};
 use crate::score::saved_run::SavedRun;
 
 /// A run's figures and its parent's.
@@ -69,7 +70,8 @@ pub(crate) fn append_to_report(
          there is one (`temper inspect` gives the same table):\n\n{}",
         inspection.to_markdown()
     ));
-    write_atomic(&path, text.as_bytes())
+    write_atomic(&path, text.as_bytes())?;
+    write_report_html(run_dir, &run_title(run_dir), &[])
 }
 
 /// The figures of `saved`'s tested weights and of its parent's, for images of `shape` and

@@ -2,11 +2,13 @@
 //! the final test), the confusion matrix, per-epoch metrics, the test report, PNG charts, a
 //! finished run opened again (`saved_run.rs`) `temper eval` on it (`eval_run.rs`) and `temper export` (`export_run.rs`).
 
+pub(crate) mod compare;
 pub(crate) mod confusion;
 pub(crate) mod efficiency;
 pub(crate) mod eval_run;
 pub(crate) mod export_run;
 pub(crate) mod groups;
+pub(crate) mod html;
 pub(crate) mod inspect_run;
 pub(crate) mod metrics;
 pub mod plot;

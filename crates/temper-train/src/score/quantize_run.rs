@@ -33,6 +33,7 @@ use crate::error::TrainError;
 use crate::run::Progress;
 use crate::run::batches::read_images;
 use crate::score::eval_run::Scoring;
+use crate::score::html::write_child_report_html;
 use crate::score::report::TestReport;
 use crate::score::saved_run::LoadedModel;
 use crate::score::split_scores::evaluate_with_confusion;
@@ -128,6 +129,7 @@ pub fn quantize_run(
     };
     let preamble = preamble(&run, &scoring.which, run_dir, settings.scheme);
     run.report.write(out, "Quantized model report", &preamble)?;
+    write_child_report_html(out, "Quantized model report", run_dir)?;
     Ok(run)
 }
 

@@ -14,7 +14,7 @@ use crate::run::run_dir::write_atomic;
 use crate::run::steps::StepRow;
 use crate::score::confusion::ConfusionMatrix;
 use crate::score::metrics::{EpochMetrics, EvalScores};
-use crate::score::plot::{Heatmap, LineChart, Series};
+use crate::score::plot::{ChartFile, Heatmap, LineChart, Series};
 
 /// One class's scores (scikit-learn's `classification_report` columns).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -258,6 +258,7 @@ pub(crate) fn write_run_curves(
         marker: None,
         legend: true,
         x_labels: Some(epochs.len().min(12)),
+        ..LineChart::default()
     };
     let pair = |name: &str, train: Vec<(f64, f64)>, valid: Vec<(f64, f64)>| {
         let mut s = vec![Series {
@@ -353,8 +354,10 @@ fn write_step_loss(
         marker: None,
         legend: true,
         x_labels: None,
+        faint_first: true,
+        dots,
     }
-    .write_png_with(&dir.join("loss.png"), true, &dots)
+    .write_png(&dir.join("loss.png"))
 }
 
 #[cfg(test)]

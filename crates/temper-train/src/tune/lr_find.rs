@@ -22,7 +22,8 @@ use crate::run::batches::{HostContent, HostStage};
 use crate::run::run_dir::write_atomic;
 use crate::run::step::Stepper;
 use crate::run::{Progress, fit_normalization, open_data};
-use crate::score::plot::{LineChart, Series};
+use crate::score::html::write_report_html;
+use crate::score::plot::{ChartFile, LineChart, Series};
 
 /// Most steps of a sweep (`--steps`): 100,000, a thousand times Lightning's default of 100.
 /// The sweep keeps three numbers per step for its CSV and chart, and a sweep longer than a
@@ -189,8 +190,10 @@ impl LrFindResult {
             }),
             legend: true,
             x_labels: None,
+            ..LineChart::default()
         }
-        .write_png(&dir.join("lr_find.png"))
+        .write_png(&dir.join("lr_find.png"))?;
+        write_report_html(dir, "Learning-rate range test", &[])
     }
 }
 

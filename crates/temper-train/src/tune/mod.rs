@@ -14,6 +14,7 @@
 
 mod kinds;
 pub(crate) mod lr_find;
+mod markdown;
 mod out_dir;
 mod report;
 pub(crate) mod secret;

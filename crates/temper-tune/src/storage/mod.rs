@@ -151,7 +151,9 @@ pub(crate) fn budget_plan<'a>(rows: impl IntoIterator<Item = PlanRow<'a>>) -> Bu
 }
 
 /// The [`RETRIED_FROM_ATTR`] of a trial's stored attributes (a JSON object); `None` when
-/// absent or unreadable (then the trial starts a chain of its own).
+/// absent or unreadable (then the trial starts a chain of its own). Only the database
+/// storages keep attributes as JSON text.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn retried_from_json(attrs: &str) -> Option<u64> {
     let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(attrs).ok()?;
     let v = map.get(RETRIED_FROM_ATTR)?.as_f64()?;

@@ -4,6 +4,7 @@
 use std::f64::consts::PI;
 
 use crate::run::tests::training::SEEDED;
+use crate::tune::trial_dir;
 use crate::{
     DeviceChoice, Experiment, LrFindSection, LrPlot, ModelKind, Silent, lr_find, train, tune,
 };
@@ -233,8 +234,37 @@ fn tune_runs_trials_writes_its_report_and_resumes() {
         "history.png",
         "importance.png",
         "parallel.png",
+        "intermediate.png",
+        "slice.png",
+        "report.html",
     ] {
         assert!(out.join(file).exists(), "{file}");
+    }
+    // A contour needs two numeric parameters; the batch size is a choice.
+    assert!(!out.join("contour.png").exists());
+    // The study's summary names the best trial and its value, and lists every trial.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let best_line = format!(
+        "**Best: trial {}, valid_accuracy = {:.4}**",
+        best.number, top
+    );
+    assert!(md.contains(&best_line), "{md}");
+    assert_eq!(
+        md.lines().filter(|l| l.starts_with("| [")).count(),
+        3,
+        "{md}"
+    );
+    // The study's page links every trial's, and each trial's links back.
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for t in &first.trials {
+        let name = trial_dir(&out, t.number);
+        let name = name.file_name().unwrap().to_str().unwrap();
+        assert!(
+            page.contains(&format!("href=\"{name}/report.html\"")),
+            "{name}"
+        );
+        let trial_page = std::fs::read_to_string(out.join(name).join("report.html")).unwrap();
+        assert!(trial_page.contains("href=\"../report.html\""), "{name}");
     }
     assert_eq!(
         std::fs::read_to_string(out.join("trials.csv"))
