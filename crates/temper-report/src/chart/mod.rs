@@ -19,7 +19,7 @@ use plotters::style::{FontStyle, register_font};
 
 pub use bar::BarChart;
 pub use heatmap::Heatmap;
-pub use line::{LineChart, Series};
+pub use line::{LineChart, MARKED_POINTS, Series};
 
 static FONT: &[u8] = include_bytes!(concat!(
     env!("CARGO_MANIFEST_DIR"),
