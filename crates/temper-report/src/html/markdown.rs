@@ -42,6 +42,13 @@ pub(crate) fn render(md: &str, shift: usize) -> String {
     out
 }
 
+/// Text from a user (a class, group or run name, a parameter value) made safe inside a
+/// Markdown table cell: pipes escaped so the row keeps its columns, line breaks (which would
+/// end the row) turned into spaces.
+pub fn markdown_cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+}
+
 /// Whether `href` may be the target of a link in a report: non-empty; no whitespace, control
 /// character or backslash (browsers drop tabs and newlines inside URLs and read `\` as `/`,
 /// so `java\tscript:` and `/\host` would escape a simpler check); not starting with `/`

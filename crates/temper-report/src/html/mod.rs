@@ -21,7 +21,7 @@ mod page;
 mod style;
 
 pub use dir::{DEFAULT_FIGURE_ORDER, DirReport, Limits};
-pub use markdown::{is_relative_href, markdown_to_html};
+pub use markdown::{is_relative_href, markdown_cell, markdown_to_html};
 pub use page::{Figure, Page, Section};
 
 /// The eight bytes every PNG file starts with (PNG specification, section 5.2).

@@ -12,8 +12,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use temper_tune::{Direction, Trial, TrialState, best_so_far};
 
-use super::legend::{LEGEND_WIDTH, Mark, draw_legend};
-use crate::chart::{COLORS, Png, SIZE, bounds, format_number, render};
+use super::legend::{Frame, Mark, render_with_legend};
+use crate::chart::{COLORS, Png, bounds};
 
 /// One finished trial on the history chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,27 +112,16 @@ impl HistoryChart {
         let pad = ((hi - lo) * 0.06).max(hi.abs() * 1e-3).max(1e-9);
         let (y0, y1) = (lo - 2.0 * pad, hi + pad);
         let x1 = self.last_number as f64 + 0.5;
-        render((SIZE.0 + LEGEND_WIDTH, SIZE.1), |root| {
-            let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-            let (main, side) = root.split_horizontally(SIZE.0);
-            let mut chart = ChartBuilder::on(&main)
-                .caption("optimization history", ("sans-serif", 24))
-                .margin(16)
-                .x_label_area_size(48)
-                .y_label_area_size(80)
-                .build_cartesian_2d(-0.5..x1, y0..y1)
-                .map_err(e)?;
-            chart
-                .configure_mesh()
-                .x_desc("trial")
-                .y_desc(&self.metric)
-                .label_style(("sans-serif", 14))
-                .x_label_formatter(&|v| integer_label(*v))
-                .y_label_formatter(&|v| format_number(*v))
-                .draw()
-                .map_err(e)?;
-            let legend = self.draw_points(&mut chart, y0 + 0.6 * pad).map_err(e)?;
-            draw_legend(&side, 50, &legend)
+        let frame = Frame {
+            caption: "optimization history",
+            x_desc: "trial",
+            y_desc: &self.metric,
+            x: -0.5..x1,
+            y: y0..y1,
+        };
+        render_with_legend(frame, |chart| {
+            self.draw_points(chart, y0 + 0.6 * pad)
+                .map_err(|e| e.to_string())
         })
     }
 
@@ -184,14 +173,5 @@ impl HistoryChart {
         chart.draw_series(LineSeries::new(self.best_steps(), best.stroke_width(2)))?;
         legend.push((Mark::Line(best), "best so far".into()));
         Ok(legend)
-    }
-}
-
-/// A trial-number label: integers only.
-pub(super) fn integer_label(v: f64) -> String {
-    if (v - v.round()).abs() < 1e-9 && v >= 0.0 {
-        format!("{}", v.round() as i64)
-    } else {
-        String::new()
     }
 }

@@ -11,9 +11,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use temper_tune::{Trial, TrialState};
 
-use super::history::integer_label;
-use super::legend::{LEGEND_WIDTH, Mark, draw_legend};
-use crate::chart::{COLORS, Png, SIZE, bounds, format_number, render};
+use super::legend::{Frame, Mark, render_with_legend};
+use crate::chart::{COLORS, Png, bounds};
 
 /// One trial's reported values.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,25 +67,14 @@ impl IntermediateChart {
         let (s0, s1) = bounds(all().map(|p| p.0 as f64));
         let (lo, hi) = bounds(all().map(|p| p.1));
         let pad = ((hi - lo) * 0.05).max(hi.abs() * 1e-3).max(1e-9);
-        render((SIZE.0 + LEGEND_WIDTH, SIZE.1), |root| {
-            let e = |e: DrawingAreaErrorKind<_>| e.to_string();
-            let (main, side) = root.split_horizontally(SIZE.0);
-            let mut chart = ChartBuilder::on(&main)
-                .caption("intermediate values", ("sans-serif", 24))
-                .margin(16)
-                .x_label_area_size(48)
-                .y_label_area_size(80)
-                .build_cartesian_2d((s0 - 0.3)..(s1.max(s0 + 1.0) + 0.3), (lo - pad)..(hi + pad))
-                .map_err(e)?;
-            chart
-                .configure_mesh()
-                .x_desc("step")
-                .y_desc(&self.metric)
-                .label_style(("sans-serif", 14))
-                .x_label_formatter(&|v| integer_label(*v))
-                .y_label_formatter(&|v| format_number(*v))
-                .draw()
-                .map_err(e)?;
+        let frame = Frame {
+            caption: "intermediate values",
+            x_desc: "step",
+            y_desc: &self.metric,
+            x: (s0 - 0.3)..(s1.max(s0 + 1.0) + 0.3),
+            y: (lo - pad)..(hi + pad),
+        };
+        render_with_legend(frame, |chart| {
             // Complete curves first, so the cut-short ones stay visible on top.
             let mut legend = Vec::new();
             for state in [
@@ -95,11 +83,11 @@ impl IntermediateChart {
                 TrialState::Failed,
                 TrialState::Pruned,
             ] {
-                if let Some(entry) = self.draw_state(&mut chart, state).map_err(e)? {
+                if let Some(entry) = self.draw_state(chart, state).map_err(|e| e.to_string())? {
                     legend.push(entry);
                 }
             }
-            draw_legend(&side, 50, &legend)
+            Ok(legend)
         })
     }
 

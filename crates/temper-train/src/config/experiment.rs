@@ -15,7 +15,6 @@
 //! `config.toml`) never holds a storage password: `[tune] storage` serializes through
 //! [`crate::tune`]'s redaction whatever the writer.
 
-use std::io::Read;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -36,6 +35,7 @@ use temper_data::bounded::{QUOTE_CHARS, clip, quote};
 use temper_data::{Split, split_indices};
 
 use crate::run::finetune::FinetuneSection;
+use crate::run::run_dir::{CappedRead, read_text_capped};
 use crate::tune::TuneSection;
 use crate::tune::lr_find::LrFindSection;
 
@@ -357,35 +357,22 @@ fn check_count(key: &str, value: usize, max: usize) -> Result<(), TrainError> {
 /// [`MAX_EXPERIMENT_BYTES`], and read through a cap in case it grows or is a device whose
 /// metadata says nothing (`/dev/zero`).
 fn read_bounded(path: &Path) -> Result<String, TrainError> {
-    let too_big = |size: u64| {
-        TrainError::Config(format!(
-            "{}: experiment file of {size} bytes; at most {MAX_EXPERIMENT_BYTES} (1 MiB)",
-            path.display()
-        ))
-    };
-    let file = std::fs::File::open(path).map_err(io_err(path))?;
-    let meta = file.metadata().map_err(io_err(path))?;
-    if meta.is_dir() {
-        return Err(TrainError::Config(format!(
+    read_text_capped(path, MAX_EXPERIMENT_BYTES).map_err(|why| match why {
+        CappedRead::Io(e) => io_err(path)(e),
+        CappedRead::Folder => TrainError::Config(format!(
             "{}: is a folder, not an experiment file",
             path.display()
-        )));
-    }
-    if meta.len() > MAX_EXPERIMENT_BYTES {
-        return Err(too_big(meta.len()));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_EXPERIMENT_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err(path))?;
-    if bytes.len() as u64 > MAX_EXPERIMENT_BYTES {
-        return Err(TrainError::Config(format!(
+        )),
+        CappedRead::TooBig(size) => TrainError::Config(format!(
+            "{}: experiment file of {size} bytes; at most {MAX_EXPERIMENT_BYTES} (1 MiB)",
+            path.display()
+        )),
+        CappedRead::Grew => TrainError::Config(format!(
             "{}: experiment file of more than {MAX_EXPERIMENT_BYTES} bytes (1 MiB)",
             path.display()
-        )));
-    }
-    String::from_utf8(bytes)
-        .map_err(|_| TrainError::Config(format!("{}: not UTF-8 text", path.display())))
+        )),
+        CappedRead::NotUtf8 => TrainError::Config(format!("{}: not UTF-8 text", path.display())),
+    })
 }
 
 /// Steps per epoch assumed when validating a schedule before the data is loaded.

@@ -4,6 +4,8 @@
 
 use std::path::Path;
 
+use temper_report::html::markdown_cell as cell;
+
 use crate::drift::{CONFIDENCE_BINS, DriftReport, PredictionDrift};
 use crate::error::{TrainError, io_err};
 use crate::run::run_dir::write_atomic;
@@ -159,9 +161,4 @@ impl DriftReport {
 
 fn flag(drift: bool) -> &'static str {
     if drift { "**drift**" } else { "ok" }
-}
-
-/// A user-given name in a table cell: its pipes escaped so the row keeps its columns.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
 }

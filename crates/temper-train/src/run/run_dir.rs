@@ -5,7 +5,7 @@
 //! Only the process holding the directory's lock (`lock.rs`) writes there.
 
 use std::ffi::{OsStr, OsString};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -193,6 +193,43 @@ pub fn read_pack(path: &Path) -> Result<Bytes, String> {
     }
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
     Ok(Bytes::from_bytes_vec(bytes))
+}
+
+/// Why [`read_text_capped`] returned no text; each caller words it for its own file.
+#[derive(Debug)]
+pub(crate) enum CappedRead {
+    /// The file could not be opened or read.
+    Io(std::io::Error),
+    /// The path is a folder.
+    Folder,
+    /// The metadata gives this many bytes, more than the cap.
+    TooBig(u64),
+    /// The metadata was within the cap, but more bytes came (a growing file, or a device such
+    /// as `/dev/zero` whose metadata says nothing).
+    Grew,
+    /// The bytes are not UTF-8.
+    NotUtf8,
+}
+
+/// The text of `path`, refused from its metadata when over `max` bytes and read through a cap
+/// of `max + 1` bytes in case the metadata was wrong: nothing over the cap is ever allocated.
+pub(crate) fn read_text_capped(path: &Path, max: u64) -> Result<String, CappedRead> {
+    let file = std::fs::File::open(path).map_err(CappedRead::Io)?;
+    let meta = file.metadata().map_err(CappedRead::Io)?;
+    if meta.is_dir() {
+        return Err(CappedRead::Folder);
+    }
+    if meta.len() > max {
+        return Err(CappedRead::TooBig(meta.len()));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(CappedRead::Io)?;
+    if bytes.len() as u64 > max {
+        return Err(CappedRead::Grew);
+    }
+    String::from_utf8(bytes).map_err(|_| CappedRead::NotUtf8)
 }
 
 /// The experiment a run directory saved in its `config.toml`, checked like a user's file: a

@@ -5,16 +5,18 @@
 //! (per-step training loss, each epoch's validation metric, per-step learning rate) and the
 //! first column of the table of final scores.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use temper_report::compare::run_labels;
-use temper_report::html::DirReport;
+use temper_report::html::{DirReport, markdown_cell};
 
 use crate::error::{TrainError, io_err};
-use crate::run::run_dir::{CONFIG_FILE, METRICS_FILE, SUMMARY_FILE, write_atomic};
+use crate::run::run_dir::{
+    CONFIG_FILE, CappedRead, METRICS_FILE, SUMMARY_FILE, read_text_capped, write_atomic,
+};
 use crate::run::steps::{STEPS_FILE, parse_row};
+use crate::score::html::dir_name;
 use crate::score::plot::{ChartFile, LineChart, Series};
 use crate::score::report::{LOSS_SMOOTHING, smoothed};
 
@@ -129,31 +131,15 @@ fn read_run(dir: &Path) -> Result<(toml::Table, ComparedRun), TrainError> {
     Ok((config, run))
 }
 
-/// The folder name of `dir`, or the path as given when it has none (`.`).
-fn dir_name(dir: &Path) -> String {
-    dir.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| dir.display().to_string())
-}
-
-/// The text of `path`, refused from its metadata when over `max` bytes and read through a cap
-/// in case it grows meanwhile.
-pub(crate) fn read_capped(path: &Path, max: u64) -> Result<String, TrainError> {
-    let file = std::fs::File::open(path).map_err(io_err(path))?;
-    let len = file.metadata().map_err(io_err(path))?.len();
-    let too_big = || TrainError::Config(format!("{}: more than {max} bytes", path.display()));
-    if len > max {
-        return Err(too_big());
-    }
-    let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io_err(path))?;
-    if bytes.len() as u64 > max {
-        return Err(too_big());
-    }
-    String::from_utf8(bytes)
-        .map_err(|_| TrainError::Config(format!("{}: not UTF-8 text", path.display())))
+/// The text of `path`, at most `max` bytes (see [`read_text_capped`]).
+fn read_capped(path: &Path, max: u64) -> Result<String, TrainError> {
+    let refuse = |what: &str| TrainError::Config(format!("{}: {what}", path.display()));
+    read_text_capped(path, max).map_err(|why| match why {
+        CappedRead::Io(e) => io_err(path)(e),
+        CappedRead::Folder => refuse("is a folder"),
+        CappedRead::TooBig(_) | CappedRead::Grew => refuse(&format!("more than {max} bytes")),
+        CappedRead::NotUtf8 => refuse("not UTF-8 text"),
+    })
 }
 
 fn parse_toml(path: &Path) -> Result<toml::Table, TrainError> {
@@ -320,8 +306,8 @@ impl Comparison {
         for r in &self.runs {
             md.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} | {} | {} |\n",
-                r.name.replace('|', "\\|"),
-                r.label.replace('|', "\\|"),
+                markdown_cell(&r.name),
+                markdown_cell(&r.label),
                 pct(r.test_accuracy),
                 num(r.test_f1, 4),
                 r.recall_gap_points

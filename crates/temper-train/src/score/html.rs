@@ -23,11 +23,14 @@ pub fn write_report_html(
 
 /// The title of a run's page: its folder's name.
 pub(crate) fn run_title(run_dir: &Path) -> String {
-    let name = run_dir
-        .file_name()
+    format!("Run {}", dir_name(run_dir))
+}
+
+/// The folder name of `dir`, or the path as given when it has none (`.`).
+pub(crate) fn dir_name(dir: &Path) -> String {
+    dir.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| run_dir.display().to_string());
-    format!("Run {name}")
+        .unwrap_or_else(|| dir.display().to_string())
 }
 
 /// Writes the page of `out`, a folder a command reported into for the run `run_dir`; when

@@ -2,6 +2,7 @@
 //! row per trial linking to its run's report — the summary at the top of the study's
 //! `report.html`.
 
+use temper_report::html::markdown_cell as cell;
 use temper_tune::{Direction, ParamValue, Params, Trial, TrialState};
 
 use crate::tune::{TuneSection, TuneSummary, trial_dir};
@@ -90,11 +91,6 @@ fn four_digits(x: f64) -> String {
         (3 - a.log10().floor() as i32).max(0) as usize
     };
     format!("{x:.decimals$}")
-}
-
-/// Parameter text in a table cell: its pipes escaped so the row keeps its columns.
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|")
 }
 
 #[cfg(test)]

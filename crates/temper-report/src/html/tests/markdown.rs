@@ -1,5 +1,5 @@
 use crate::html::markdown::render;
-use crate::html::{is_relative_href, markdown_to_html};
+use crate::html::{is_relative_href, markdown_cell, markdown_to_html};
 
 #[test]
 fn a_class_named_like_a_script_reads_as_text() {
@@ -10,6 +10,17 @@ fn a_class_named_like_a_script_reads_as_text() {
         "{html}"
     );
     assert!(!html.to_lowercase().contains("<script"), "{html}");
+}
+
+#[test]
+fn a_name_with_a_pipe_and_a_line_break_stays_in_its_cell() {
+    let name = markdown_cell("a|b\nc");
+    assert_eq!(name, "a\\|b c");
+    let md = format!("| class | recall |\n|---|---|\n| {name} | 0.5 |\n");
+    let html = markdown_to_html(&md);
+    // One body row of two cells: the pipe did not split the name into a third column.
+    assert_eq!(html.matches("<td").count(), 2, "{html}");
+    assert!(html.contains(">a|b c</td>"), "{html}");
 }
 
 #[test]
