@@ -14,6 +14,9 @@
 //! param −= lr · c · m / (√v + ε · c2)
 //! ```
 //!
+//! with one difference: a moment that would be subnormal is stored as 0 (see
+//! [`flush_subnormal`] for why and why it changes no parameter).
+//!
 //! The loop is compiled for each [`temper_simd::Level`] (baseline, AVX2 + FMA, AVX-512) and
 //! runs at [`temper_simd::level`], read once on the calling thread and handed to every rayon
 //! task. Each level computes the same IEEE operations in the same order, so every level gives
@@ -172,6 +175,21 @@ fn adam_loop(k: &Scalars, decay: bool, ins: [&[f32]; 4], outs: [&mut [f32]; 3]) 
     }
 }
 
+/// `x`, or 0 when it is subnormal (`|x| < f32::MIN_POSITIVE`, about 1.2e-38).
+///
+/// Why: a weight whose gradient stays exactly 0 (an MNIST border pixel's, a dead unit's) has
+/// its first moment multiplied by β1 every step, so after about 800 steps it is subnormal, and
+/// x86 CPUs take a microcode assist of about a hundred cycles for every operation on a
+/// subnormal operand or result. Measured on the reference MLP, whose 784×256 weight has about
+/// 50,000 such entries: the update went from 35% of a training step to a few percent once
+/// moments below the normal range were stored as 0 (what a CPU in flush-to-zero mode does,
+/// as `torch.set_flush_denormal(True)` sets). A subnormal moment moves its parameter by
+/// less than `lr · 1e-38 / ε`, so storing 0 instead changes no parameter's value.
+#[inline(always)]
+fn flush_subnormal(x: f32) -> f32 {
+    if x.abs() < f32::MIN_POSITIVE { 0.0 } else { x }
+}
+
 #[inline(always)]
 fn adam_elements<const DECAY: bool>(
     k: &Scalars,
@@ -185,8 +203,8 @@ fn adam_elements<const DECAY: bool>(
         // burn-optim's order of operations: `tensor · penalty + grad`, `m · β1 + g · (1 − β1)`,
         // `v · β2 + g² · (1 − β2)`, `param − (m · c) / (√v + ε') · lr`.
         let g = if DECAY { p[i] * k.wd + g[i] } else { g[i] };
-        let m_new = m[i] * k.b1 + g * (1.0 - k.b1);
-        let v_new = v[i] * k.b2 + g * g * (1.0 - k.b2);
+        let m_new = flush_subnormal(m[i] * k.b1 + g * (1.0 - k.b1));
+        let v_new = flush_subnormal(v[i] * k.b2 + g * g * (1.0 - k.b2));
         m_out[i] = m_new;
         v_out[i] = v_new;
         p_out[i] = p[i] - (m_new * k.c) / (v_new.sqrt() + k.eps) * k.lr;

@@ -6,7 +6,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::tensor::{Device, Tensor};
-use temper_kernels::conv2d_module;
+use temper_kernels::{Epilogue, batch_norm_module, conv2d_module};
 use temper_nn::{DropPath, DropPathConfig};
 
 use crate::error::{ModelError, check_conv_trunk, check_dropout, invalid};
@@ -93,17 +93,20 @@ impl BasicBlock {
     /// - input: `[batch, in_ch, h, w]`
     /// - output: `[batch, out_ch, h / stride, w / stride]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let branch = self
-            .activation
-            .forward(self.bn1.forward(conv2d_module(&self.conv1, x.clone())));
-        let branch = self
-            .drop_path
-            .forward(self.bn2.forward(conv2d_module(&self.conv2, branch)));
+        let branch = conv2d_module(&self.conv1, x.clone());
+        let branch = batch_norm_module(&self.bn1, branch, Epilogue::Relu);
+        let branch = conv2d_module(&self.conv2, branch);
         let shortcut = match (&self.projection, &self.projection_bn) {
-            (Some(conv), Some(bn)) => bn.forward(conv2d_module(conv, x)),
+            (Some(conv), Some(bn)) => batch_norm_module(bn, conv2d_module(conv, x), Epilogue::None),
             _ => x,
         };
-        self.activation.forward(branch + shortcut)
+        // Without stochastic depth the second normalization, the add and the ReLU are one op.
+        if self.drop_path.prob == 0.0 {
+            return batch_norm_module(&self.bn2, branch, Epilogue::AddRelu(shortcut));
+        }
+        let branch = batch_norm_module(&self.bn2, branch, Epilogue::None);
+        self.activation
+            .forward(self.drop_path.forward(branch) + shortcut)
     }
 }
 
@@ -226,9 +229,11 @@ impl ResNet {
     /// - images: `[batch, in_channels, height, width]`
     /// - output: `[batch, num_classes]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = self
-            .activation
-            .forward(self.stem_bn.forward(conv2d_module(&self.stem, images)));
+        let mut x = batch_norm_module(
+            &self.stem_bn,
+            conv2d_module(&self.stem, images),
+            Epilogue::Relu,
+        );
         for block in &self.blocks {
             x = block.forward(x);
         }

@@ -100,7 +100,8 @@ fn tensors_off_flex_are_left_to_burn() {
 
 /// burn-optim's update, one element at a time, in its order of operations (the formula in the
 /// module docs): `param · penalty + grad`, `m · β1 + g · (1 − β1)`, `v · β2 + g² · (1 − β2)`,
-/// `param − (m · c) / (√v + ε · c2) · lr`, with the step's scalars in `f32`.
+/// `param − (m · c) / (√v + ε · c2) · lr`, with the step's scalars in `f32` (and moments
+/// below the normal range stored as 0).
 fn scalar_reference(
     hyper: &AdamHyper,
     lr: f64,
@@ -121,8 +122,8 @@ fn scalar_reference(
             None => grad[i],
         };
         let (m, v) = moments.map_or((0.0, 0.0), |(m, v)| (m[i], v[i]));
-        let m = m * hyper.beta_1 + g * (1.0 - hyper.beta_1);
-        let v = v * hyper.beta_2 + g * g * (1.0 - hyper.beta_2);
+        let m = flush_subnormal(m * hyper.beta_1 + g * (1.0 - hyper.beta_1));
+        let v = flush_subnormal(v * hyper.beta_2 + g * g * (1.0 - hyper.beta_2));
         p_out.push(param[i] - (m * c) / (v.sqrt() + eps) * lr);
         m_out.push(m);
         v_out.push(v);
@@ -176,6 +177,44 @@ fn every_cpu_level_computes_the_scalar_reference_bit_for_bit() {
                     assert_eq!(bits(&v), bits(&expected.2), "v, {what}");
                 }
             }
+        }
+    }
+}
+
+/// A weight whose gradient stays 0 has its moments multiplied by β1 and β2 every step; once
+/// one leaves f32's normal range (below 2⁻¹²⁶) it is stored as 0, where burn-optim keeps a
+/// subnormal. The parameter is bit for bit what the unflushed formula gives, at every level.
+#[test]
+fn moments_below_the_normal_range_are_stored_as_zero_without_moving_the_parameter() {
+    let hyper = AdamHyper {
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-5,
+        weight_decay: None,
+    };
+    let tiny = f32::MIN_POSITIVE;
+    // Moments just above the normal range (stepping below it) and well inside it.
+    let m = [tiny * 1.05, 1e-30, -tiny * 1.05];
+    let v = [tiny * 1.0005, 1e-20, tiny * 1.0005];
+    let (param, grad) = ([0.5f32, -0.25, 1e-3], [0.0f32; 3]);
+    for level in available() {
+        let (p, m_new, v_new) = with_cap(level, || {
+            adam_slices(&hyper, 1e-3, 900, &param, &grad, Some((&m, &v)))
+        });
+        assert_eq!(bits(&m_new), bits(&[0.0, 1e-30 * 0.9, 0.0]), "{level:?}");
+        assert_eq!(bits(&v_new), bits(&[0.0, 1e-20 * 0.999, 0.0]), "{level:?}");
+        // Unflushed, by burn-optim's formula: the moments' subnormal values move nothing.
+        let t = 900;
+        let c2 = (1.0 - 0.999f32.powi(t)).sqrt();
+        let (c, eps) = (c2 / (1.0 - 0.9f32.powi(t)), 1e-5 * c2);
+        for i in [0, 2] {
+            let (m_sub, v_sub) = (m[i] * 0.9, v[i] * 0.999);
+            assert!(
+                m_sub != 0.0 && m_sub.abs() < tiny,
+                "m is subnormal unflushed"
+            );
+            let unflushed = param[i] - (m_sub * c) / (v_sub.sqrt() + eps) * 1e-3;
+            assert_eq!(p[i].to_bits(), unflushed.to_bits(), "{level:?} param {i}");
         }
     }
 }

@@ -25,7 +25,7 @@ use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
 };
 use burn::tensor::{Device, Tensor};
-use temper_kernels::conv2d_module;
+use temper_kernels::{Epilogue, batch_norm_module, conv2d_module};
 use temper_nn::{DropPath, DropPathConfig};
 
 use super::{check_drop_path, check_image_size, conv, linear_rate};
@@ -424,17 +424,25 @@ impl ResidualBlock {
     /// - input: `[batch, in_ch, h, w]`
     /// - output: `[batch, width * expansion, ceil(h / stride), ceil(w / stride)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let out = self
-            .relu
-            .forward(self.bn1.forward(conv2d_module(&self.conv1, x.clone())));
-        let mut out = self.bn2.forward(conv2d_module(&self.conv2, out));
+        let out = conv2d_module(&self.conv1, x.clone());
+        let mut out = conv2d_module(
+            &self.conv2,
+            batch_norm_module(&self.bn1, out, Epilogue::Relu),
+        );
+        let mut last = &self.bn2;
         if let (Some(conv3), Some(bn3)) = (&self.conv3, &self.bn3) {
-            out = bn3.forward(conv2d_module(conv3, self.relu.forward(out)));
+            out = conv2d_module(conv3, batch_norm_module(last, out, Epilogue::Relu));
+            last = bn3;
         }
         let shortcut = match &self.downsample {
-            Some(d) => d.bn.forward(conv2d_module(&d.conv, x)),
+            Some(d) => batch_norm_module(&d.bn, conv2d_module(&d.conv, x), Epilogue::None),
             None => x,
         };
+        // Without stochastic depth the last normalization, the add and the ReLU are one op.
+        if self.drop_path.prob == 0.0 {
+            return batch_norm_module(last, out, Epilogue::AddRelu(shortcut));
+        }
+        let out = batch_norm_module(last, out, Epilogue::None);
         self.relu.forward(self.drop_path.forward(out) + shortcut)
     }
 }
@@ -480,9 +488,11 @@ impl TvResNet {
     /// - images: `[batch, in_channels, height, width]`
     /// - output: `[batch, num_classes]`
     pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
-        let mut x = self
-            .relu
-            .forward(self.bn1.forward(conv2d_module(&self.conv1, images)));
+        let mut x = batch_norm_module(
+            &self.bn1,
+            conv2d_module(&self.conv1, images),
+            Epilogue::Relu,
+        );
         if let Some(pool) = &self.maxpool {
             x = pool.forward(x);
         }

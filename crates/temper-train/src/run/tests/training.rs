@@ -2,7 +2,7 @@
 
 use burn::tensor::Device;
 use temper_data::{ImageBatcher, Normalization, bundled_mnist};
-use temper_model::{Classifier, CnnConfig, MlpConfig};
+use temper_model::{Classifier, CnnConfig, MlpConfig, ResNetConfig};
 use temper_optim::{OptimizerKind, OptimizerSettings, RegularizationSettings};
 
 use std::sync::Mutex;
@@ -372,12 +372,13 @@ fn data_parallel_on_two_wgpu_devices_matches_one() {
     parallel_matches_single(&devices);
 }
 
-/// temper's kernels compute what Burn's ops compute, end to end: the reference CNN trained on
-/// flex (temper's conv, fused pool + ReLU and one-pass Adam) follows the loss curve of the same
-/// model trained on ndarray (Burn's own convolution, pooling and Adam), from the same weights
-/// on the same batches, within 1e-4 relative per step. No dropout, so no RNG is involved.
+/// temper's kernels compute what Burn's ops compute, end to end: the reference CNN (temper's
+/// conv, fused pool + ReLU and one-pass Adam) and a ResNet (conv, fused batch norm + add +
+/// ReLU) trained on flex follow the loss curves of the same models trained on ndarray (Burn's
+/// own convolution, pooling, batch norm and Adam), from the same weights on the same batches,
+/// within 1e-4 relative per step. No dropout, so no RNG is involved.
 #[test]
-fn the_cnn_on_temper_kernels_follows_burns_loss_curve() {
+fn the_cnn_and_the_resnet_on_temper_kernels_follow_burns_loss_curves() {
     let _serial = SEEDED.lock().unwrap_or_else(|e| e.into_inner());
     let flex = Device::flex().autodiff();
     #[allow(deprecated)] // ndarray: Burn's reference CPU ops
@@ -385,22 +386,34 @@ fn the_cnn_on_temper_kernels_follows_burns_loss_curve() {
     let data = bundled_mnist().unwrap().train;
     let batcher = ImageBatcher::new(Normalization::mnist(), data.image_shape());
     flex.seed(9);
-    let start = Classifier::Cnn(CnnConfig::new().with_dropout(0.0).init(&flex));
-    let (mut ours, mut burns) = (start.clone(), burn::module::Module::fork(start, &ndarray));
-    let settings = OptimizerSettings::preset(OptimizerKind::Adam);
-    let mut ours_step = Stepper::new(&settings, &RegularizationSettings::default()).unwrap();
-    let mut burns_step = Stepper::new(&settings, &RegularizationSettings::default()).unwrap();
-    for step in 0..5 {
-        let chunk: Vec<usize> = (step * 32..(step + 1) * 32).collect();
-        let out;
-        (ours, out) = ours_step.step(ours, batcher.batch_indices(&data, &chunk, &flex), 1e-3);
-        let ours_loss = out.loss.into_scalar::<f32>();
-        let out;
-        (burns, out) = burns_step.step(burns, batcher.batch_indices(&data, &chunk, &ndarray), 1e-3);
-        let burns_loss = out.loss.into_scalar::<f32>();
-        assert!(
-            (ours_loss - burns_loss).abs() <= 1e-4 * burns_loss.abs(),
-            "step {step}: loss {ours_loss} on temper's kernels vs {burns_loss} on Burn's ops"
-        );
+    let models = [
+        (
+            "cnn",
+            Classifier::Cnn(CnnConfig::new().with_dropout(0.0).init(&flex)),
+        ),
+        (
+            "resnet",
+            Classifier::ResNet(ResNetConfig::new().with_channels(vec![8, 16]).init(&flex)),
+        ),
+    ];
+    for (name, start) in models {
+        let (mut ours, mut burns) = (start.clone(), burn::module::Module::fork(start, &ndarray));
+        let settings = OptimizerSettings::preset(OptimizerKind::Adam);
+        let mut ours_step = Stepper::new(&settings, &RegularizationSettings::default()).unwrap();
+        let mut burns_step = Stepper::new(&settings, &RegularizationSettings::default()).unwrap();
+        for step in 0..5 {
+            let chunk: Vec<usize> = (step * 32..(step + 1) * 32).collect();
+            let out;
+            (ours, out) = ours_step.step(ours, batcher.batch_indices(&data, &chunk, &flex), 1e-3);
+            let ours_loss = out.loss.into_scalar::<f32>();
+            let out;
+            (burns, out) =
+                burns_step.step(burns, batcher.batch_indices(&data, &chunk, &ndarray), 1e-3);
+            let burns_loss = out.loss.into_scalar::<f32>();
+            assert!(
+                (ours_loss - burns_loss).abs() <= 1e-4 * burns_loss.abs(),
+                "{name} step {step}: loss {ours_loss} on temper's kernels vs {burns_loss} on Burn's ops"
+            );
+        }
     }
 }
