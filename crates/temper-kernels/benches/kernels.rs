@@ -168,6 +168,38 @@ fn bench_slices(c: &mut Criterion) {
             b.iter(|| backward(&s, &x, &weight, &g, wanted))
         });
     }
+    // Small maps, where one product per sample is thin: ResNet-20's third stage at 32×32
+    // (8×8 pixels) and ResNet-18's layer4 at 64×64 (2×2), batch 64 as in `train_step`.
+    const ZOO_BATCH: usize = 64;
+    group.throughput(Throughput::Elements(ZOO_BATCH as u64));
+    for (name, c_, hw) in [("resnet20_stage3", 64, 8), ("resnet18_layer4", 512, 2)] {
+        let s = Conv2dShape::new(
+            ZOO_BATCH,
+            c_,
+            [hw, hw],
+            c_,
+            [3, 3],
+            [1, 1],
+            [(1, 1); 2],
+            [1, 1],
+        )
+        .unwrap();
+        let x = values(ZOO_BATCH * c_ * hw * hw);
+        let weight = values(c_ * c_ * 9);
+        let g = values(ZOO_BATCH * c_ * hw * hw);
+        group.bench_function(format!("{name}/forward"), |b| {
+            b.iter(|| forward(&s, &x, &weight, None))
+        });
+        let wanted = Wanted {
+            input: true,
+            weight: true,
+            bias: false,
+        };
+        group.bench_function(format!("{name}/backward"), |b| {
+            b.iter(|| backward(&s, &x, &weight, &g, wanted))
+        });
+    }
+    group.throughput(Throughput::Elements(BATCH as u64));
     for (name, c_, hw) in [("pool1", 32, 28), ("pool2", 64, 14)] {
         let s = PoolShape::new(BATCH, c_, [hw, hw], [2, 2], [2, 2]).unwrap();
         let x = values(BATCH * c_ * hw * hw);

@@ -1,23 +1,40 @@
 //! 2-D convolution on contiguous `f32` buffers: forward, input gradient and weight/bias
-//! gradients, by im2col and one matrix product per sample.
+//! gradients, by im2col and one matrix product per sample, or per group of samples when the
+//! output maps are small.
 //!
 //! Layouts are Burn's: images `[batch, channels, height, width]`, weights
 //! `[channels_out, channels_in, kernel_h, kernel_w]`, both row-major and contiguous.
 //!
 //! Why per sample: one sample's patch matrix (`channels_in·kh·kw × out_h·out_w`, 225 KB for the
 //! reference CNN's second layer) stays in L2 while `gemm` consumes it, and the output lands
-//! directly in NCHW order with no transpose. Samples are split into one contiguous chunk per
-//! rayon thread; each chunk owns its scratch buffers and, for the weight gradient, its own
-//! partial sum, added up at the end (so the result does not depend on scheduling).
+//! directly in NCHW order with no transpose (PyTorch's CPU `slow_conv2d` also goes one sample
+//! at a time, aten/src/ATen/native/ConvolutionMM2d.cpp). Samples are split into one
+//! contiguous chunk per rayon thread; each chunk owns its scratch buffers and, for the weight
+//! gradient, its own partial sum, added up at the end in chunk order (so the result does not
+//! depend on scheduling).
+//!
+//! Why groups on small maps: with `l` output pixels per channel a sample's product has `l`
+//! columns, and ResNets' deep stages have few (ResNet-18's layer4 at 64×64: 4 pixels against
+//! a 512×4608 weight). `gemm` then re-packs the whole weight for little work, and the weight
+//! gradient is a rank-`l` update of a `co × k` matrix per sample, bound by memory. So below
+//! `GROUP_COLUMNS` pixels, `G` samples of a chunk go side by side, as cuDNN's lowering puts
+//! the batch in the columns (its data matrix is `CRS × NPQ`; Chetlur et al. 2014, "cuDNN:
+//! Efficient Primitives for Deep Learning"): their patch matrices form one `[k × G·l]`
+//! (im2col with a leading dimension), the forward is one product into `[co × G·l]` scattered
+//! back to NCHW, and the output gradient gathered to `[co × G·l]` gives the weight gradient
+//! as one product with inner dimension `G·l` and the input gradient as one product whose
+//! column blocks are col2im'd per sample.
 //!
 //! The products are `gemm`'s, which picks its own SIMD path at run time (`TEMPER_CPU_LEVEL`
-//! does not cap it); im2col, col2im and the bias sums are plain loops. The one `unsafe` is the
-//! call into `gemm`, behind `matmul`'s bounds check.
+//! does not cap it); im2col, col2im, the gathers and the bias sums are plain loops. The one
+//! `unsafe` is the call into `gemm`, behind `matmul`'s bounds check.
 
-use gemm::Parallelism;
 use rayon::prelude::*;
 
 use crate::im2col::{col2im_add, im2col};
+
+mod matmul;
+use matmul::matmul;
 
 /// The sizes of one convolution. Build it with [`Conv2dShape::new`], which checks them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,69 +139,6 @@ fn samples_per_task(batch: usize) -> usize {
     batch.div_ceil(rayon::current_num_threads().max(1)).max(1)
 }
 
-/// `dst[m×n] := (read_dst ? dst : 0) + lhs[m×k] · rhs[k×n]`, each operand given by its row and
-/// column strides, on the calling thread.
-///
-/// # Panics
-/// When an operand's strided extent does not fit in its slice (the callers pass dense
-/// row-major or transposed matrices whose slices they size-check, so this never fires).
-#[allow(clippy::too_many_arguments)]
-fn matmul(
-    [m, n, k]: [usize; 3],
-    dst: &mut [f32],
-    dst_strides: [usize; 2],
-    read_dst: bool,
-    lhs: &[f32],
-    lhs_strides: [usize; 2],
-    rhs: &[f32],
-    rhs_strides: [usize; 2],
-) {
-    assert!(
-        fits(dst.len(), [m, n], dst_strides)
-            && fits(lhs.len(), [m, k], lhs_strides)
-            && fits(rhs.len(), [k, n], rhs_strides),
-        "conv2d matmul operand out of bounds"
-    );
-    // SAFETY: every `(row, col)` of each operand, at its strides, lies inside its slice
-    // (asserted above); `dst` is exclusively borrowed, so it aliases neither input.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            dst_strides[1] as isize,
-            dst_strides[0] as isize,
-            read_dst,
-            lhs.as_ptr(),
-            lhs_strides[1] as isize,
-            lhs_strides[0] as isize,
-            rhs.as_ptr(),
-            rhs_strides[1] as isize,
-            rhs_strides[0] as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            Parallelism::None,
-        );
-    }
-}
-
-/// Whether a `rows × cols` matrix at `strides` lies inside a slice of `len` elements (an empty
-/// one always does).
-fn fits(len: usize, [rows, cols]: [usize; 2], strides: [usize; 2]) -> bool {
-    if rows == 0 || cols == 0 {
-        return true;
-    }
-    let last = (rows - 1)
-        .checked_mul(strides[0])
-        .zip((cols - 1).checked_mul(strides[1]))
-        .and_then(|(r, c)| r.checked_add(c));
-    last.is_some_and(|last| last < len)
-}
-
 /// Convolution output `[batch, channels_out, out_h, out_w]`.
 ///
 /// # Panics
@@ -205,7 +159,8 @@ pub fn forward(shape: &Conv2dShape, x: &[f32], weight: &[f32], bias: Option<&[f3
     out
 }
 
-/// [`forward`] for the samples of one task: `x` and `out` hold whole samples.
+/// [`forward`] for the samples of one task: `x` and `out` hold whole samples, taken
+/// [`group_size`] at a time.
 fn forward_task(
     shape: &Conv2dShape,
     x: &[f32],
@@ -215,34 +170,140 @@ fn forward_task(
 ) {
     let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
     let x_stride = shape.channels_in * shape.in_pixels();
-    let mut cols = if shape.is_pointwise() {
-        Vec::new()
-    } else {
-        vec![0.0f32; k * l]
-    };
-    for (out_b, x_b) in out.chunks_exact_mut(co * l).zip(x.chunks_exact(x_stride)) {
-        let patches: &[f32] = if shape.is_pointwise() {
-            x_b
-        } else {
-            im2col(shape, x_b, &mut cols);
-            &cols
-        };
+    let group = group_size(shape, out.len() / (co * l));
+    let Scratch { mut cols, mut rows } = Scratch::new(shape, group);
+    for (i, out_g) in out.chunks_mut(group * co * l).enumerate() {
+        let count = out_g.len() / (co * l);
+        let n = count * l;
+        let x_g = &x[i * group * x_stride..][..count * x_stride];
+        let patches = patches(shape, &mut cols, x_g, count);
+        // A lone sample's product lands in NCHW order already; a group's is `[co × n]`.
+        let lone = count == 1;
+        let dst: &mut [f32] = if lone { out_g } else { &mut rows[..co * n] };
         if let Some(b) = bias {
-            for (row, &v) in out_b.chunks_exact_mut(l).zip(b) {
+            for (row, &v) in dst.chunks_exact_mut(n).zip(b) {
                 row.fill(v);
             }
         }
-        // out_b[co×l] (+)= weight[co×k] · patches[k×l]
+        // dst[co×n] (+)= weight[co×k] · patches[k×n]
         matmul(
-            [co, l, k],
-            out_b,
-            [l, 1],
+            [co, n, k],
+            dst,
+            [n, 1],
             bias.is_some(),
             weight,
             [k, 1],
             patches,
-            [l, 1],
+            [n, 1],
         );
+        if !lone {
+            scatter(&rows[..co * n], out_g, co, l);
+        }
+    }
+}
+
+/// Output pixels below which samples are convolved in groups, and the columns a group's
+/// product aims for. Measured with `cargo bench --bench kernels -- slices/` on an idle
+/// 2-vCPU Xeon, this value against one sample at a time (interleaved twice): 2×2 maps
+/// (ResNet-18's layer4, groups of 32) 25–26 → 5.4–5.9 ms forward and 76–81 → 21 ms backward;
+/// 14×14 (the reference CNN's second layer, groups of 2) 5.2–5.8 → 4.7 ms forward and
+/// 10.5–10.7 → 9.8–10.1 ms backward; 8×8 (ResNet-20's third stage, groups of 4) within the
+/// noise. 28×28 maps (784 pixels) keep one product per sample.
+const GROUP_COLUMNS: usize = 256;
+
+/// The most floats a group's patch matrix may hold (4 MB), so that it stays near the cache
+/// while `gemm` consumes it.
+const GROUP_PATCH_FLOATS: usize = 1 << 20;
+
+/// Samples per product for a task of `samples` samples: 1 when a sample has at least
+/// [`GROUP_COLUMNS`] output pixels, else enough for the product to reach that many columns,
+/// bounded by [`GROUP_PATCH_FLOATS`] and by the task.
+///
+/// Why: with few pixels a sample's product is thin (`out_pixels` columns), so `gemm` re-packs
+/// the whole weight matrix for little work, and the weight gradient becomes a rank-`l` update
+/// of a `co × k` matrix per sample, bound by memory. Side by side, `G` samples make one product
+/// with `G·l` columns (forward, input gradient) or inner dimension `G·l` (weight gradient).
+fn group_size(shape: &Conv2dShape, samples: usize) -> usize {
+    let l = shape.out_pixels();
+    if l >= GROUP_COLUMNS {
+        return 1;
+    }
+    let bound = (GROUP_PATCH_FLOATS / (shape.patch_len() * l)).max(1);
+    GROUP_COLUMNS.div_ceil(l).min(bound).min(samples).max(1)
+}
+
+/// One task's buffers for groups of up to `group` samples.
+struct Scratch {
+    /// The group's patch matrix `[k × G·l]` (or its gradient), empty when a lone pointwise
+    /// sample is its own patch matrix.
+    cols: Vec<f32>,
+    /// A group's output or output gradient gathered channel-major, `[co × G·l]`; empty when
+    /// samples go one at a time.
+    rows: Vec<f32>,
+}
+
+impl Scratch {
+    fn new(shape: &Conv2dShape, group: usize) -> Self {
+        let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
+        let direct = group == 1 && shape.is_pointwise();
+        Self {
+            cols: if direct {
+                Vec::new()
+            } else {
+                vec![0.0; k * l * group]
+            },
+            rows: if group > 1 {
+                vec![0.0; co * l * group]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+}
+
+/// The patch matrix `[k × count·l]` of the `count` samples `x_g`, sample `g` at columns
+/// `g·l..`: built in `cols`, or `x_g` itself when `cols` is empty (a lone pointwise sample).
+fn patches<'a>(
+    shape: &Conv2dShape,
+    cols: &'a mut [f32],
+    x_g: &'a [f32],
+    count: usize,
+) -> &'a [f32] {
+    if cols.is_empty() {
+        return x_g;
+    }
+    let (k, l) = (shape.patch_len(), shape.out_pixels());
+    let x_stride = shape.channels_in * shape.in_pixels();
+    let n = count * l;
+    for g in 0..count {
+        im2col(
+            shape,
+            &x_g[g * x_stride..][..x_stride],
+            &mut cols[g * l..],
+            n,
+        );
+    }
+    &cols[..k * n]
+}
+
+/// Sample-major `[G][co][l]` to channel-major `[co][G·l]` (`rows`, of the same length):
+/// row `c` holds channel `c` of each sample in turn.
+fn gather(samples: &[f32], rows: &mut [f32], co: usize, l: usize) {
+    let n = rows.len() / co;
+    for (g, sample) in samples.chunks_exact(co * l).enumerate() {
+        for (row, src) in rows.chunks_exact_mut(n).zip(sample.chunks_exact(l)) {
+            row[g * l..][..l].copy_from_slice(src);
+        }
+    }
+}
+
+/// The inverse of [`gather`]: channel-major `rows` back to sample-major `samples`.
+fn scatter(rows: &[f32], samples: &mut [f32], co: usize, l: usize) {
+    let n = rows.len() / co;
+    for (g, sample) in samples.chunks_exact_mut(co * l).enumerate() {
+        for (row, dst) in rows.chunks_exact(n).zip(sample.chunks_exact_mut(l)) {
+            dst.copy_from_slice(&row[g * l..][..l]);
+        }
     }
 }
 
@@ -354,8 +415,9 @@ struct BackwardInputs<'a> {
     wanted: Wanted,
 }
 
-/// [`backward`] for the samples `samples`: their input gradients into `grad_x` (which holds
-/// exactly those samples) and the partial sums of the weight and bias gradients.
+/// [`backward`] for the samples `samples`, [`group_size`] at a time: their input gradients
+/// into `grad_x` (which holds exactly those samples) and the partial sums of the weight and
+/// bias gradients.
 fn backward_task(
     inputs: &BackwardInputs,
     samples: std::ops::Range<usize>,
@@ -383,25 +445,43 @@ fn backward_task(
             Vec::new()
         },
     };
-    // One sample's patch matrix, or (input gradient) its adjoint's input: unused when pointwise.
-    let mut cols = if shape.is_pointwise() {
-        Vec::new()
-    } else {
-        vec![0.0f32; k * l]
-    };
-    let first = samples.start;
-    for b in samples {
-        let dout_b = &grad_out[b * out_stride..][..out_stride];
+    let group = group_size(shape, samples.len());
+    // `cols`: the group's patch matrix, then (input gradient) its adjoint's input.
+    let Scratch { mut cols, mut rows } = Scratch::new(shape, group);
+    for start in samples.clone().step_by(group) {
+        let count = group.min(samples.end - start);
+        let n = count * l;
+        let dout_g = &grad_out[start * out_stride..][..count * out_stride];
         if wanted.bias {
-            add_bias_gradient(&mut partial.bias, dout_b, l);
+            for dout_b in dout_g.chunks_exact(out_stride) {
+                add_bias_gradient(&mut partial.bias, dout_b, l);
+            }
         }
+        // The output gradient as `[co × n]`: a lone sample's already is.
+        let dy: &[f32] = if count == 1 {
+            dout_g
+        } else {
+            gather(dout_g, &mut rows[..co * n], co, l);
+            &rows[..co * n]
+        };
         if wanted.weight {
-            let x_b = &x[b * x_stride..][..x_stride];
-            add_weight_gradient(shape, x_b, dout_b, &mut cols, &mut partial.weight);
+            let x_g = &x[start * x_stride..][..count * x_stride];
+            let patches = patches(shape, &mut cols, x_g, count);
+            // grad_w[co×k] += dy[co×n] · patchesᵀ[n×k]; patchesᵀ reads `k×n` row-major.
+            matmul(
+                [co, k, n],
+                &mut partial.weight,
+                [k, 1],
+                true,
+                dy,
+                [n, 1],
+                patches,
+                [1, n],
+            );
         }
         if let Some(gx) = grad_x.as_deref_mut() {
-            let dx_b = &mut gx[(b - first) * x_stride..][..x_stride];
-            input_gradient(shape, weight, dout_b, &mut cols, dx_b);
+            let dx_g = &mut gx[(start - samples.start) * x_stride..][..count * x_stride];
+            input_gradient(shape, weight, dy, &mut cols, dx_g);
         }
     }
     partial
@@ -414,60 +494,40 @@ fn add_bias_gradient(grad_b: &mut [f32], dout_b: &[f32], l: usize) {
     }
 }
 
-/// `grad_w[co×k] += dout_b[co×l] · patchesᵀ[l×k]`, one sample's weight gradient: the patch
-/// matrix of `x_b` is built in `cols` (it is `x_b` itself when pointwise).
-fn add_weight_gradient(
-    shape: &Conv2dShape,
-    x_b: &[f32],
-    dout_b: &[f32],
-    cols: &mut [f32],
-    grad_w: &mut [f32],
-) {
-    let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
-    let patches: &[f32] = if shape.is_pointwise() {
-        x_b
-    } else {
-        im2col(shape, x_b, cols);
-        cols
-    };
-    // patchesᵀ reads `k×l` row-major.
-    matmul(
-        [co, k, l],
-        grad_w,
-        [k, 1],
-        true,
-        dout_b,
-        [l, 1],
-        patches,
-        [1, l],
-    );
-}
-
-/// `dx_b := col2im(weightᵀ[k×co] · dout_b[co×l])`, one sample's input gradient: the product
-/// lands in `cols` and is added back onto the pixels it came from (straight into `dx_b`
-/// when pointwise, where col2im is the identity).
+/// `dx_g := col2im(weightᵀ[k×co] · dy[co×n])`, the input gradients of a group of samples
+/// (`n` = samples · `l`): the product lands in `cols` and each sample's column block is added
+/// back onto the pixels it came from (straight into `dx_g` when `cols` is empty, a lone
+/// pointwise sample, where col2im is the identity).
 fn input_gradient(
     shape: &Conv2dShape,
     weight: &[f32],
-    dout_b: &[f32],
+    dy: &[f32],
     cols: &mut [f32],
-    dx_b: &mut [f32],
+    dx_g: &mut [f32],
 ) {
     let (k, l, co) = (shape.patch_len(), shape.out_pixels(), shape.channels_out);
-    let pointwise = shape.is_pointwise();
+    let n = dy.len() / co;
+    let direct = cols.is_empty();
     // weightᵀ reads `co×k` row-major.
     matmul(
-        [k, l, co],
-        if pointwise { &mut *dx_b } else { &mut *cols },
-        [l, 1],
+        [k, n, co],
+        if direct {
+            &mut *dx_g
+        } else {
+            &mut cols[..k * n]
+        },
+        [n, 1],
         false,
         weight,
         [1, k],
-        dout_b,
-        [l, 1],
+        dy,
+        [n, 1],
     );
-    if !pointwise {
-        col2im_add(shape, cols, dx_b);
+    if !direct {
+        let x_stride = shape.channels_in * shape.in_pixels();
+        for (g, dx_b) in dx_g.chunks_exact_mut(x_stride).enumerate() {
+            col2im_add(shape, &cols[g * l..], n, dx_b);
+        }
     }
 }
 

@@ -4,6 +4,12 @@
 //! value that kernel tap `(ky, kx)` of channel `ci` sees there, or 0 in the padding:
 //! `patches[(ci·kh + ky)·kw + kx][oy·ow + ox] = x[ci][oy·sy + ky·dy − pt][ox·sx + kx·dx − pl]`.
 //! A convolution is then `weight[co × patch] · patches[patch × pixels]`.
+//!
+//! Both functions take the patch matrix's leading dimension `ld` (the distance between its
+//! rows, as BLAS's `lda`): `ld = pixels` for one sample alone, and `ld = G·pixels`, starting
+//! at column `g·pixels`, for sample `g` of a group of `G` whose patch matrices sit side by
+//! side so that one product covers them all (Caffe's `im2col_cpu`, BVLC/caffe
+//! src/caffe/util/im2col.cpp, writes one sample densely).
 
 use crate::conv2d::Conv2dShape;
 
@@ -42,16 +48,23 @@ fn for_each_patch_row(shape: &Conv2dShape, mut row: impl FnMut(usize, usize, isi
     }
 }
 
-/// Fills `patches` (`patch_len × out_pixels`, row-major) from one sample `x` (`[ci, h, w]`).
-pub(crate) fn im2col(shape: &Conv2dShape, x: &[f32], patches: &mut [f32]) {
+/// Whether a `patch_len × pixels` matrix with leading dimension `ld` fits in `len` elements.
+fn fits(shape: &Conv2dShape, len: usize, ld: usize) -> bool {
+    let pixels = shape.out_pixels();
+    ld >= pixels && (shape.patch_len() - 1) * ld + pixels <= len
+}
+
+/// Fills `patches` (`patch_len × out_pixels`, row-major, rows `ld` apart) from one sample `x`
+/// (`[ci, h, w]`); the columns between `out_pixels` and `ld` are left as they are.
+pub(crate) fn im2col(shape: &Conv2dShape, x: &[f32], patches: &mut [f32], ld: usize) {
     let [h, w] = shape.input;
     let [oh, ow] = shape.output;
     let [sy, sx] = shape.stride;
     let pixels = oh * ow;
-    debug_assert_eq!(patches.len(), shape.patch_len() * pixels);
+    debug_assert!(fits(shape, patches.len(), ld));
     for_each_patch_row(shape, |r, ci, dy, dx| {
         let plane = &x[ci * h * w..][..h * w];
-        let dst = &mut patches[r * pixels..][..pixels];
+        let dst = &mut patches[r * ld..][..pixels];
         let (start, end) = valid_columns(ow, sx, dx, w);
         for (oy, drow) in dst.chunks_exact_mut(ow).enumerate() {
             let iy = (oy * sy) as isize + dy;
@@ -79,17 +92,18 @@ pub(crate) fn im2col(shape: &Conv2dShape, x: &[f32], patches: &mut [f32]) {
     });
 }
 
-/// The adjoint of [`im2col`]: adds each patch-matrix entry back onto the input pixel it was
-/// read from, so `grad_x += im2colᵀ(grad_patches)`. Padding entries are dropped.
-pub(crate) fn col2im_add(shape: &Conv2dShape, patches: &[f32], grad_x: &mut [f32]) {
+/// The adjoint of [`im2col`]: adds each patch-matrix entry (rows `ld` apart) back onto the
+/// input pixel it was read from, so `grad_x += im2colᵀ(grad_patches)`. Padding entries are
+/// dropped.
+pub(crate) fn col2im_add(shape: &Conv2dShape, patches: &[f32], ld: usize, grad_x: &mut [f32]) {
     let [h, w] = shape.input;
     let [oh, ow] = shape.output;
     let [sy, sx] = shape.stride;
     let pixels = oh * ow;
-    debug_assert_eq!(patches.len(), shape.patch_len() * pixels);
+    debug_assert!(fits(shape, patches.len(), ld));
     for_each_patch_row(shape, |r, ci, dy, dx| {
         let plane = &mut grad_x[ci * h * w..][..h * w];
-        let src = &patches[r * pixels..][..pixels];
+        let src = &patches[r * ld..][..pixels];
         let (start, end) = valid_columns(ow, sx, dx, w);
         if start >= end {
             return;
@@ -154,7 +168,7 @@ mod tests {
         assert_eq!(shape.output, [3, 3]);
         let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
         let mut p = vec![f32::NAN; 4 * 9];
-        im2col(&shape, &x, &mut p);
+        im2col(&shape, &x, &mut p, 9);
         #[rustfmt::skip]
         let expected = [
             // tap (0,0): x[oy-1][ox-1]
@@ -190,12 +204,48 @@ mod tests {
                 .map(|_| next())
                 .collect();
             let mut ix = vec![0.0; p.len()];
-            im2col(&shape, &x, &mut ix);
+            im2col(&shape, &x, &mut ix, shape.out_pixels());
             let mut cp = vec![0.0; x.len()];
-            col2im_add(&shape, &p, &mut cp);
+            col2im_add(&shape, &p, shape.out_pixels(), &mut cp);
             let lhs: f64 = ix.iter().zip(&p).map(|(a, b)| (a * b) as f64).sum();
             let rhs: f64 = x.iter().zip(&cp).map(|(a, b)| (a * b) as f64).sum();
             assert!((lhs - rhs).abs() < 1e-5, "{lhs} vs {rhs} for {shape:?}");
+        }
+    }
+
+    /// Sample `g` of a group of three, written at column `g·pixels` of a matrix whose rows are
+    /// `3·pixels` apart: its block equals the sample's dense patch matrix, the other columns
+    /// keep their values, and col2im reading that block is still im2col's adjoint.
+    #[test]
+    fn a_sample_placed_in_a_group_matrix_fills_only_its_block() {
+        let shape =
+            Conv2dShape::new(1, 2, [5, 4], 1, [3, 2], [2, 1], [(1, 0), (0, 1)], [1, 2]).unwrap();
+        let (k, l) = (shape.patch_len(), shape.out_pixels());
+        let ld = 3 * l;
+        let x: Vec<f32> = (0..2 * 20).map(|v| (v as f32 * 0.37).sin()).collect();
+        let mut dense = vec![0.0; k * l];
+        im2col(&shape, &x, &mut dense, l);
+        for g in 0..3 {
+            let mut group = vec![f32::NAN; k * ld];
+            im2col(&shape, &x, &mut group[g * l..], ld);
+            for (r, row) in group.chunks_exact(ld).enumerate() {
+                for (c, v) in row.iter().enumerate() {
+                    if c / l == g {
+                        assert_eq!(v.to_bits(), dense[r * l + c % l].to_bits(), "{g} {r} {c}");
+                    } else {
+                        assert!(v.is_nan(), "column {c} of row {r} written for sample {g}");
+                    }
+                }
+            }
+            // ⟨im2col(x), p⟩ over the block = ⟨x, col2im(p's block)⟩.
+            let p: Vec<f32> = (0..k * ld).map(|v| (v as f32 * 0.11).cos()).collect();
+            let mut cp = vec![0.0; x.len()];
+            col2im_add(&shape, &p[g * l..], ld, &mut cp);
+            let lhs: f64 = (0..k * l)
+                .map(|i| dense[i] as f64 * p[(i / l) * ld + g * l + i % l] as f64)
+                .sum();
+            let rhs: f64 = x.iter().zip(&cp).map(|(a, b)| (a * b) as f64).sum();
+            assert!((lhs - rhs).abs() < 1e-5, "{lhs} vs {rhs} for sample {g}");
         }
     }
 }

@@ -74,9 +74,81 @@ fn shapes() -> Vec<Conv2dShape> {
     ]
 }
 
+/// Shapes whose output maps are small enough to be convolved in groups of samples (see
+/// [`group_size`]): 1×1, 2×2, 4×4 and 8×8 outputs, with stride 2, padding, dilation and 1×1
+/// kernels, on batches of 1, 3, 7 and 13 samples (none a multiple of a group).
+fn small_map_shapes() -> Vec<Conv2dShape> {
+    let new = |batch, ci, input, co, kernel, stride, padding, dilation| {
+        Conv2dShape::new(batch, ci, input, co, kernel, stride, padding, dilation).unwrap()
+    };
+    vec![
+        // 8×8 → 8×8, 3×3 pad 1: ResNet-20's third stage, narrower.
+        new(13, 3, [8, 8], 4, [3, 3], [1, 1], [(1, 1); 2], [1, 1]),
+        // 8×8 → 4×4, stride 2 pad 1: a stage's first convolution.
+        new(7, 3, [8, 8], 5, [3, 3], [2, 2], [(1, 1); 2], [1, 1]),
+        // 4×4 → 2×2, 1×1 stride 2: a downsampling projection.
+        new(3, 4, [4, 4], 6, [1, 1], [2, 2], [(0, 0); 2], [1, 1]),
+        // 2×2 → 2×2, pointwise (its patch matrix is the input, gathered across samples).
+        new(7, 5, [2, 2], 3, [1, 1], [1, 1], [(0, 0); 2], [1, 1]),
+        // 4×4 → 4×4 dilated by 2, asymmetric padding.
+        new(13, 2, [4, 4], 3, [3, 3], [1, 1], [(2, 2), (1, 3)], [2, 2]),
+        // 2×2 → 1×1, 3×3 stride 2 pad 1 (ResNet-18's layer4 entry at 32×32), one sample.
+        new(1, 3, [2, 2], 4, [3, 3], [2, 2], [(1, 1); 2], [1, 1]),
+        // 1×1 → 1×1, 3×3 pad 1: every tap but the centre falls in the padding.
+        new(13, 4, [1, 1], 3, [3, 3], [1, 1], [(1, 1); 2], [1, 1]),
+    ]
+}
+
+/// Runs `f` on rayon pools of 1, 2 and 3 threads, so that tasks hold different numbers of
+/// samples and groups end part-full in different places.
+fn on_each_pool(f: impl Fn() + Sync) {
+    for threads in [1, 2, 3] {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(&f);
+    }
+}
+
 #[test]
 fn forward_equals_the_definition() {
-    for s in shapes() {
+    check_forward(shapes());
+}
+
+#[test]
+fn forward_on_small_maps_equals_the_definition() {
+    on_each_pool(|| check_forward(small_map_shapes()));
+}
+
+#[test]
+fn gradients_equal_the_definition() {
+    check_gradients(shapes());
+}
+
+#[test]
+fn gradients_on_small_maps_equal_the_definition() {
+    on_each_pool(|| check_gradients(small_map_shapes()));
+}
+
+/// The small-map shapes are convolved in groups (more than one sample per product) whose
+/// patch matrix stays within its bound, and a 28×28 map one sample at a time.
+#[test]
+fn small_maps_are_grouped_and_large_ones_are_not() {
+    for s in small_map_shapes() {
+        let g = group_size(&s, s.batch);
+        assert!(g > 1 || s.batch == 1, "{s:?}");
+        assert!(g * s.out_pixels() >= GROUP_COLUMNS || g == s.batch, "{s:?}");
+    }
+    // ResNet-18's layer4 at 64×64 input: 2×2 maps, 512·9 patch rows, 32 samples a task.
+    let deep = Conv2dShape::new(64, 512, [2, 2], 512, [3, 3], [1, 1], [(1, 1); 2], [1, 1]).unwrap();
+    let g = group_size(&deep, 32);
+    assert!(g > 1 && g * deep.patch_len() * deep.out_pixels() <= GROUP_PATCH_FLOATS);
+    assert_eq!(group_size(&shapes()[0], 3), 1);
+}
+
+fn check_forward(shapes: Vec<Conv2dShape>) {
+    for s in shapes {
         let x = values(s.input_len(), 1);
         let w = values(s.weight_len(), 2);
         let bias = values(s.channels_out, 3);
@@ -87,22 +159,29 @@ fn forward_equals_the_definition() {
         for_each_term(&s, |out, inp, wi, _| {
             expected[out] += x[inp] as f64 * w[wi] as f64
         });
-        assert_close(&forward(&s, &x, &w, Some(&bias)), &expected, "output");
+        assert_close(
+            &forward(&s, &x, &w, Some(&bias)),
+            &expected,
+            &format!("output of {s:?}"),
+        );
 
         let no_bias = forward(&s, &x, &w, None);
         let mut expected = vec![0.0f64; s.output_len()];
         for_each_term(&s, |out, inp, wi, _| {
             expected[out] += x[inp] as f64 * w[wi] as f64
         });
-        assert_close(&no_bias, &expected, "output without bias");
+        assert_close(
+            &no_bias,
+            &expected,
+            &format!("output without bias of {s:?}"),
+        );
     }
 }
 
 /// The gradients of `L = Σ out · g` for a random `g`: ∂L/∂x, ∂L/∂w and ∂L/∂bias, each the
 /// sum of the definition's terms.
-#[test]
-fn gradients_equal_the_definition() {
-    for s in shapes() {
+fn check_gradients(shapes: Vec<Conv2dShape>) {
+    for s in shapes {
         let x = values(s.input_len(), 4);
         let w = values(s.weight_len(), 5);
         let g = values(s.output_len(), 6);
@@ -124,9 +203,21 @@ fn gradients_equal_the_definition() {
             bias: true,
         };
         let grads = backward(&s, &x, &w, &g, all);
-        assert_close(grads.input.as_ref().unwrap(), &gx, "grad input");
-        assert_close(grads.weight.as_ref().unwrap(), &gw, "grad weight");
-        assert_close(grads.bias.as_ref().unwrap(), &gb, "grad bias");
+        assert_close(
+            grads.input.as_ref().unwrap(),
+            &gx,
+            &format!("grad input of {s:?}"),
+        );
+        assert_close(
+            grads.weight.as_ref().unwrap(),
+            &gw,
+            &format!("grad weight of {s:?}"),
+        );
+        assert_close(
+            grads.bias.as_ref().unwrap(),
+            &gb,
+            &format!("grad bias of {s:?}"),
+        );
 
         // Asking for less computes less and gives the same values.
         let only_weight = backward(

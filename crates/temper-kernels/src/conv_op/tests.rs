@@ -35,6 +35,18 @@ fn cases() -> Vec<([usize; 4], [usize; 4], ConvOptions<2>)> {
             [6, 4, 1, 1],
             ConvOptions::new([2, 2], [0, 0], [1, 1], 1),
         ),
+        // Small maps, convolved several samples to a product: 4×4 → 2×2 with stride 2 on an
+        // odd batch, and a 2×2 map at ResNet-18's layer4 kernel, narrower.
+        (
+            [13, 8, 4, 4],
+            [16, 8, 3, 3],
+            ConvOptions::new([2, 2], [1, 1], [1, 1], 1),
+        ),
+        (
+            [7, 16, 2, 2],
+            [8, 16, 3, 3],
+            ConvOptions::new([1, 1], [1, 1], [1, 1], 1),
+        ),
     ]
 }
 

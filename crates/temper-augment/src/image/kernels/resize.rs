@@ -7,8 +7,11 @@
 //! - the weight tables are built once per call and axis, with zero-weight end taps dropped;
 //! - the column pass sums all of an output row's input rows block by block in registers;
 //! - the row pass runs 16 output values per AVX-512 vector, each tap one two-register
-//!   permute of the column pass's row (gathers on AVX2) when the taps are near each other,
-//!   as when enlarging (see `kernels/x86/resize.rs`);
+//!   permute of the column pass's row when the taps are near each other, as when enlarging;
+//!   AVX2 runs 8 per vector, each tap two one-register permutes and a blend where the taps
+//!   of 8 values lie within 16 inputs (an enlarging crop), gathers otherwise (see
+//!   `kernels/x86/resize.rs`);
+//! - each output row is appended to the image as it is made, with no zeroed image first;
 //! - there is no 4-channel `f32` intermediate image, and a crop box is read in place.
 
 use std::cell::RefCell;
@@ -159,9 +162,13 @@ pub(crate) fn resize(src: Window<'_>, ow: usize, oh: usize, antialias: bool) -> 
     } else {
         vec![0f32; ow * c + 1]
     };
-    let mut out = vec![0u8; ow * oh * c];
+    // Each row is made in `row` and appended: zeroing the whole output first cost 10% of a
+    // random-resized crop (`cargo bench --bench augment -- random-resized-crop`).
+    let mut out = Vec::with_capacity(ow * oh * c);
+    let mut row = vec![0u8; ow * c];
+    let out_row = &mut row[..];
     let mut inputs: Vec<&[u8]> = Vec::with_capacity(rows.taps);
-    for (oy, out_row) in out.chunks_exact_mut(ow * c).enumerate() {
+    for oy in 0..oh {
         let n = rows.count[oy];
         inputs.clear();
         inputs.extend((rows.first[oy]..rows.first[oy] + n).map(|i| src.row(i)));
@@ -172,6 +179,7 @@ pub(crate) fn resize(src: Window<'_>, ow: usize, oh: usize, antialias: bool) -> 
         );
         if let Some(plan) = plan {
             plan.run(level, &acc, out_row);
+            out.extend_from_slice(out_row);
             continue;
         }
         let (f, w) = (&cols.first[..], &cols.weights[..]);
@@ -185,6 +193,7 @@ pub(crate) fn resize(src: Window<'_>, ow: usize, oh: usize, antialias: bool) -> 
             (3, t) => row_lanes::<3, 4>(&acc, f, w, t, &mut sums, out_row),
             _ => unreachable!("1 or 3 channels"),
         }
+        out.extend_from_slice(out_row);
     }
     out
 }
@@ -229,15 +238,20 @@ fn column_block<const B: usize>(acc: &mut [f32], rows: &[&[u8]], ws: &[f32], at:
 /// The row pass of a resize as 16-value chunks of an output row (`kernels/x86/resize.rs` runs it):
 /// output value `16 q + l` (pixel `x`, channel `k`) sums `acc[base[q] + index[q, t, l]] *
 /// weight[q, t, l]` over taps `t` in order, where `base[q]` is the first input of the
-/// chunk's first pixel and every index is below [`RowPlan::REACH`]. Only [`RowPlan::new`]
-/// makes plans for the kernels (bases ascending, indices below the reach: the vector kernels
-/// rely on both); [`RowPlan::run`] checks the lengths.
+/// chunk's first pixel and every index is below [`RowPlan::REACH`]. For AVX2, where one
+/// permute picks from 8 floats, `half_base` and `half_index` hold the same taps for halves
+/// of [`RowPlan::HALF`] values, every index below [`RowPlan::HALF_REACH`]; both are empty
+/// when the taps spread wider (AVX2 then gathers from `base` and `index`). Only
+/// [`RowPlan::new`] makes plans for the kernels (bases ascending, indices below the reach:
+/// the vector kernels rely on both); [`RowPlan::run`] checks the lengths.
 pub(crate) struct RowPlan {
     pub len: usize,
     pub taps: usize,
     pub base: Vec<u32>,
     pub index: Vec<u8>,
     pub weight: Vec<f32>,
+    pub half_base: Vec<u32>,
+    pub half_index: Vec<i32>,
 }
 
 impl RowPlan {
@@ -245,6 +259,10 @@ impl RowPlan {
     pub const LANES: usize = 16;
     /// How far past its base a chunk may read: the two vectors AVX-512 permutes from.
     pub const REACH: usize = 32;
+    /// Values per AVX2 half chunk.
+    pub const HALF: usize = 8;
+    /// How far past its base a half chunk may read: the two vectors AVX2 permutes from.
+    pub const HALF_REACH: usize = 16;
 
     /// The plan of `cols` for `c` channels, or `None` when a chunk's taps spread wider than
     /// [`Self::REACH`] (RGB shrunk by more than about 1.3x, gray by 1.8x) or off x86-64.
@@ -274,13 +292,50 @@ impl RowPlan {
                 }
             }
         }
+        let (half_base, half_index) = Self::halves(cols, c, &index, &base).unwrap_or_default();
         Some(RowPlan {
             len,
             taps,
             base,
             index,
             weight,
+            half_base,
+            half_index,
         })
+    }
+
+    /// The AVX2 tables of a plan's chunks split into halves of [`Self::HALF`] values: each
+    /// half's base (the first input value of its first output pixel; a half past the row's
+    /// end repeats the last base) and its taps' indices from that base, laid out as `index`
+    /// (`(chunk * taps + t) * LANES + lane`), or `None` when a half's taps spread over
+    /// [`Self::HALF_REACH`] values or more (RGB shrunk, as in test
+    /// `half_plans_cover_enlarging_crops_and_not_a_shrink`).
+    fn halves(cols: &Taps, c: usize, index: &[u8], base: &[u32]) -> Option<(Vec<u32>, Vec<i32>)> {
+        let (len, taps) = (cols.first.len() * c, cols.taps);
+        let mut half_base: Vec<u32> = Vec::with_capacity(2 * base.len());
+        for h in 0..2 * base.len() {
+            let j = h * Self::HALF;
+            let b = match half_base.last() {
+                Some(&last) if j >= len => last,
+                _ => (cols.first[j / c] * c) as u32,
+            };
+            half_base.push(b);
+        }
+        let mut half_index = vec![0i32; index.len()];
+        for j in 0..len {
+            let (q, l) = (j / Self::LANES, j % Self::LANES);
+            // The chunk-relative index moved to the half's base.
+            let shift = half_base[j / Self::HALF] - base[q];
+            for t in 0..taps {
+                let at = (q * taps + t) * Self::LANES + l;
+                let rel = u32::from(index[at]) - shift;
+                if rel as usize >= Self::HALF_REACH {
+                    return None;
+                }
+                half_index[at] = rel as i32;
+            }
+        }
+        Some((half_base, half_index))
     }
 
     /// One output row from the column pass's row `acc` (at least [`Self::REACH`] floats
@@ -308,17 +363,33 @@ impl RowPlan {
             self.index.len(),
             self.weight.len()
         );
+        let half_last = self.half_base.last().map_or(0, |&b| b as usize);
+        assert!(
+            self.half_index.len() == entries
+                && self.half_base.len() == 2 * self.base.len()
+                && half_last + Self::HALF_REACH <= acc.len()
+                || self.half_index.is_empty() && self.half_base.is_empty(),
+            "row plan: half tables of {} indices and {} bases for {} chunks",
+            self.half_index.len(),
+            self.half_base.len(),
+            self.base.len()
+        );
         assert!(
             level <= temper_simd::detected(),
             "{level:?} is above the CPU's level"
         );
         #[cfg(target_arch = "x86_64")]
         {
-            use crate::image::kernels::x86::resize::{row_avx2, row_avx512};
+            use crate::image::kernels::x86::resize::{row_avx2, row_avx2_permute, row_avx512};
             match level {
                 // SAFETY: the CPU has AVX-512 F/BW/VL (`level` is the CPU's or lower, asserted);
                 // `acc` is long enough and the tables whole (asserted).
                 Level::Avx512 => return unsafe { row_avx512(self, acc, out) },
+                Level::Avx2 if !self.half_index.is_empty() => {
+                    // SAFETY: the CPU has AVX2; `acc` holds `HALF_REACH` values from every
+                    // half base and the half tables are whole (asserted).
+                    return unsafe { row_avx2_permute(self, acc, out) };
+                }
                 // SAFETY: the CPU has AVX2; as above.
                 Level::Avx2 => return unsafe { row_avx2(self, acc, out) },
                 Level::Portable => {}
@@ -443,79 +514,4 @@ fn row_lanes_body<const C: usize, const L: usize>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A plan for one chunk of 16 RGB values with two taps, all reading the chunk's base.
-    fn plan() -> RowPlan {
-        RowPlan {
-            len: 16,
-            taps: 2,
-            base: vec![0],
-            index: vec![0; 2 * RowPlan::LANES],
-            weight: vec![0.5; 2 * RowPlan::LANES],
-        }
-    }
-
-    #[test]
-    #[should_panic(expected = "tables")]
-    fn a_row_plan_with_short_tables_is_refused_before_a_vector_kernel_reads_them() {
-        let mut plan = plan();
-        plan.index.pop();
-        plan.run(temper_simd::level(), &[0.0; RowPlan::REACH], &mut [0; 16]);
-    }
-
-    #[test]
-    #[should_panic(expected = "column sums")]
-    fn a_row_plan_refuses_a_column_row_shorter_than_its_reach() {
-        plan().run(
-            temper_simd::level(),
-            &[0.0; RowPlan::REACH - 1],
-            &mut [0; 16],
-        );
-    }
-
-    #[test]
-    fn taps_drop_zero_end_weights() {
-        // 2 -> 4 (enlarging, PIL BILINEAR): centres at inputs -0.25, 0.25, 0.75, 1.25, so
-        // outputs 0 and 3 read one pixel (the far tap has weight 0 after clamping), 1 and 2
-        // blend both with weights 3/4, 1/4 and 1/4, 3/4.
-        let t = taps(2, 4, true);
-        assert_eq!(
-            (t.first, t.count, t.taps),
-            (vec![0, 0, 0, 1], vec![1, 2, 2, 1], 2)
-        );
-        assert_eq!(t.weights, [1.0, 0.0, 0.75, 0.25, 0.25, 0.75, 1.0, 0.0]);
-        // 224 -> 32 without antialiasing samples inputs 7o + 3 exactly: one tap of weight 1.
-        let t = taps(224, 32, false);
-        assert_eq!(t.taps, 1);
-        assert!(t.first.iter().enumerate().all(|(o, &f)| f == 7 * o + 3));
-        assert!(t.weights.iter().all(|&w| w == 1.0));
-        // With antialiasing the triangle widens to 7 inputs a side: output o (away from the
-        // edges) reads inputs 7o + 3 + d, |d| < 7, with weight (7 - |d|) / 49.
-        let t = taps(224, 32, true);
-        assert_eq!(t.taps, 13);
-        for o in 1..31 {
-            assert_eq!((t.first[o], t.count[o]), (7 * o - 3, 13));
-            for (k, &w) in t.weights[o * 13..][..13].iter().enumerate() {
-                let d = k as f32 - 6.0;
-                assert!((w - (7.0 - d.abs()) / 49.0).abs() < 1e-6, "{o} {k} {w}");
-            }
-        }
-    }
-
-    #[test]
-    fn row_plans_cover_enlarging_and_not_a_strong_shrink() {
-        // A random-resized crop's boxes (up to 224 wide) enlarged to 224, RGB and gray.
-        for w in [150, 181, 200, 223] {
-            assert!(RowPlan::new(&taps(w, 224, true), 3).is_some(), "{w}");
-            assert!(RowPlan::new(&taps(w, 224, true), 1).is_some(), "{w}");
-        }
-        assert!(RowPlan::new(&taps(224, 32, true), 3).is_none());
-        assert!(RowPlan::new(&taps(224, 32, true), 1).is_none());
-        // The cache hands back the tables it made for the same sizes.
-        let a = axis(200, 224, true, Some(3));
-        assert!(Rc::ptr_eq(&a, &axis(200, 224, true, Some(3))));
-        assert!(!Rc::ptr_eq(&a, &axis(200, 224, false, Some(3))));
-    }
-}
+mod tests;

@@ -129,7 +129,18 @@ fn blur_kernel_matches_the_scalar_reference() {
     // Columns then rows instead of rows then columns: the same sums in another order, so a
     // value may round the other way (one level) when the exact sum is near a half level.
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let sizes = [(1, 1), (1, 7), (7, 1), (2, 3), (5, 4), (17, 9), (40, 33)];
+    // Rows of 1 to 120 values: whole and partial 8- and 16-value vectors.
+    let sizes = [
+        (1, 1),
+        (1, 7),
+        (7, 1),
+        (2, 3),
+        (5, 4),
+        (16, 5),
+        (11, 6),
+        (17, 9),
+        (40, 33),
+    ];
     for (w, h) in sizes {
         for rgb in [false, true] {
             let img = random_image(&mut rng, w, h, rgb);
@@ -138,6 +149,7 @@ fn blur_kernel_matches_the_scalar_reference() {
                 (3, 0.8),
                 (5, 1.3),
                 (7, 2.0),
+                (9, 1.7),
                 (11, 3.0),
                 (13, 2.5),
                 (23, 4.0),

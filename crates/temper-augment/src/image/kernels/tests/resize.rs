@@ -165,6 +165,51 @@ fn resize_without_antialiasing_is_bilinear_interpolation() {
 }
 
 #[test]
+fn crop_resize_at_the_crop_window_edges_is_the_plain_loop_at_every_level() {
+    // Boxes touching each edge of a 50x41 image, and a 1-pixel box in its corner, enlarged
+    // (the AVX2 row pass permutes) or shrunk, to rows that are not whole 8- or 16-value
+    // chunks, with and without antialiasing. The reference is `crop` then `resize` at the
+    // portable level, the plain loops.
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let images = [
+        random_image(&mut rng, 50, 41, true),
+        random_image(&mut rng, 50, 41, false),
+    ];
+    let boxes = [
+        (0, 0, 41, 50),
+        (0, 7, 30, 43),
+        (11, 0, 30, 37),
+        (5, 9, 36, 41),
+        (40, 49, 1, 1),
+    ];
+    for img in &images {
+        for (top, left, height, width) in boxes {
+            let c = CropParams {
+                top,
+                left,
+                height,
+                width,
+                padding_mode: PaddingMode::Constant,
+                fill: [0; 3],
+            };
+            for (ow, oh) in [(53, 47), (61, 5), (1, 1), (45, 45), (19, 60)] {
+                for antialias in [true, false] {
+                    let r = ResizeParams {
+                        width: ow,
+                        height: oh,
+                        antialias,
+                    };
+                    let want = temper_simd::with_cap(temper_simd::Level::Portable, || {
+                        resize(&crop(img, &c), &r)
+                    });
+                    assert_every_level(&want, || crop_resize(img, &c, &r).expect("box inside"));
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn fused_crop_resize_equals_crop_then_resize() {
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let img = random_image(&mut rng, 40, 30, true);

@@ -5,6 +5,7 @@
 //! same order as the plain loop it replaces, so the bytes are identical (the kernel tests
 //! compare them at every level the CPU has).
 
+pub(crate) mod blur;
 pub(crate) mod color;
 pub(crate) mod lut;
 pub(crate) mod remap_avx2;
