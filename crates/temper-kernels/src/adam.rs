@@ -15,7 +15,7 @@
 //! ```
 //!
 //! with one difference: a moment that would be subnormal is stored as 0 (see
-//! [`flush_subnormal`] for why and why it changes no parameter).
+//! `flush_subnormal` for why and why it changes no parameter).
 //!
 //! The loop is compiled for each [`temper_simd::Level`] (baseline, AVX2 + FMA, AVX-512) and
 //! runs at [`temper_simd::level`], read once on the calling thread and handed to every rayon

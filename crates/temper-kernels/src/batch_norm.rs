@@ -113,6 +113,22 @@ pub fn forward(
             (a as f32, (beta[c] as f64 - a * stats.mean[c] as f64) as f32)
         })
         .unzip();
+    let out = map_planes(shape, level, x, residual, |c, x, r, out| {
+        affine_plane(x, r, [a[c], b[c]], relu, out)
+    });
+    (out, stats)
+}
+
+/// A new activation computed plane by plane, in parallel over samples at `level`:
+/// `plane(c, x, r, out)` for every sample's channel `c`, with `x`'s and the residual's plane
+/// (empty without one).
+fn map_planes(
+    shape: &BatchNormShape,
+    level: Level,
+    x: &[f32],
+    residual: Option<&[f32]>,
+    plane: impl Fn(usize, &[f32], &[f32], &mut [f32]) + Sync,
+) -> Vec<f32> {
     let mut out = vec![0.0f32; shape.len()];
     let per_sample = shape.channels * shape.pixels;
     if per_sample > 0 {
@@ -121,14 +137,13 @@ pub fn forward(
             .for_each(|(n, out)| {
                 temper_simd::with_cap(level, || {
                     for (c, out) in out.chunks_exact_mut(shape.pixels).enumerate() {
-                        let xs = shape.plane(x, n, c);
                         let r = residual.map_or(&[][..], |r| shape.plane(r, n, c));
-                        affine_plane(xs, r, [a[c], b[c]], relu, out);
+                        plane(c, shape.plane(x, n, c), r, out);
                     }
                 })
             });
     }
-    (out, stats)
+    out
 }
 
 /// Evaluation with the running statistics: `relu?((x − mean) / √(var + ε) · γ + β + r?)`,
@@ -156,23 +171,10 @@ pub fn inference(
         assert_eq!(r.len(), shape.len(), "batch norm residual length");
     }
     let level = temper_simd::level();
-    let mut out = vec![0.0f32; shape.len()];
-    let per_sample = shape.channels * shape.pixels;
-    if per_sample > 0 {
-        out.par_chunks_mut(per_sample)
-            .enumerate()
-            .for_each(|(n, out)| {
-                temper_simd::with_cap(level, || {
-                    for (c, out) in out.chunks_exact_mut(shape.pixels).enumerate() {
-                        let std = (var[c] + epsilon as f32).sqrt();
-                        let r = residual.map_or(&[][..], |r| shape.plane(r, n, c));
-                        let k = [mean[c], std, gamma[c], beta[c]];
-                        normalize_plane(shape.plane(x, n, c), r, k, relu, out);
-                    }
-                })
-            });
-    }
-    out
+    map_planes(shape, level, x, residual, |c, x, r, out| {
+        let std = (var[c] + epsilon as f32).sqrt();
+        normalize_plane(x, r, [mean[c], std, gamma[c], beta[c]], relu, out)
+    })
 }
 
 multiversion! {

@@ -450,6 +450,55 @@ fn table_lookup_is_indexing_on_every_build() {
     }
 }
 
+/// The point ops' tables that are byte arithmetic (posterize at every bit count, invert,
+/// solarize at several thresholds, the identity) are recognized as such and give the table's
+/// bytes at every level; a brightness-like table is not arithmetic.
+#[test]
+fn arithmetic_tables_are_recognized_and_give_the_tables_bytes_on_every_build() {
+    use crate::image::kernels::lut::{Arithmetic, apply};
+    let mut tables: Vec<([u8; 256], Arithmetic)> = (0..=8u8)
+        .map(|bits| {
+            let mask = if bits == 8 {
+                0xff
+            } else {
+                !((1u16 << (8 - bits)) - 1) as u8
+            };
+            (
+                std::array::from_fn(|v| v as u8 & mask),
+                Arithmetic::Mask(mask),
+            )
+        })
+        .collect();
+    for threshold in [0u8, 1, 128, 200, 255] {
+        let table = std::array::from_fn(|v| {
+            if v as u8 >= threshold {
+                255 - v as u8
+            } else {
+                v as u8
+            }
+        });
+        tables.push((table, Arithmetic::InvertFrom(threshold)));
+    }
+    let brighter: [u8; 256] = std::array::from_fn(|v| (v as f32 * 1.3).min(255.0) as u8);
+    assert_eq!(Arithmetic::of(&brighter), None);
+    let mut rng = ChaCha8Rng::seed_from_u64(18);
+    let every: Vec<u8> = (0..=255).chain((0..=255).rev()).collect();
+    let odd: Vec<u8> = (0..4113).map(|_| rng.random()).collect();
+    for (table, kind) in tables {
+        assert_eq!(Arithmetic::of(&table), Some(kind));
+        for src in [&every, &odd] {
+            let want: Vec<u8> = src.iter().map(|&v| table[usize::from(v)]).collect();
+            let run = || {
+                let mut out = vec![0u8; src.len()];
+                apply(src, &table, &mut out);
+                out
+            };
+            assert_eq!(run(), want, "{kind:?}");
+            assert_every_level(&want, run);
+        }
+    }
+}
+
 #[test]
 fn gray_sum_is_the_sum_of_the_truncated_lumas() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
