@@ -200,6 +200,7 @@ pub(crate) mod avx512 {
     use std::arch::x86_64::*;
 
     use crate::image::kernels::x86::avx2::{load_rgb8, store_rgb8};
+    use crate::image::kernels::x86::avx512::q8x16;
 
     /// `a / b` from `y = 1 / b`, as [`super::avx2`]'s `div` (Markstein's correction).
     #[target_feature(enable = "avx512f,fma")]
@@ -224,20 +225,6 @@ pub(crate) mod avx512 {
     #[target_feature(enable = "avx512f")]
     fn clamp01(x: __m512) -> __m512 {
         _mm512_min_ps(_mm512_max_ps(x, _mm512_setzero_ps()), _mm512_set1_ps(1.0))
-    }
-
-    /// `q8` on sixteen lanes (as `simd::avx2::q8x8`); result in `i32` lanes.
-    #[target_feature(enable = "avx512f")]
-    fn q8x16(v: __m512) -> __m512i {
-        let magic = _mm512_set1_ps(8_388_608.0);
-        let c = _mm512_min_ps(_mm512_max_ps(v, _mm512_setzero_ps()), _mm512_set1_ps(255.0));
-        let b = _mm512_add_ps(c, magic);
-        let tie = _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(
-            _mm512_sub_ps(c, _mm512_sub_ps(b, magic)),
-            _mm512_set1_ps(0.5),
-        );
-        let r = _mm512_sub_epi32(_mm512_castps_si512(b), _mm512_castps_si512(magic));
-        _mm512_mask_add_epi32(r, tie, r, _mm512_set1_epi32(1))
     }
 
     #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]

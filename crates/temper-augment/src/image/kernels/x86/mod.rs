@@ -22,8 +22,15 @@ pub(crate) mod avx2 {
     /// 2^23, then move ties that went down up (half away from zero). Result in `i32` lanes.
     #[target_feature(enable = "avx2")]
     pub(crate) fn q8x8(v: __m256) -> __m256i {
-        let magic = _mm256_set1_ps(8_388_608.0);
         let c = _mm256_min_ps(_mm256_max_ps(v, _mm256_setzero_ps()), _mm256_set1_ps(255.0));
+        round_half_up8(c)
+    }
+
+    /// [`q8x8`] without its clamp, for values already in `[0, 2^23)` and not NaN: round half
+    /// to even by adding 2^23, then move ties that went down up. Result in `i32` lanes.
+    #[target_feature(enable = "avx2")]
+    pub(crate) fn round_half_up8(c: __m256) -> __m256i {
+        let magic = _mm256_set1_ps(8_388_608.0);
         let b = _mm256_add_ps(c, magic);
         let tie = _mm256_cmp_ps::<_CMP_EQ_OQ>(
             _mm256_sub_ps(c, _mm256_sub_ps(b, magic)),

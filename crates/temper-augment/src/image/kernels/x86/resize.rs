@@ -10,7 +10,7 @@
 use std::arch::x86_64::*;
 
 use crate::image::kernels::resize::RowPlan;
-use crate::image::kernels::x86::avx2::q8x8;
+use crate::image::kernels::x86::avx2::{q8x8, round_half_up8};
 use crate::image::kernels::x86::avx512::q8x16;
 
 /// One output row (`out.len() == plan.len`) from the column pass's row `acc`.
@@ -84,22 +84,6 @@ pub(crate) unsafe fn row_avx2(plan: &RowPlan, acc: &[f32], out: &mut [u8]) {
         }
         store16(sums[0], sums[1], &mut out[q * L..]);
     }
-}
-
-/// `q8` of a row-pass sum, without its clamp: the sums are of non-negative values with
-/// non-negative weights, so at least 0 and never NaN, and [`store16`]'s saturating packs
-/// turn anything above 255 (the weights' rounding may give 255.00002) into 255, as the
-/// clamp would. Round half to even by adding 2^23, then move ties that went down up.
-#[target_feature(enable = "avx2")]
-fn round_sum(v: __m256) -> __m256i {
-    let magic = _mm256_set1_ps(8_388_608.0);
-    let b = _mm256_add_ps(v, magic);
-    let tie = _mm256_cmp_ps::<_CMP_EQ_OQ>(
-        _mm256_sub_ps(v, _mm256_sub_ps(b, magic)),
-        _mm256_set1_ps(0.5),
-    );
-    let r = _mm256_sub_epi32(_mm256_castps_si256(b), _mm256_castps_si256(magic));
-    _mm256_sub_epi32(r, _mm256_castps_si256(tie))
 }
 
 /// Writes 16 `i32` lanes in `0..=255` (`lo` then `hi`) as bytes to the start of `dst`, or
@@ -181,7 +165,11 @@ unsafe fn permute_taps<const T: usize>(plan: &RowPlan, acc: &[f32], out: &mut [u
                 }
                 s
             };
-            *sum = round_sum(s);
+            // `q8` without its clamp: the sums are of non-negative values with non-negative
+            // weights, so at least 0 and never NaN, and `store16`'s saturating packs turn
+            // anything above 255 (the weights' rounding may give 255.00002) into 255, as the
+            // clamp would.
+            *sum = round_half_up8(s);
         }
         store16(sums[0], sums[1], &mut out[q * L..]);
     }
